@@ -1,0 +1,67 @@
+"""Entry point of `avatar-studio`: builds the subcommand parsers and turns errors into one line.
+
+Each subcommand lives in its own module exposing `add_parser(subparsers)`, which registers a parser
+whose `func(args) -> int` does the work. Command modules import heavy libraries (torch, Qt) inside
+their `func`, so `avatar-studio --help` stays instant.
+"""
+
+from __future__ import annotations
+
+import argparse
+import importlib
+import sys
+import traceback
+from collections.abc import Sequence
+
+from avatar_studio import __version__
+from avatar_studio.errors import AvatarStudioError, CancelledError
+
+COMMAND_MODULES = ("info", "export_onnx", "prepare", "avatars", "render", "gui")
+
+EXIT_BAD_INPUT = 2
+EXIT_INTERRUPTED = 130
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog="avatar-studio",
+        description="Lip-synced talking-avatar videos from one presenter clip and any voice recording.",
+    )
+    parser.add_argument("--version", action="version", version=f"avatar-studio {__version__}")
+    subparsers = parser.add_subparsers(dest="command", metavar="COMMAND")
+    for name in COMMAND_MODULES:
+        importlib.import_module(f"avatar_studio.cli.{name}").add_parser(subparsers)
+    return parser
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    parser = build_parser()
+    args = parser.parse_args(argv)
+    if not getattr(args, "func", None):
+        parser.print_help()
+        return EXIT_BAD_INPUT
+    try:
+        return int(args.func(args) or 0)
+    except CancelledError as error:
+        print(f"avatar-studio: {error}", file=sys.stderr)
+        return EXIT_INTERRUPTED
+    except KeyboardInterrupt:
+        print("avatar-studio: interrupted; nothing unfinished was kept.", file=sys.stderr)
+        return EXIT_INTERRUPTED
+    except AvatarStudioError as error:
+        if args.verbose:
+            traceback.print_exc()
+        print(f"avatar-studio: error: {error}", file=sys.stderr)
+        return EXIT_BAD_INPUT
+    except Exception as error:  # noqa: BLE001 - last line of defence: one line unless --verbose
+        if args.verbose:
+            traceback.print_exc()
+        print(
+            f"avatar-studio: internal error: {type(error).__name__}: {error} (run again with --verbose for details)",
+            file=sys.stderr,
+        )
+        return 1
+
+
+if __name__ == "__main__":
+    sys.exit(main())

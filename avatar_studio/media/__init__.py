@@ -1,0 +1,1 @@
+"""Reading and writing media through the ffmpeg binary bundled with imageio-ffmpeg."""

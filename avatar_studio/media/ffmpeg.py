@@ -1,0 +1,49 @@
+"""The bundled ffmpeg binary and one way to run it.
+
+Always an argument list, never a shell: file names with spaces, quotes or any Unicode pass through
+untouched and can never be interpreted as commands.
+"""
+
+from __future__ import annotations
+
+import functools
+import subprocess
+from collections.abc import Sequence
+from pathlib import Path
+
+import imageio_ffmpeg
+
+from avatar_studio.errors import AvatarStudioError
+
+
+@functools.cache
+def ffmpeg_exe() -> str:
+    """Path of the ffmpeg executable shipped with imageio-ffmpeg."""
+    return imageio_ffmpeg.get_ffmpeg_exe()
+
+
+def base_args() -> list[str]:
+    """The start of every ffmpeg command: quiet, never interactive, never asking before overwriting."""
+    return [ffmpeg_exe(), "-hide_banner", "-nostdin", "-loglevel", "error"]
+
+
+def last_error_line(stderr: bytes | str) -> str:
+    """The most telling line of ffmpeg's error output (its last non-empty one)."""
+    text = stderr.decode("utf-8", "replace") if isinstance(stderr, bytes) else stderr
+    lines = [line.strip() for line in text.splitlines() if line.strip()]
+    return lines[-1] if lines else "ffmpeg failed without a message"
+
+
+def run_ffmpeg(args: Sequence[str], *, what: str, source: Path | str | None = None) -> bytes:
+    """Run ffmpeg with `args` (after `base_args()`) and return its stdout.
+
+    `what` names the task for the error message ("decode the audio"); `source` the user's file.
+    """
+    proc = subprocess.run([*base_args(), *args], capture_output=True, check=False)
+    if proc.returncode != 0:
+        where = f" {Path(source).name!r}" if source is not None else ""
+        raise AvatarStudioError(
+            f"Could not {what}{where}: {last_error_line(proc.stderr)}. "
+            "Check that the file is a complete, readable media file."
+        )
+    return proc.stdout

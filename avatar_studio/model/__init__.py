@@ -1,0 +1,1 @@
+"""The Wav2Lip network, its checkpoints, ONNX export and the inference backends."""

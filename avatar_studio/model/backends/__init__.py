@@ -1,0 +1,1 @@
+"""Inference backends: one interface over PyTorch and ONNX Runtime (see `base.InferenceBackend`)."""

@@ -1,0 +1,57 @@
+"""Where things live on disk: the library folder, the models folder and the bundled resources.
+
+The library folder is `--library DIR` when given, else `$AVATAR_STUDIO_HOME`, else the platform's
+user data folder. It holds the prepared avatars, the job queue database and the engine settings,
+so pointing the app at another folder switches everything at once.
+"""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+import platformdirs
+
+APP_NAME = "AvatarStudio"
+HOME_ENV = "AVATAR_STUDIO_HOME"
+MODELS_ENV = "AVATAR_STUDIO_MODELS"
+
+PROJECT_ROOT = Path(__file__).resolve().parent.parent
+RESOURCES_DIR = PROJECT_ROOT / "resources"
+
+
+def library_dir(override: str | os.PathLike[str] | None = None) -> Path:
+    """The library folder (created on first use)."""
+    if override:
+        path = Path(override)
+    elif os.environ.get(HOME_ENV):
+        path = Path(os.environ[HOME_ENV])
+    else:
+        path = Path(platformdirs.user_data_dir(APP_NAME, appauthor=False))
+    path = path.expanduser().resolve()
+    path.mkdir(parents=True, exist_ok=True)
+    return path
+
+
+def models_dir(override: str | os.PathLike[str] | None = None) -> Path:
+    """The folder searched for model files.
+
+    `$AVATAR_STUDIO_MODELS` when set; otherwise the checkout's `pretrained/` folder (where the README
+    tells people to drop weights) when running from source, else `models/` in the user data folder.
+    """
+    if override:
+        path = Path(override)
+    elif os.environ.get(MODELS_ENV):
+        path = Path(os.environ[MODELS_ENV])
+    elif (PROJECT_ROOT / "pretrained").is_dir():
+        path = PROJECT_ROOT / "pretrained"
+    else:
+        path = Path(platformdirs.user_data_dir(APP_NAME, appauthor=False)) / "models"
+    path = path.expanduser().resolve()
+    path.mkdir(parents=True, exist_ok=True)
+    return path
+
+
+def resource_path(*parts: str) -> Path:
+    """A file shipped in `resources/` (icons, the vendored face-detector models)."""
+    return RESOURCES_DIR.joinpath(*parts)
