@@ -1,0 +1,42 @@
+"""Shared test fixtures: the real media in ../shared/media and synthetic Wav2Lip weights."""
+
+from __future__ import annotations
+
+import os
+import sys
+from pathlib import Path
+
+import pytest
+
+TESTS_DIR = Path(__file__).parent
+FIXTURES = TESTS_DIR / "fixtures"
+SHARED_MEDIA = TESTS_DIR.parent.parent / "shared" / "media"
+
+sys.path.insert(0, str(TESTS_DIR))
+os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
+
+
+@pytest.fixture(scope="session")
+def shared_media() -> Path:
+    """The folder of real clips and speech; tests needing it skip where it is absent."""
+    if not SHARED_MEDIA.is_dir():
+        pytest.skip("../shared/media is not present")
+    return SHARED_MEDIA
+
+
+@pytest.fixture(scope="session")
+def synthetic_checkpoint(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """A `wav2lip.pth`-shaped file ({"state_dict": ...}) holding the fixture's synthetic weights."""
+    from synthetic_weights import write_checkpoint
+
+    return write_checkpoint(tmp_path_factory.mktemp("weights") / "wav2lip_synthetic.pth")
+
+
+@pytest.fixture(autouse=True)
+def isolated_home(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
+    """Every test gets its own library and models folders; nothing touches the user's."""
+    home = tmp_path / "library"
+    models = tmp_path / "models"
+    monkeypatch.setenv("AVATAR_STUDIO_HOME", str(home))
+    monkeypatch.setenv("AVATAR_STUDIO_MODELS", str(models))
+    return home
