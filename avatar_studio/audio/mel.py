@@ -1,0 +1,124 @@
+"""The normalized mel spectrogram Wav2Lip was trained on, computed in bounded memory.
+
+Every constant below is the original's (see `WAV2LIP.md`); changing any of them makes every
+public checkpoint mouth the wrong sounds. The STFT runs over blocks of frames, each block cut from
+the signal with its 800-sample overlap and the edge's reflect padding, so a one-hour recording
+needs a few tens of MB of scratch space instead of its 0.9 GB complex STFT — and the result is
+identical to the one-shot computation.
+"""
+
+from __future__ import annotations
+
+import functools
+
+import librosa
+import numpy as np
+import scipy.signal
+
+from avatar_studio.audio.decode import SAMPLE_RATE
+from avatar_studio.progress import CancelToken
+
+MEL_COLUMNS_PER_SECOND = 80
+"""Mel columns per second of audio (16 000 samples / hop of 200)."""
+
+N_FFT = 800
+HOP_LENGTH = SAMPLE_RATE // MEL_COLUMNS_PER_SECOND
+WIN_LENGTH = 800
+N_MELS = 80
+FMIN_HZ = 55.0
+FMAX_HZ = 7600.0
+PREEMPHASIS = 0.97
+MIN_LEVEL_DB = -100.0
+REF_LEVEL_DB = 20.0
+MAX_ABS_VALUE = 4.0
+SILENCE_VALUE = -MAX_ABS_VALUE
+"""Normalized value of digital silence: its -120 dB floor clips to the bottom of the range."""
+
+FRAMES_PER_BLOCK = 2048
+"""STFT frames computed at once (~26 s of audio, ~13 MB of complex scratch)."""
+
+_PAD = N_FFT // 2  # centred frames: frame t is centred on sample t * HOP_LENGTH
+
+
+def melspectrogram(
+    wav: np.ndarray,
+    *,
+    frames_per_block: int = FRAMES_PER_BLOCK,
+    cancel: CancelToken | None = None,
+) -> np.ndarray:
+    """Normalized mel spectrogram of a 16 kHz mono signal: float32 (80, 1 + len(wav) // 200), in [-4, 4].
+
+    Digital silence gives the floor value -4 everywhere (finite, never NaN).
+    """
+    signal = np.asarray(wav)
+    if signal.ndim != 1 or signal.size == 0:
+        raise ValueError(f"melspectrogram needs a non-empty 1-D signal, got shape {signal.shape}")
+    if frames_per_block < 1:
+        raise ValueError("frames_per_block must be at least 1")
+    n_columns = 1 + signal.size // HOP_LENGTH
+    mel = np.empty((N_MELS, n_columns), dtype=np.float32)
+    for first in range(0, n_columns, frames_per_block):
+        if cancel is not None:
+            cancel.raise_if_cancelled()
+        stop = min(first + frames_per_block, n_columns)
+        mel[:, first:stop] = _normalize(_amp_to_db(_mel_magnitudes(signal, first, stop)))
+    return mel
+
+
+def _mel_magnitudes(signal: np.ndarray, first: int, stop: int) -> np.ndarray:
+    """Mel-band magnitudes (80, stop - first) of STFT frames `first`..`stop-1`, in float64 as the original."""
+    padded = _padded_emphasized_span(signal, first * HOP_LENGTH, (stop - 1) * HOP_LENGTH + N_FFT)
+    frames = np.lib.stride_tricks.sliding_window_view(padded, N_FFT)[::HOP_LENGTH]
+    spectrum = np.fft.rfft(frames * _hann_window(), axis=1)
+    return _mel_basis() @ np.abs(spectrum).T
+
+
+def _padded_emphasized_span(signal: np.ndarray, start: int, stop: int) -> np.ndarray:
+    """Samples `start..stop-1` of the pre-emphasized signal after reflect padding by N_FFT/2 on both sides.
+
+    Only the span the requested frames touch is filtered; indices falling into the padding are
+    mirrored back into the signal exactly as `np.pad(..., mode="reflect")` would.
+    """
+    source_index = _reflect(np.arange(start - _PAD, stop - _PAD), signal.size)
+    lo, hi = int(source_index.min()), int(source_index.max()) + 1
+    # The first-order filter needs one sample of history; the signal's very first sample has none (x[-1] = 0).
+    history = 1 if lo > 0 else 0
+    chunk = signal[lo - history : hi].astype(np.float64)
+    emphasized = scipy.signal.lfilter([1.0, -PREEMPHASIS], [1.0], chunk)[history:]
+    return emphasized[source_index - lo]
+
+
+def _reflect(index: np.ndarray, length: int) -> np.ndarray:
+    """Map indices outside 0..length-1 back inside by mirroring at the ends (edge sample not repeated)."""
+    if length == 1:
+        return np.zeros_like(index)
+    period = 2 * (length - 1)
+    folded = np.mod(index, period)
+    return np.where(folded >= length, period - folded, folded)
+
+
+def _amp_to_db(magnitudes: np.ndarray) -> np.ndarray:
+    min_level = 10.0 ** (MIN_LEVEL_DB / 20.0)
+    return 20.0 * np.log10(np.maximum(min_level, magnitudes)) - REF_LEVEL_DB
+
+
+def _normalize(db: np.ndarray) -> np.ndarray:
+    scaled = 2.0 * MAX_ABS_VALUE * (db - MIN_LEVEL_DB) / -MIN_LEVEL_DB - MAX_ABS_VALUE
+    return np.clip(scaled, -MAX_ABS_VALUE, MAX_ABS_VALUE)
+
+
+@functools.cache
+def _mel_basis() -> np.ndarray:
+    """Slaney-normalized mel filter bank (80, 401), built once; float64 so the product matches the original."""
+    basis = librosa.filters.mel(sr=SAMPLE_RATE, n_fft=N_FFT, n_mels=N_MELS, fmin=FMIN_HZ, fmax=FMAX_HZ)
+    basis = basis.astype(np.float64)
+    basis.flags.writeable = False
+    return basis
+
+
+@functools.cache
+def _hann_window() -> np.ndarray:
+    """librosa's STFT window: periodic Hann of WIN_LENGTH samples (equal to N_FFT, so no extra padding)."""
+    window = scipy.signal.get_window("hann", WIN_LENGTH, fftbins=True)
+    window.flags.writeable = False
+    return window
