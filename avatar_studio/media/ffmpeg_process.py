@@ -1,0 +1,66 @@
+"""Helpers for long-running ffmpeg processes that stream through pipes (reader and writer).
+
+A process whose stderr nobody reads blocks once the pipe buffer (64 KiB) is full, and then so does
+whoever feeds or drains it; a process nobody waits for lingers as a zombie. These helpers make both
+impossible to forget.
+"""
+
+from __future__ import annotations
+
+import subprocess
+import threading
+from collections import deque
+from typing import IO
+
+
+def read_into(stream: IO[bytes], buffer: bytearray) -> int:
+    """Fill `buffer` from `stream`; returns the bytes read (fewer only at end of stream)."""
+    view = memoryview(buffer)
+    got = 0
+    while got < len(buffer):
+        n = stream.readinto(view[got:])  # type: ignore[attr-defined]
+        if not n:
+            break
+        got += n
+    return got
+
+
+def stop_process(proc: subprocess.Popen[bytes]) -> None:
+    """Kill `proc` if still running, close its pipes and reap it (no zombie, no open handle)."""
+    if proc.poll() is None:
+        proc.kill()
+    for pipe in (proc.stdin, proc.stdout):
+        if pipe is not None:
+            try:
+                pipe.close()
+            except OSError:  # stdin's buffered bytes cannot reach a killed process; that's fine
+                pass
+    proc.wait()
+
+
+class StderrTail:
+    """Reads a process's stderr to the end in a thread, keeping its last lines for messages."""
+
+    def __init__(self, stream: IO[bytes] | None, keep: int = 20) -> None:
+        self._lines: deque[str] = deque(maxlen=keep)
+        self._stream = stream
+        self._thread = threading.Thread(target=self._drain, daemon=True)
+        self._thread.start()
+
+    def _drain(self) -> None:
+        if self._stream is None:
+            return
+        for raw in iter(self._stream.readline, b""):
+            line = raw.decode("utf-8", "replace").strip()
+            if line:
+                self._lines.append(line)
+        self._stream.close()
+
+    def join(self, timeout: float = 5.0) -> None:
+        self._thread.join(timeout)
+
+    def last_line(self) -> str | None:
+        return self._lines[-1] if self._lines else None
+
+    def text(self) -> str:
+        return "\n".join(self._lines)

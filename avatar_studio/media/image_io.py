@@ -1,0 +1,118 @@
+"""Still images in and out, as BGR uint8 arrays (OpenCV's order, the order the whole engine uses).
+
+Decoding goes through `np.fromfile` + `cv2.imdecode` rather than `cv2.imread` because the latter
+cannot open non-ASCII paths on Windows; encoding mirrors it with `cv2.imencode` + `tofile`.
+`cv2.IMREAD_COLOR` applies the EXIF orientation of phone photos, so pictures come out upright
+(ffmpeg would ignore that tag, which is why stills are never decoded with ffmpeg here).
+"""
+
+from __future__ import annotations
+
+import os
+import struct
+import tempfile
+from pathlib import Path
+
+import cv2
+import numpy as np
+
+from avatar_studio.errors import AvatarStudioError
+
+#: File suffixes treated as still pictures (lower case, with the dot).
+IMAGE_SUFFIXES = frozenset({".jpg", ".jpeg", ".png", ".webp", ".bmp", ".tif", ".tiff"})
+
+#: Clockwise rotation each EXIF orientation value stands for (mirrored variants share the angle).
+_EXIF_ROTATION = {1: 0, 2: 0, 3: 180, 4: 180, 5: 90, 6: 90, 7: 270, 8: 270}
+_EXIF_ORIENTATION_TAG = 0x0112
+
+
+def read_image(path: Path | str) -> np.ndarray:
+    """Decode an image file to an upright HxWx3 BGR uint8 array (alpha dropped, grey expanded)."""
+    path = Path(path)
+    image = cv2.imdecode(_read_bytes(path), cv2.IMREAD_COLOR)
+    if image is None:
+        raise AvatarStudioError(
+            f"{path.name!r} is not an image OpenCV can decode; use a JPEG, PNG, WebP or BMP file."
+        )
+    return image
+
+
+def exif_rotation(path: Path | str) -> int:
+    """Clockwise degrees (0/90/180/270) the EXIF orientation tag asks for; 0 without one.
+
+    `read_image` already applies it; this only lets metadata say that the source was rotated.
+    """
+    path = Path(path)
+    _, types, blobs = cv2.imdecodeWithMetadata(_read_bytes(path), cv2.IMREAD_COLOR)
+    for kind, blob in zip(types, blobs):
+        if kind == cv2.IMAGE_METADATA_EXIF:
+            return _EXIF_ROTATION.get(_tiff_orientation(bytes(np.asarray(blob).ravel())), 0)
+    return 0
+
+
+def write_jpeg(path: Path | str, image: np.ndarray, quality: int = 95) -> Path:
+    """Write a BGR image as JPEG atomically (temp file + rename); returns the path."""
+    return _write(Path(path), image, ".jpg", [cv2.IMWRITE_JPEG_QUALITY, int(quality)])
+
+
+def write_png(path: Path | str, image: np.ndarray, compression: int = 3) -> Path:
+    """Write a BGR image as lossless PNG atomically (temp file + rename); returns the path."""
+    return _write(Path(path), image, ".png", [cv2.IMWRITE_PNG_COMPRESSION, int(compression)])
+
+
+def is_image_path(path: Path | str) -> bool:
+    """Whether the file name says still picture (the caller still probes the content)."""
+    return Path(path).suffix.lower() in IMAGE_SUFFIXES
+
+
+def _read_bytes(path: Path) -> np.ndarray:
+    if not path.is_file():
+        raise AvatarStudioError(f"{str(path)!r} does not exist or is not a file; check the path.")
+    data = np.fromfile(path, dtype=np.uint8)
+    if data.size == 0:
+        raise AvatarStudioError(f"{path.name!r} is empty (0 bytes); choose a complete image file.")
+    return data
+
+
+def _write(path: Path, image: np.ndarray, ext: str, params: list[int]) -> Path:
+    if image.dtype != np.uint8 or image.ndim not in (2, 3):
+        raise ValueError(f"expected a uint8 HxW or HxWx3 image, got {image.dtype} {image.shape}")
+    ok, encoded = cv2.imencode(ext, image, params)
+    if not ok:
+        raise AvatarStudioError(f"Could not encode an image for {path.name!r}.")
+    try:
+        fd, tmp = tempfile.mkstemp(prefix=f".{path.stem}.", suffix=ext, dir=path.parent)
+    except OSError as exc:
+        raise AvatarStudioError(
+            f"Cannot write {path.name!r} into {str(path.parent)!r} ({exc.strerror}); "
+            "choose a writable folder."
+        ) from None
+    os.close(fd)
+    try:
+        encoded.tofile(tmp)
+        os.replace(tmp, path)
+    except BaseException:
+        Path(tmp).unlink(missing_ok=True)
+        raise
+    return path
+
+
+def _tiff_orientation(exif: bytes) -> int:
+    """The Orientation entry of IFD0 in an EXIF (TIFF-structured) blob; 1 when absent."""
+    if exif.startswith(b"Exif\x00\x00"):
+        exif = exif[6:]
+    if len(exif) < 8 or exif[:2] not in (b"II", b"MM"):
+        return 1
+    order = "<" if exif[:2] == b"II" else ">"
+    (ifd,) = struct.unpack_from(order + "I", exif, 4)
+    if ifd + 2 > len(exif):
+        return 1
+    (entries,) = struct.unpack_from(order + "H", exif, ifd)
+    for i in range(entries):
+        offset = ifd + 2 + 12 * i
+        if offset + 12 > len(exif):
+            break
+        tag, _type, _count, value = struct.unpack_from(order + "HHIH", exif, offset)
+        if tag == _EXIF_ORIENTATION_TAG:
+            return value
+    return 1

@@ -1,0 +1,197 @@
+"""Stream the frames of a video (or a still image) as BGR uint8 arrays, one ffmpeg process per pass.
+
+Why one ffmpeg pipe rather than cv2.VideoCapture: the bundled ffmpeg honours the rotation phones
+write (it autorotates by default; verified with a display-matrix clip in the tests), normalises
+variable frame rates with its `fps` filter, downscales with area averaging, and reads every format
+the rest of the app accepts, with the same decoder the renderer's writer uses.
+
+Memory stays flat: frames are read one at a time from the pipe. ffmpeg's stderr is drained by a
+thread (it would otherwise fill its pipe and stall both processes), and the process is killed and
+reaped whenever iteration ends early: `break`, an exception, cancellation or `close()`.
+Still images yield exactly one frame, decoded by OpenCV so that EXIF orientation is applied.
+"""
+
+from __future__ import annotations
+
+import subprocess
+from collections.abc import Iterator
+from fractions import Fraction
+from pathlib import Path
+
+import cv2
+import numpy as np
+
+from avatar_studio.errors import AvatarStudioError
+from avatar_studio.media.ffmpeg import base_args
+from avatar_studio.media.ffmpeg_process import StderrTail, read_into, stop_process
+from avatar_studio.media.image_io import read_image
+from avatar_studio.media.probe import MediaInfo, probe_media
+from avatar_studio.progress import CancelToken
+
+#: Rate given to still images when the caller names none (one picture has no rate of its own).
+DEFAULT_STILL_FPS = Fraction(25)
+#: Limits on a requested output rate; beyond them it is certainly a typo.
+MAX_FPS = 240
+MIN_MAX_HEIGHT = 16
+
+_NTSC_BASES = (24, 30, 48, 60, 120, 240)
+
+
+class VideoFrameSource:
+    """The frames of one media file at a fixed output size and constant rate.
+
+    `width`/`height` are the output size (after rotation and any downscale), `fps`/`fps_fraction`
+    the output rate, `frame_count` the frames a pass is expected to yield: exact for untouched
+    constant-rate video and stills, an estimate (duration x rate) when the rate is converted.
+    """
+
+    def __init__(
+        self, info: MediaInfo, *, fps: float | Fraction | None = None, max_height: int | None = None
+    ) -> None:
+        if not info.has_video:
+            raise AvatarStudioError(
+                f"{info.path.name!r} has no picture (audio only); choose a video or image file."
+            )
+        self.source_info = info
+        self.width, self.height = _output_size(info.width, info.height, max_height)
+        self._scaled = (self.width, self.height) != (info.width, info.height)
+        self.fps_fraction = _output_rate(info, fps)
+        self.fps = float(self.fps_fraction)
+        self._convert_rate = not info.is_still_image and (
+            info.variable_frame_rate or self.fps_fraction != info.fps_fraction
+        )
+        self.frame_count = self._expected_frames()
+        self._procs: set[subprocess.Popen[bytes]] = set()
+
+    @property
+    def frame_bytes(self) -> int:
+        return self.width * self.height * 3
+
+    def frames(self, cancel: CancelToken | None = None) -> Iterator[np.ndarray]:
+        """Yield each frame as a new writable HxWx3 BGR uint8 array, from the first frame on.
+
+        Every call is a fresh pass over the file (one new ffmpeg process).
+        Raises `CancelledError` when `cancel` is set, `AvatarStudioError` when decoding fails.
+        """
+        if cancel is not None:
+            cancel.raise_if_cancelled()
+        if self.source_info.is_still_image:
+            yield self._still_frame()
+            return
+        proc = subprocess.Popen(
+            self._command(), stdin=subprocess.DEVNULL, stdout=subprocess.PIPE, stderr=subprocess.PIPE
+        )
+        self._procs.add(proc)
+        errors = StderrTail(proc.stderr)
+        try:
+            assert proc.stdout is not None
+            while True:
+                if cancel is not None:
+                    cancel.raise_if_cancelled()
+                frame = bytearray(self.frame_bytes)
+                got = read_into(proc.stdout, frame)
+                if got == 0:
+                    break
+                if got < len(frame):
+                    proc.wait()
+                    raise self._decode_error(errors, "it stopped in the middle of a frame")
+                yield np.frombuffer(frame, dtype=np.uint8).reshape(self.height, self.width, 3)
+            if proc.wait() != 0:
+                raise self._decode_error(errors, "ffmpeg failed")
+        finally:
+            stop_process(proc)
+            errors.join()
+            self._procs.discard(proc)
+
+    def close(self) -> None:
+        """Stop any pass still running (also done when a `frames()` loop is left early)."""
+        for proc in list(self._procs):
+            stop_process(proc)
+        self._procs.clear()
+
+    def __enter__(self) -> VideoFrameSource:
+        return self
+
+    def __exit__(self, *exc_info: object) -> None:
+        self.close()
+
+    def _command(self) -> list[str]:
+        info = self.source_info
+        filters = []
+        if self._convert_rate:
+            filters.append(f"fps={self.fps_fraction.numerator}/{self.fps_fraction.denominator}")
+        if self._scaled:
+            filters.append(f"scale={self.width}:{self.height}:flags=area")
+        return [
+            *base_args(),
+            "-i", str(info.path),
+            "-map", f"0:{info.video_stream_index}", "-an", "-sn", "-dn",
+            *(["-vf", ",".join(filters)] if filters else []),
+            "-fps_mode", "passthrough",
+            "-pix_fmt", "bgr24", "-f", "rawvideo", "pipe:1",
+        ]  # fmt: skip
+
+    def _expected_frames(self) -> int:
+        info = self.source_info
+        if info.is_still_image or not self._convert_rate:
+            return info.frame_count
+        seconds = info.duration_s if info.variable_frame_rate else info.frame_count / info.fps
+        return max(1, round(seconds * self.fps))
+
+    def _still_frame(self) -> np.ndarray:
+        image = read_image(self.source_info.path)
+        if self._scaled:
+            image = cv2.resize(image, (self.width, self.height), interpolation=cv2.INTER_AREA)
+        return image
+
+    def _decode_error(self, errors: StderrTail, fallback: str) -> AvatarStudioError:
+        errors.join()
+        why = errors.last_line() or fallback
+        return AvatarStudioError(
+            f"Could not decode {self.source_info.path.name!r} ({why}); "
+            "the file may be damaged: re-export or re-encode it."
+        )
+
+
+def open_video(
+    path: Path | str, *, fps: float | Fraction | None = None, max_height: int | None = None
+) -> VideoFrameSource:
+    """Probe `path` and prepare to stream it (see `VideoFrameSource`).
+
+    `fps`: constant output rate (default: the source's own; stills default to 25); variable-rate
+    sources are always converted to a constant rate. `max_height`: downscale taller pictures to
+    this many lines (rounded down to even, width kept even and in proportion); never upscales.
+    """
+    return VideoFrameSource(probe_media(path), fps=fps, max_height=max_height)
+
+
+def as_fraction(fps: float | Fraction) -> Fraction:
+    """An exact rate from what a user typed: 29.97 becomes 30000/1001, 12.5 becomes 25/2."""
+    if isinstance(fps, Fraction):
+        return fps
+    for base in _NTSC_BASES:
+        if abs(float(fps) - base * 1000 / 1001) < 0.006:
+            return Fraction(base * 1000, 1001)
+    return Fraction(fps).limit_denominator(1001)
+
+
+def _output_rate(info: MediaInfo, fps: float | Fraction | None) -> Fraction:
+    if fps is None:
+        return info.fps_fraction or DEFAULT_STILL_FPS
+    rate = as_fraction(fps)
+    if not 0 < rate <= MAX_FPS:
+        raise AvatarStudioError(f"A frame rate of {float(fps):g} is not usable; choose 1 to {MAX_FPS}.")
+    return rate
+
+
+def _output_size(width: int, height: int, max_height: int | None) -> tuple[int, int]:
+    """Displayed size, downscaled to `max_height` if taller; a downscaled size is always even."""
+    if max_height is None or height <= max_height:
+        return width, height
+    if max_height < MIN_MAX_HEIGHT:
+        raise AvatarStudioError(
+            f"A maximum height of {max_height} lines is too small; choose at least {MIN_MAX_HEIGHT}."
+        )
+    new_height = max_height - max_height % 2
+    new_width = max(2, round(width * new_height / height / 2) * 2)
+    return new_width, new_height
