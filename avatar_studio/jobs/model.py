@@ -1,0 +1,129 @@
+"""What a render job is: the settings it was queued with, its state and its outcome.
+
+A `JobSpec` is everything needed to re-run a render later (after a restart, a crash or a retry), so
+it is stored as JSON: adding a setting in a later version needs no database migration, and specs
+written by a newer version still load here (unknown keys are ignored).
+"""
+
+from __future__ import annotations
+
+from dataclasses import asdict, dataclass, fields
+from enum import Enum
+from typing import Any
+
+from avatar_studio.choices import (
+    BACKENDS,
+    DEFAULT_CRF,
+    DEFAULT_PRESET,
+    DEVICES,
+    ENCODER_PRESETS,
+    LOOP_MODES,
+    PRECISIONS,
+)
+from avatar_studio.errors import AvatarStudioError
+
+MAX_CRF = 51  # the top of libx264's quality scale
+
+
+class JobState(str, Enum):
+    QUEUED = "queued"
+    RUNNING = "running"
+    DONE = "done"
+    FAILED = "failed"
+    CANCELLED = "cancelled"
+    INTERRUPTED = "interrupted"  # was running when the app died; see JobStore.recover_interrupted
+
+
+#: Jobs that ended without an output and can be queued again.
+RETRYABLE_STATES = frozenset({JobState.FAILED, JobState.CANCELLED, JobState.INTERRUPTED})
+#: Jobs that will not change any more unless retried.
+FINISHED_STATES = RETRYABLE_STATES | {JobState.DONE}
+
+
+@dataclass(frozen=True)
+class JobSpec:
+    """The render settings of one job, as the user chose them in the form or on the command line."""
+
+    avatar: str
+    audio: str
+    output: str
+    model: str = ""  # "" = the configured default model, resolved when the job runs
+    backend: str = "auto"
+    device: str = "auto"
+    precision: str = "auto"
+    batch_size: int = 16
+    loop: str = "pingpong"
+    crf: int = DEFAULT_CRF
+    preset: str = DEFAULT_PRESET
+    seconds: float | None = None  # render only the first N seconds (preview)
+    overwrite: bool = False
+
+    def to_dict(self) -> dict[str, Any]:
+        return asdict(self)
+
+    @classmethod
+    def from_dict(cls, data: dict[str, Any]) -> "JobSpec":
+        """Build from stored JSON; keys this version does not know are ignored."""
+        known = {f.name for f in fields(cls)}
+        return cls(**{key: value for key, value in data.items() if key in known})
+
+    def validate(self) -> None:
+        """Refuse settings that could never render, before they sit in the queue."""
+        if not self.avatar.strip():
+            raise AvatarStudioError("The job has no avatar; choose one from the library.")
+        if not self.audio.strip():
+            raise AvatarStudioError("The job has no audio file; choose the voice recording to lip-sync.")
+        if not self.output.strip():
+            raise AvatarStudioError("The job has no output path; choose where to save the video.")
+        for name, value, allowed in (
+            ("backend", self.backend, BACKENDS),
+            ("device", self.device, DEVICES),
+            ("precision", self.precision, PRECISIONS),
+            ("loop mode", self.loop, LOOP_MODES),
+            ("encoder preset", self.preset, ENCODER_PRESETS),
+        ):
+            if value not in allowed:
+                raise AvatarStudioError(f"Unknown {name} {value!r}; choose one of {', '.join(allowed)}.")
+        if self.batch_size < 1:
+            raise AvatarStudioError(f"Batch size must be at least 1, not {self.batch_size}.")
+        if not 0 <= self.crf <= MAX_CRF:
+            raise AvatarStudioError(f"CRF must be between 0 and {MAX_CRF}, not {self.crf}.")
+        if self.seconds is not None and self.seconds <= 0:
+            raise AvatarStudioError(f"Preview length must be positive, not {self.seconds} s.")
+
+
+@dataclass(frozen=True)
+class Job:
+    """One row of the queue as it stood when it was read. Times are Unix seconds (time.time())."""
+
+    id: int
+    spec: JobSpec
+    state: JobState
+    position: int  # queue order: lower runs first
+    created_at: float
+    started_at: float | None = None
+    finished_at: float | None = None
+    progress: float = 0.0  # 0..1 of the render
+    fps: float | None = None  # frames/s while running; the average once done
+    eta_s: float | None = None
+    error: str = ""  # full text (a traceback for bugs), shown on demand
+    error_summary: str = ""  # one line for the job list
+    output_path: str = ""  # the finished video (set when done)
+    device_description: str = ""  # the backend's describe() line
+    elapsed_s: float | None = None  # render time once done; running time for failed/cancelled
+
+    @property
+    def can_retry(self) -> bool:
+        return self.state in RETRYABLE_STATES
+
+    @property
+    def can_remove(self) -> bool:
+        return self.state is not JobState.RUNNING
+
+    @property
+    def can_move(self) -> bool:
+        return self.state is JobState.QUEUED
+
+    @property
+    def is_finished(self) -> bool:
+        return self.state in FINISHED_STATES
