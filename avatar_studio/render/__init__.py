@@ -1,0 +1,1 @@
+"""Rendering: frame schedule, compositing and the streaming render pipeline."""

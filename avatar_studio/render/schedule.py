@@ -1,0 +1,44 @@
+"""Which avatar frame shows under output frame i.
+
+Any audio length works with any avatar length because the avatar's frames repeat:
+
+* ``pingpong`` (default, as the seed article builds it): forward, then backward, then forward
+  again. The turning frames are shown once, not twice - 0 1 2 3 2 1 0 1 2 ... - because a frame
+  held for two ticks reads as a stutter at every turn. The period is ``2 * (n - 1)``.
+* ``loop``: 0 1 2 3 0 1 2 3 ... (a visible jump at the restart unless the clip was shot as a loop).
+
+A one-frame avatar (a still image) shows frame 0 throughout in either mode.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+
+from avatar_studio.choices import LOOP_MODES, LoopMode
+
+
+def source_frame(i: int, frame_count: int, mode: LoopMode = "pingpong") -> int:
+    """The avatar frame index shown at output frame `i`."""
+    if frame_count < 1:
+        raise ValueError("an avatar has at least one frame")
+    if mode not in LOOP_MODES:
+        raise ValueError(f"unknown loop mode {mode!r}; expected one of {', '.join(LOOP_MODES)}")
+    if frame_count == 1:
+        return 0
+    if mode == "loop":
+        return i % frame_count
+    period = 2 * (frame_count - 1)
+    phase = i % period
+    return phase if phase < frame_count else period - phase
+
+
+def frame_schedule(
+    n_output_frames: int, frame_count: int, mode: LoopMode = "pingpong"
+) -> Iterator[int]:
+    """The avatar frame indices for output frames 0 .. n_output_frames-1, lazily.
+
+    Lazy so a 10-minute render never materialises a list of its 15,000 indices alongside the
+    frames; consecutive runs (forward or backward) let the frame reader decode sequentially.
+    """
+    for i in range(n_output_frames):
+        yield source_frame(i, frame_count, mode)

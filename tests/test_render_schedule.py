@@ -1,0 +1,43 @@
+"""Frame order: ping-pong without doubled turning frames, plain loop, one-frame avatars."""
+
+from __future__ import annotations
+
+import pytest
+
+from avatar_studio.render.schedule import frame_schedule, source_frame
+
+
+def test_pingpong_turns_without_repeating_the_end_frames() -> None:
+    assert list(frame_schedule(13, 4)) == [0, 1, 2, 3, 2, 1, 0, 1, 2, 3, 2, 1, 0]
+
+
+def test_pingpong_neighbours_always_differ_by_one() -> None:
+    order = list(frame_schedule(500, 7))
+    assert all(abs(a - b) == 1 for a, b in zip(order, order[1:]))
+    assert set(order) == set(range(7))
+
+
+def test_loop_restarts_at_the_first_frame() -> None:
+    assert list(frame_schedule(9, 4, "loop")) == [0, 1, 2, 3, 0, 1, 2, 3, 0]
+
+
+@pytest.mark.parametrize("mode", ["pingpong", "loop"])
+def test_one_frame_avatar_shows_its_only_frame(mode: str) -> None:
+    assert list(frame_schedule(5, 1, mode)) == [0] * 5
+
+
+def test_two_frame_pingpong_alternates() -> None:
+    assert list(frame_schedule(5, 2)) == [0, 1, 0, 1, 0]
+
+
+def test_schedule_matches_single_lookups_far_into_a_long_render() -> None:
+    order = list(frame_schedule(20_000, 251))
+    assert order[15_000] == source_frame(15_000, 251)
+    assert max(order) == 250 and min(order) == 0
+
+
+def test_rejects_empty_avatars_and_unknown_modes() -> None:
+    with pytest.raises(ValueError):
+        source_frame(0, 0)
+    with pytest.raises(ValueError):
+        source_frame(0, 3, "bounce")  # type: ignore[arg-type]
