@@ -1,0 +1,318 @@
+"""ONNX Runtime backend: runs any common Wav2Lip ONNX export on the best execution provider present.
+
+Exports in the wild name their inputs differently (`mel_batch`/`face_batch`, `source`/`target`,
+`mel_spectrogram`/`video_frames`), list them in either order, use fp16 or fp32, and sometimes fix
+the batch axis at 1. So the inputs are told apart by shape (…×1×80×16 is audio, …×6×96×96 the face),
+each is fed in the element type the graph declares, and a fixed batch axis is honoured by feeding
+that many samples per run.
+
+onnxruntime-gpu lists the CUDA and TensorRT providers even where their libraries are missing and
+then silently runs on the CPU; the provider really used is read back from the session, reported by
+`device_label`, and a fallback is announced through `on_notice` (or is an error when the user asked
+for `cuda` explicitly).
+"""
+
+from __future__ import annotations
+
+import contextlib
+import ctypes
+import io
+import os
+import sys
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+import platformdirs
+
+from avatar_studio.choices import DeviceChoice, PrecisionChoice
+from avatar_studio.errors import AvatarStudioError
+from avatar_studio.model.backends.base import InferenceBackend, NoticeCallback
+from avatar_studio.model.wav2lip import FACE_SHAPE, MEL_SHAPE, OUTPUT_SHAPE
+from avatar_studio.paths import APP_NAME
+
+TENSORRT = "TensorrtExecutionProvider"
+CUDA = "CUDAExecutionProvider"
+DIRECTML = "DmlExecutionProvider"
+COREML = "CoreMLExecutionProvider"
+CPU = "CPUExecutionProvider"
+
+#: Tried in this order when the device is "auto" (fastest first); the CPU always closes the list.
+PROVIDER_PREFERENCE = (TENSORRT, CUDA, DIRECTML, COREML, CPU)
+NVIDIA_PROVIDERS = (TENSORRT, CUDA)
+_ELEMENT_TYPES = {"tensor(float)": np.dtype(np.float32), "tensor(float16)": np.dtype(np.float16)}
+_OOM_MARKERS = ("out of memory", "failed to allocate")
+
+
+@dataclass(frozen=True)
+class OnnxSignature:
+    """Which graph input is the audio, which the face, and how each must be fed."""
+
+    mel_name: str
+    face_name: str
+    output_name: str
+    mel_dtype: np.dtype
+    face_dtype: np.dtype
+    #: The batch size the graph was exported with when its batch axis is not dynamic.
+    fixed_batch: int | None
+
+    @property
+    def precision(self) -> str:
+        return "fp16" if self.face_dtype == np.float16 else "fp32"
+
+
+class OnnxBackend(InferenceBackend):
+    """A Wav2Lip ONNX model in an ONNX Runtime session."""
+
+    engine_name = "ONNX Runtime"
+
+    def __init__(
+        self,
+        model_path: str | os.PathLike[str],
+        device: DeviceChoice = "auto",
+        precision: PrecisionChoice = "auto",
+        batch_size: int = 16,
+        on_notice: NoticeCallback | None = None,
+        threads: int | None = None,
+    ) -> None:
+        super().__init__(batch_size, on_notice)
+        import onnxruntime as ort
+
+        self.model_path = Path(model_path)
+        if not self.model_path.is_file():
+            raise AvatarStudioError(f"Model file {self.model_path} does not exist; check the path or pick a model from the models folder.")
+        providers = choose_providers(device, ort.get_available_providers())
+        self._session = _open_session(self.model_path, providers, threads)
+        try:
+            self.signature = read_signature(self._session, self.model_path)
+            self._check_provider(device, providers)
+        except AvatarStudioError:
+            self.close()
+            raise
+        if self.signature.fixed_batch is not None and self.signature.fixed_batch != batch_size:
+            self.batch_size = self.signature.fixed_batch
+            self._notify(
+                f"{self.model_path.name} takes {self.batch_size} sample(s) per run (its batch axis is fixed), "
+                f"so the batch size is {self.batch_size}."
+            )
+        if precision != "auto" and precision != self.signature.precision:
+            self._notify(
+                f"{self.model_path.name} is an {self.signature.precision} ONNX model and runs in {self.signature.precision}; "
+                f"for {precision}, export one with `avatar-studio export-onnx MODEL.pth --precision {precision}`."
+            )
+
+    @property
+    def device_label(self) -> str:
+        # Read live: ONNX Runtime may still move a session to the CPU if a GPU provider fails at run time.
+        return self._session.get_providers()[0]
+
+    @property
+    def precision(self) -> str:
+        return self.signature.precision
+
+    def close(self) -> None:
+        self._session = _ClosedSession()
+
+    def _run_chunk(self, mel: np.ndarray, face: np.ndarray) -> np.ndarray:
+        group = self.signature.fixed_batch
+        if group is None:
+            return self._run(mel, face)
+        outputs = []
+        for start in range(0, len(mel), group):
+            mel_part, face_part = mel[start : start + group], face[start : start + group]
+            count = len(mel_part)
+            # A graph fixed at N samples needs exactly N: pad a short last group with copies of its
+            # final sample and drop their outputs.
+            padding = [(0, group - count)] + [(0, 0)] * 3
+            outputs.append(
+                self._run(np.pad(mel_part, padding, mode="edge"), np.pad(face_part, padding, mode="edge"))[:count]
+            )
+        return np.concatenate(outputs, axis=0)
+
+    def _run(self, mel: np.ndarray, face: np.ndarray) -> np.ndarray:
+        sig = self.signature
+        feed = {
+            sig.mel_name: np.ascontiguousarray(mel, dtype=sig.mel_dtype),
+            sig.face_name: np.ascontiguousarray(face, dtype=sig.face_dtype),
+        }
+        (output,) = self._session.run([sig.output_name], feed)
+        return output.astype(np.float32, copy=False)
+
+    def _is_out_of_memory(self, error: BaseException) -> bool:
+        # ONNX Runtime raises its own exception types whatever the cause; only the text tells an
+        # allocation failure (CUDA/TensorRT "out of memory", the arena's "Failed to allocate") apart.
+        text = str(error).lower()
+        return any(marker in text for marker in _OOM_MARKERS)
+
+    def _check_provider(self, device: DeviceChoice, requested: list[str]) -> None:
+        """Compare the provider the session really runs on with the one asked for."""
+        used = self.device_label
+        wanted = requested[0]
+        if used == wanted:
+            return
+        if device == "auto":
+            self._notify(
+                f"ONNX Runtime could not start {wanted} (its libraries are missing or no usable GPU was found), "
+                f"so it runs on {used}."
+            )
+            return
+        raise AvatarStudioError(
+            f"ONNX Runtime could not start {wanted} for device '{device}' (its GPU libraries are missing or no "
+            "usable GPU was found); install the GPU runtime its documentation lists, or choose device cpu."
+        )
+
+
+class _ClosedSession:
+    """Stands in for a released session so a closed backend fails clearly instead of crashing."""
+
+    def get_providers(self) -> list[str]:
+        return ["closed"]
+
+    def run(self, *args: object) -> list[np.ndarray]:
+        raise AvatarStudioError("This model has been closed; open it again to keep rendering.")
+
+
+def choose_providers(device: DeviceChoice, available: list[str]) -> list[str]:
+    """The execution providers to ask for, best first, for the device the user chose."""
+    if device == "cpu":
+        return [CPU]
+    present = [p for p in PROVIDER_PREFERENCE if p in available]
+    if device == "cuda":
+        nvidia = [p for p in present if p in NVIDIA_PROVIDERS]
+        if not nvidia:
+            raise AvatarStudioError(
+                "This ONNX Runtime has no CUDA support; install onnxruntime-gpu (not onnxruntime) or choose device cpu."
+            )
+        if not nvidia_driver_present():
+            raise AvatarStudioError("Device cuda was chosen but no NVIDIA driver was found; choose device cpu or auto.")
+        return nvidia + [CPU]
+    if device == "mps":
+        if COREML not in present:
+            raise AvatarStudioError("This ONNX Runtime has no CoreML support for Apple GPUs; choose device auto or cpu.")
+        return [COREML, CPU]
+    if not nvidia_driver_present():
+        # onnxruntime-gpu lists CUDA/TensorRT on every Linux/Windows machine; trying them without a
+        # driver only prints errors before falling back to the CPU.
+        present = [p for p in present if p not in NVIDIA_PROVIDERS]
+    return present if CPU in present else present + [CPU]
+
+
+def nvidia_driver_present() -> bool:
+    """True when the NVIDIA driver's CUDA library can be loaded (the CUDA providers need it)."""
+    names = {"win32": "nvcuda.dll", "linux": "libcuda.so.1"}
+    name = names.get(sys.platform)
+    if name is None:
+        return False
+    try:
+        ctypes.CDLL(name)
+    except OSError:
+        return False
+    return True
+
+
+def cpu_threads() -> int:
+    """Threads for ONNX Runtime's CPU work: one per physical core this process may run on.
+
+    Convolutions gain next to nothing from a core's second hyper-thread, and the thread pool slows
+    down sharply when it has more threads than cores to run them (they wait for each other at every
+    operator), e.g. in a container limited to fewer CPUs than the machine has. Off Linux, 0 leaves the
+    choice to ONNX Runtime, which counts physical cores there.
+    """
+    try:
+        allowed = os.sched_getaffinity(0)
+    except AttributeError:  # no affinity mask or topology files to read off Linux
+        return 0
+    cores = set()
+    for cpu in allowed:
+        topology = Path(f"/sys/devices/system/cpu/cpu{cpu}/topology")
+        try:
+            cores.add(((topology / "physical_package_id").read_text(), (topology / "core_id").read_text()))
+        except OSError:
+            cores.add((str(cpu), ""))
+    return max(1, len(cores))
+
+
+def _open_session(path: Path, providers: list[str], threads: int | None):
+    """An InferenceSession tuned for Wav2Lip, or an AvatarStudioError saying why the file won't load."""
+    import onnxruntime as ort
+
+    options = ort.SessionOptions()
+    # Full optimisation folds every BatchNorm into its Conv and fuses Conv+Add+ReLU, which is most of
+    # this network; the graph has too few parallel branches for ORT_PARALLEL to pay for its overhead.
+    options.graph_optimization_level = ort.GraphOptimizationLevel.ORT_ENABLE_ALL
+    options.execution_mode = ort.ExecutionMode.ORT_SEQUENTIAL
+    options.intra_op_num_threads = threads or cpu_threads()
+    options.inter_op_num_threads = 1  # unused by sequential execution; 1 avoids an idle pool
+    options.log_severity_level = 3  # errors only: ORT's warnings are about its own internals
+    if DIRECTML in providers:
+        options.enable_mem_pattern = False  # DirectML does not support memory patterns
+    provider_options = [_provider_options(p) for p in providers]
+    stdout = io.StringIO()
+    try:
+        # When a provider fails to start, ONNX Runtime prints its retry on stdout; we report the
+        # outcome ourselves through on_notice, so keep it off the CLI's output.
+        with contextlib.redirect_stdout(stdout):
+            return ort.InferenceSession(str(path), options, providers=providers, provider_options=provider_options)
+    except Exception as error:  # noqa: BLE001 - every ONNX Runtime load failure means "not a usable model"
+        reason = str(error).strip().splitlines()[0] if str(error).strip() else type(error).__name__
+        raise AvatarStudioError(
+            f"{path.name} is not a valid ONNX model ({reason[:160]}); export it again with `avatar-studio export-onnx`."
+        ) from error
+
+
+def _provider_options(provider: str) -> dict[str, str]:
+    if provider != TENSORRT:
+        return {}
+    # TensorRT spends minutes building an engine for each new range of input shapes; keep the
+    # engines on disk so only the first run on a machine pays for it.
+    cache = Path(platformdirs.user_cache_dir(APP_NAME, appauthor=False)) / "tensorrt"
+    cache.mkdir(parents=True, exist_ok=True)
+    return {"trt_engine_cache_enable": "True", "trt_engine_cache_path": str(cache)}
+
+
+def read_signature(session, path: Path) -> OnnxSignature:
+    """Tell the audio input from the face input by shape; AvatarStudioError if the graph isn't Wav2Lip's."""
+    inputs, outputs = session.get_inputs(), session.get_outputs()
+    found = ", ".join(f"{i.name} {_shape_text(i.shape)}" for i in inputs)
+    not_wav2lip = AvatarStudioError(
+        f"{path.name} is not a Wav2Lip ONNX model: it needs inputs (B,1,80,16) and (B,6,96,96) and output "
+        f"(B,3,96,96) but has {found or 'no inputs'}; choose a Wav2Lip export."
+    )
+    if len(inputs) != 2 or len(outputs) < 1 or not _fits(outputs[0].shape, OUTPUT_SHAPE):
+        raise not_wav2lip
+    first, second = inputs
+    pairings = [(a, b) for a, b in ((first, second), (second, first)) if _fits(a.shape, MEL_SHAPE) and _fits(b.shape, FACE_SHAPE)]
+    if not pairings:
+        raise not_wav2lip
+    if len(pairings) > 1:
+        raise AvatarStudioError(
+            f"{path.name} does not declare its input shapes ({found}), so the audio and face inputs can't be told "
+            "apart; export it again with fixed channel and image sizes."
+        )
+    mel, face = pairings[0]
+    dtypes = [_ELEMENT_TYPES.get(arg.type) for arg in (mel, face)]
+    if None in dtypes:
+        raise AvatarStudioError(
+            f"{path.name} takes {mel.type}/{face.type} inputs but only float32 and float16 models are supported; "
+            "export it again with `avatar-studio export-onnx`."
+        )
+    fixed = [d for d in (mel.shape[0], face.shape[0]) if isinstance(d, int) and d > 0]
+    return OnnxSignature(
+        mel_name=mel.name,
+        face_name=face.name,
+        output_name=outputs[0].name,
+        mel_dtype=dtypes[0],
+        face_dtype=dtypes[1],
+        fixed_batch=fixed[0] if fixed else None,
+    )
+
+
+def _fits(shape: list, expected: tuple[int, ...]) -> bool:
+    """True when a graph shape [batch, *dims] can hold `expected` dims; named (dynamic) dims fit anything."""
+    if shape is None or len(shape) != len(expected) + 1:
+        return False
+    return all(not isinstance(d, int) or d == e for d, e in zip(shape[1:], expected))
+
+
+def _shape_text(shape: list) -> str:
+    return "(" + ",".join(str(d) if isinstance(d, int) else "B" for d in shape) + ")"
