@@ -1,0 +1,202 @@
+"""Turn a video or a still image into avatar files: frames, face boxes, 96x96 crops, thumbnail, preview.
+
+Two passes, memory flat in the clip's length:
+1. decode (rotation honoured, constant rate, downscaled to `max_height`), detect the face, store
+   the frame as JPEG and feed the preview encoder — one frame in memory at a time;
+2. after the whole face track is known (filling and smoothing need the neighbours), read the
+   stored frames back and cut the crops, so the crops come from exactly the pixels the renderer
+   will paste onto. Crops are cut as the original Wav2Lip does: the padded box, `cv2.resize` to
+   96x96, BGR.
+`avatar.json` is written last: a folder without it is incomplete by construction.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from fractions import Fraction
+from pathlib import Path
+
+import cv2
+import numpy as np
+
+from avatar_studio.avatars import storage
+from avatar_studio.avatars.metadata import META_FILE, AvatarMeta
+from avatar_studio.errors import AvatarStudioError
+from avatar_studio.faces.boxes import DEFAULT_PADS, DEFAULT_SMOOTH_WINDOW, Pads, face_track_boxes
+from avatar_studio.faces.detector import DETECTOR_MODELS, FaceBox, FaceDetector
+from avatar_studio.media.probe import MediaInfo
+from avatar_studio.media.video_reader import VideoFrameSource, open_video
+from avatar_studio.media.video_writer import VideoWriter
+from avatar_studio.progress import CancelToken, ProgressCallback, ProgressReporter
+
+DEFAULT_MAX_HEIGHT = 1080
+PREVIEW_MAX_HEIGHT = 720
+PREVIEW_CRF = 23
+THUMBNAIL_MAX_SIDE = 320
+STAGE_DETECT = "Detecting faces"
+STAGE_CROPS = "Cutting face crops"
+
+
+@dataclass(frozen=True)
+class PrepareSettings:
+    """How to prepare an avatar.
+
+    fps: None keeps a video's constant rate (variable-rate video is normalised to its base rate,
+    and the choice recorded); a still image becomes one frame at 25 fps (the reader's default) unless given.
+    pads: margins as fractions of the face box (see `faces.boxes`). smooth_window: frames
+    averaged, 0 or 1 turns smoothing off. max_height: downscale taller footage (None: keep).
+    """
+
+    fps: float | None = None
+    pads: Pads = DEFAULT_PADS
+    smooth_window: int = DEFAULT_SMOOTH_WINDOW
+    max_height: int | None = DEFAULT_MAX_HEIGHT
+    detector: str = "short_range"
+    min_confidence: float = 0.5
+
+    def validated(self) -> "PrepareSettings":
+        """These settings, or AvatarStudioError naming the first one out of range."""
+        if len(self.pads) != 4 or any(not -0.5 <= p <= 2.0 for p in self.pads):
+            raise AvatarStudioError("Each pad must be a fraction of the face box between -0.5 and 2.0, e.g. 0 0.2 0 0.")
+        if self.smooth_window < 0:
+            raise AvatarStudioError("The smoothing window cannot be negative; use 0 to turn smoothing off.")
+        if self.detector not in DETECTOR_MODELS:
+            raise AvatarStudioError(f"Unknown face detector {self.detector!r}; choose {', '.join(DETECTOR_MODELS)}.")
+        if self.fps is not None and not 0 < self.fps <= 240:
+            raise AvatarStudioError(f"A frame rate of {self.fps:g} is not usable; choose 1 to 240.")
+        return PrepareSettings(
+            self.fps, Pads(*map(float, self.pads)), int(self.smooth_window), self.max_height,
+            self.detector, self.min_confidence,
+        )
+
+
+def prepare_avatar(
+    source: Path | str,
+    dest_folder: Path,
+    settings: PrepareSettings = PrepareSettings(),
+    progress: ProgressCallback | None = None,
+    cancel: CancelToken | None = None,
+    *,
+    display_name: str = "",
+    folder_name: str = "",
+) -> AvatarMeta:
+    """Write a complete avatar into the existing empty `dest_folder` and return its metadata.
+
+    Raises AvatarStudioError for unusable input (not media, no frames, no face anywhere) and
+    CancelledError when `cancel` is set; the caller discards `dest_folder` in both cases.
+    """
+    settings = settings.validated()
+    source = Path(source).expanduser().resolve()
+    with open_video(source, max_height=settings.max_height, fps=settings.fps) as video:
+        detections = _store_frames_and_detect(video, dest_folder, settings, progress, cancel)
+    frame_count = len(detections)
+    try:
+        boxes, filled = face_track_boxes(
+            detections, video.width, video.height, settings.pads, settings.smooth_window
+        )
+    except ValueError:
+        raise AvatarStudioError(
+            f"No face was found in any of the {frame_count} frames of {source.name!r}; "
+            "choose footage where the face is visible and faces the camera."
+        ) from None
+    np.save(dest_folder / storage.BOXES_FILE, boxes)
+    _cut_crops(dest_folder, boxes, progress, cancel)
+    info = video.source_info
+    meta = AvatarMeta(
+        display_name=display_name, folder_name=folder_name, source_file=str(source),
+        fps=video.fps, fps_rational=f"{video.fps_fraction.numerator}/{video.fps_fraction.denominator}",
+        fps_choice=_fps_choice(info, video.fps_fraction, settings.fps),
+        frame_count=frame_count, width=video.width, height=video.height,
+        duration_s=frame_count / video.fps, rotation=info.rotation, detector=settings.detector,
+        pads=tuple(settings.pads), smooth_window=settings.smooth_window, max_height=settings.max_height,
+        frames_without_face=filled, storage=storage.STORAGE_KIND,
+        source_width=info.width, source_height=info.height,
+    )  # fmt: skip
+    (dest_folder / META_FILE).write_text(meta.to_json(), encoding="utf-8")
+    return meta
+
+
+def _fps_choice(info: MediaInfo, fps: Fraction, requested: float | None) -> str:
+    if info.is_still_image:
+        return f"still image at {float(fps):g}"
+    if info.variable_frame_rate:
+        how = "as requested" if requested is not None else "(the source's base rate)"
+        return f"normalised from variable rate to {float(fps):g} {how}"
+    if info.fps_fraction is not None and fps != info.fps_fraction:
+        return f"converted from source constant {info.fps:g} to {float(fps):g} as requested"
+    return f"source constant {float(fps):g}"
+
+
+def _store_frames_and_detect(
+    video: VideoFrameSource,
+    folder: Path,
+    settings: PrepareSettings,
+    progress: ProgressCallback | None,
+    cancel: CancelToken | None,
+) -> list[list[FaceBox]]:
+    """Pass 1: every frame stored as JPEG, its faces detected, the preview and thumbnail written."""
+    (folder / storage.FRAMES_DIR).mkdir()
+    reporter = ProgressReporter(STAGE_DETECT, max(1, video.frame_count), progress, cancel)
+    reporter.check_cancelled()
+    preview_size = _fit(video.width, video.height, PREVIEW_MAX_HEIGHT)
+    detections: list[list[FaceBox]] = []
+    audio = video.source_info.path if video.source_info.has_audio else None
+    with FaceDetector(settings.detector, settings.min_confidence) as detector, VideoWriter(
+        folder / storage.PREVIEW_FILE, *preview_size, video.fps_fraction,
+        audio=audio, crf=PREVIEW_CRF, preset="veryfast",
+    ) as preview:  # fmt: skip
+        for index, frame in enumerate(video.frames(cancel)):
+            detections.append(detector.detect(frame))
+            storage.write_frame(folder, index, frame)
+            preview.write(_resized(frame, preview_size))
+            if index == 0:
+                _write_thumbnail(folder / storage.THUMBNAIL_FILE, frame)
+            reporter.total = max(reporter.total, index + 1)
+            reporter.advance()
+        if not detections:
+            raise AvatarStudioError(
+                f"{video.source_info.path.name!r} contains no video frames; choose a video with a picture."
+            )
+    return detections
+
+
+def _cut_crops(
+    folder: Path, boxes: np.ndarray, progress: ProgressCallback | None, cancel: CancelToken | None
+) -> None:
+    """Pass 2: the 96x96 BGR face crop of every stored frame, into a memory-mapped .npy."""
+    count = len(boxes)
+    reporter = ProgressReporter(STAGE_CROPS, count, progress, cancel)
+    crops = np.lib.format.open_memmap(
+        folder / storage.CROPS_FILE, mode="w+", dtype=np.uint8,
+        shape=(count, storage.CROP_SIZE, storage.CROP_SIZE, 3),
+    )  # fmt: skip
+    try:
+        frames = storage.FrameStore(folder, count)
+        for index, frame in enumerate(frames.iter_frames(range(count))):
+            x1, y1, x2, y2 = boxes[index]
+            crops[index] = cv2.resize(frame[y1:y2, x1:x2], (storage.CROP_SIZE, storage.CROP_SIZE))
+            reporter.advance()
+        crops.flush()
+    finally:
+        del crops  # release the mapping so the folder can be renamed or removed (Windows)
+
+
+def _fit(width: int, height: int, max_height: int) -> tuple[int, int]:
+    if height <= max_height:
+        return width, height
+    return max(2, round(width * max_height / height / 2) * 2), max_height
+
+
+def _resized(frame: np.ndarray, size: tuple[int, int]) -> np.ndarray:
+    if (frame.shape[1], frame.shape[0]) == size:
+        return frame
+    return cv2.resize(frame, size, interpolation=cv2.INTER_AREA)
+
+
+def _write_thumbnail(path: Path, frame: np.ndarray) -> None:
+    from avatar_studio.media.image_io import write_jpeg
+
+    height, width = frame.shape[:2]
+    scale = min(1.0, THUMBNAIL_MAX_SIDE / max(height, width))
+    size = (max(1, round(width * scale)), max(1, round(height * scale)))
+    write_jpeg(path, _resized(frame, size), 90)

@@ -1,0 +1,98 @@
+"""How an avatar's frames are kept on disk: one JPEG (quality 95) per frame in `frames/`.
+
+The renderer reads frames lazily in ping-pong (0..N-1, N-2..1, 0..) or loop order and must never
+hold the clip in memory. Three stores were measured on the `../shared/media/` clips (704x1216 x 268
+frames and 844x844 x 125; 2 loaded cores; `benchmarks/bench_prepare.py --storage` repeats it):
+
+| store | disk per frame | write | read, ping-pong order | PSNR |
+|---|---|---|---|---|
+| JPEG q95 sequence | 163 / 96 KiB | 269 / 297 fps | 97 / 200 fps | 45.7 / 49.1 dB |
+| raw `.npy` memmap | 2508 / 2087 KiB | 93 / 172 fps | 4909 / 3840 fps (page cache) | lossless |
+| H.264 crf 14 yuv420p, GOP 12 | 19 / 14 KiB | 44 / 37 fps | 301 / 210 fps forward, 63 / 75 backward | 41.2 / 40.3 dB |
+| H.264 crf 12 yuv444p, GOP 12 | 24 / 19 KiB | 30 / 49 fps | 100 / 207 fps forward, 49 / 88 backward | 48.1 / 49.1 dB |
+
+Decision: JPEG. Raw arrays need 6 MB per 1080p frame (46 GB for five minutes): out. A stored video
+is 7-10x smaller, but the backward half of every ping-pong needs GOP-sized blocks decoded after a
+seek and held in memory (1.3 to 4x slower than forward here), and exact seeking depends on the
+decoder. A JPEG is read in one call, in any order, at the same speed forwards and backwards,
+holding one frame; the quality matches H.264 yuv444 crf 12; five minutes of 1080p take about 2 GB.
+Reading overlaps decoding of the next few frames in two threads (OpenCV releases the GIL).
+"""
+
+from __future__ import annotations
+
+from collections import deque
+from collections.abc import Iterable, Iterator
+from concurrent.futures import Future, ThreadPoolExecutor
+from pathlib import Path
+
+import cv2
+import numpy as np
+
+from avatar_studio.errors import AvatarStudioError
+from avatar_studio.media.image_io import write_jpeg
+
+STORAGE_KIND = "jpeg-sequence"
+JPEG_QUALITY = 95
+FRAMES_DIR = "frames"
+BOXES_FILE = "boxes.npy"
+CROPS_FILE = "crops.npy"
+THUMBNAIL_FILE = "thumbnail.jpg"
+PREVIEW_FILE = "preview.mp4"
+CROP_SIZE = 96
+#: Frames decoded ahead of the consumer by `FrameStore.iter_frames` (memory: this many frames).
+READ_AHEAD = 4
+_DECODE_THREADS = 2
+
+
+def frame_path(folder: Path, index: int) -> Path:
+    return folder / FRAMES_DIR / f"{index:06d}.jpg"
+
+
+def write_frame(folder: Path, index: int, frame: np.ndarray) -> None:
+    """Store frame `index` of the avatar being prepared in `folder`."""
+    write_jpeg(frame_path(folder, index), frame, JPEG_QUALITY)
+
+
+class FrameStore:
+    """Reads the stored frames of one avatar folder."""
+
+    def __init__(self, folder: Path, frame_count: int) -> None:
+        self.folder = folder
+        self.frame_count = frame_count
+
+    def read_frame(self, index: int) -> np.ndarray:
+        """Frame `index` as a BGR uint8 array; AvatarStudioError when missing or damaged."""
+        if not 0 <= index < self.frame_count:
+            raise IndexError(f"frame {index} outside 0..{self.frame_count - 1}")
+        path = frame_path(self.folder, index)
+        try:
+            data = np.fromfile(path, dtype=np.uint8)
+        except OSError:
+            data = np.empty(0, dtype=np.uint8)
+        frame = cv2.imdecode(data, cv2.IMREAD_COLOR) if data.size else None
+        if frame is None:
+            raise AvatarStudioError(
+                f"Frame {index} of the avatar in {str(self.folder)!r} is missing or damaged; "
+                "re-prepare the avatar."
+            )
+        return frame
+
+    def iter_frames(self, indices: Iterable[int]) -> Iterator[np.ndarray]:
+        """The frames at `indices` (any order, may be endless), decoded a few frames ahead.
+
+        At most `READ_AHEAD + 1` frames exist at once however long the sequence is; leaving the
+        loop early stops the read-ahead.
+        """
+        with ThreadPoolExecutor(_DECODE_THREADS, thread_name_prefix="avatar-frames") as pool:
+            pending: deque[Future[np.ndarray]] = deque()
+            try:
+                for index in indices:
+                    pending.append(pool.submit(self.read_frame, index))
+                    if len(pending) > READ_AHEAD:
+                        yield pending.popleft().result()
+                while pending:
+                    yield pending.popleft().result()
+            finally:
+                for future in pending:
+                    future.cancel()
