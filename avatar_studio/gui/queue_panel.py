@@ -1,0 +1,209 @@
+"""The render queue list: every job with its state, progress, speed and time, and the actions on it.
+
+The rows are rebuilt from the store when a job changes state; progress updates only touch the
+running row, so a render reporting ten times a second costs nothing noticeable.
+"""
+
+from __future__ import annotations
+
+from PySide6.QtCore import Qt, Signal
+from PySide6.QtWidgets import (
+    QAbstractItemView,
+    QHBoxLayout,
+    QHeaderView,
+    QLabel,
+    QProgressBar,
+    QTableWidget,
+    QTableWidgetItem,
+    QToolButton,
+    QVBoxLayout,
+    QWidget,
+)
+
+from avatar_studio.gui.formatting import first_line, format_clock, format_rate
+from avatar_studio.gui.icons import icon
+from avatar_studio.jobs.model import Job, JobState
+from avatar_studio.progress import Progress
+
+COLUMNS = ("#", "Job", "State", "Progress", "Speed", "Time")
+_COL_STATE, _COL_PROGRESS, _COL_SPEED, _COL_TIME = 2, 3, 4, 5
+_ROLE_ID = Qt.ItemDataRole.UserRole
+
+
+def job_title(job: Job) -> str:
+    from pathlib import Path
+
+    title = f"{job.spec.avatar} ← {Path(job.spec.audio).name}"
+    return f"Preview · {title}" if job.spec.seconds else title
+
+
+def job_time_text(job: Job) -> str:
+    """ETA while running, the render time once done."""
+    if job.state is JobState.RUNNING:
+        return f"{format_clock(job.eta_s)} left" if job.eta_s is not None else ""
+    if job.state is JobState.DONE and job.elapsed_s is not None:
+        return f"took {format_clock(job.elapsed_s)}"
+    return ""
+
+
+class QueuePanel(QWidget):
+    """Signals carry the selected job's id."""
+
+    cancel_requested = Signal(int)
+    retry_requested = Signal(int)
+    remove_requested = Signal(int)
+    move_requested = Signal(int, int)
+    play_requested = Signal(int)
+    show_folder_requested = Signal(int)
+    show_error_requested = Signal(int)
+
+    def __init__(self, parent: QWidget | None = None) -> None:
+        super().__init__(parent)
+        self._jobs: dict[int, Job] = {}
+        self.table = QTableWidget(0, len(COLUMNS))
+        self.table.setHorizontalHeaderLabels(COLUMNS)
+        self.table.verticalHeader().hide()
+        self.table.setSelectionBehavior(QAbstractItemView.SelectionBehavior.SelectRows)
+        self.table.setSelectionMode(QAbstractItemView.SelectionMode.SingleSelection)
+        self.table.setEditTriggers(QAbstractItemView.EditTrigger.NoEditTriggers)
+        self.table.setWordWrap(False)
+        header = self.table.horizontalHeader()
+        header.setSectionResizeMode(QHeaderView.ResizeMode.ResizeToContents)
+        header.setSectionResizeMode(1, QHeaderView.ResizeMode.Stretch)
+        header.setSectionResizeMode(_COL_PROGRESS, QHeaderView.ResizeMode.Fixed)
+        self.table.setColumnWidth(_COL_PROGRESS, 140)
+        self.table.itemSelectionChanged.connect(self._update_actions)
+        self.table.itemDoubleClicked.connect(self._on_double_click)
+
+        self.buttons: dict[str, QToolButton] = {}
+        bar = QHBoxLayout()
+        bar.addWidget(QLabel("<b>Queue</b>"))
+        bar.addStretch(1)
+        for key, icon_name, tip, handler in (
+            ("cancel", "cancel", "Cancel the job", lambda i: self.cancel_requested.emit(i)),
+            ("retry", "retry", "Queue the job again", lambda i: self.retry_requested.emit(i)),
+            ("up", "up", "Move up", lambda i: self.move_requested.emit(i, -1)),
+            ("down", "down", "Move down", lambda i: self.move_requested.emit(i, 1)),
+            ("play", "play", "Play the output", lambda i: self.play_requested.emit(i)),
+            ("folder", "folder", "Show the output in its folder", lambda i: self.show_folder_requested.emit(i)),
+            ("error", "error", "Show the full error", lambda i: self.show_error_requested.emit(i)),
+            ("remove", "remove", "Remove from the list (the video stays on disk)",
+             lambda i: self.remove_requested.emit(i)),
+        ):
+            button = QToolButton()
+            button.setIcon(icon(icon_name))
+            button.setToolTip(tip)
+            button.clicked.connect(lambda _=False, h=handler: self._with_selected(h))
+            self.buttons[key] = button
+            bar.addWidget(button)
+        layout = QVBoxLayout(self)
+        layout.setContentsMargins(0, 0, 0, 0)
+        layout.addLayout(bar)
+        layout.addWidget(self.table, 1)
+        self._update_actions()
+
+    # -- contents --------------------------------------------------------------------------------
+
+    def set_jobs(self, jobs: list[Job]) -> None:
+        selected = self.selected_job_id()
+        self._jobs = {job.id: job for job in jobs}
+        self.table.setRowCount(len(jobs))
+        for row, job in enumerate(jobs):
+            cells = (str(job.id), job_title(job), self._state_text(job), None,
+                     format_rate(job.fps), job_time_text(job))
+            for column, text in enumerate(cells):
+                if text is None:
+                    continue
+                item = QTableWidgetItem(text)
+                item.setData(_ROLE_ID, job.id)
+                item.setToolTip(self._tooltip(job))
+                self.table.setItem(row, column, item)
+            bar = QProgressBar()
+            bar.setRange(0, 1000)
+            bar.setValue(int(round(job.progress * 1000)))
+            bar.setFormat(f"{job.progress * 100:.0f} %")
+            self.table.setCellWidget(row, _COL_PROGRESS, bar)
+        if selected is not None:
+            self.select(selected)
+        self._update_actions()
+
+    def show_progress(self, job_id: int, progress: Progress) -> None:
+        """Update the running job's row in place."""
+        row = self._row_of(job_id)
+        if row is None:
+            return
+        bar = self.table.cellWidget(row, _COL_PROGRESS)
+        if isinstance(bar, QProgressBar):
+            bar.setValue(int(round(progress.fraction * 1000)))
+            bar.setFormat(f"{progress.stage} {progress.percent:.0f} %")
+        self.table.item(row, _COL_SPEED).setText(format_rate(progress.rate))
+        eta = progress.eta_s
+        self.table.item(row, _COL_TIME).setText(f"{format_clock(eta)} left" if eta is not None else "")
+
+    def selected_job_id(self) -> int | None:
+        rows = self.table.selectionModel().selectedRows()
+        if not rows:
+            return None
+        item = self.table.item(rows[0].row(), 0)
+        return item.data(_ROLE_ID) if item is not None else None
+
+    def select(self, job_id: int) -> None:
+        row = self._row_of(job_id)
+        if row is not None:
+            self.table.selectRow(row)
+
+    def job(self, job_id: int) -> Job | None:
+        return self._jobs.get(job_id)
+
+    # -- internals -------------------------------------------------------------------------------
+
+    @staticmethod
+    def _state_text(job: Job) -> str:
+        if job.state in (JobState.FAILED, JobState.INTERRUPTED) and job.error_summary:
+            return f"{job.state.value}: {first_line(job.error_summary, 80)}"
+        return job.state.value
+
+    @staticmethod
+    def _tooltip(job: Job) -> str:
+        lines = [f"Audio: {job.spec.audio}", f"Output: {job.output_path or job.spec.output}"]
+        if job.device_description:
+            lines.append(f"Ran on: {job.device_description}")
+        if job.error_summary:
+            lines.append(f"Error: {job.error_summary}")
+        return "\n".join(lines)
+
+    def _row_of(self, job_id: int) -> int | None:
+        for row in range(self.table.rowCount()):
+            item = self.table.item(row, 0)
+            if item is not None and item.data(_ROLE_ID) == job_id:
+                return row
+        return None
+
+    def _with_selected(self, handler) -> None:
+        job_id = self.selected_job_id()
+        if job_id is not None:
+            handler(job_id)
+
+    def _update_actions(self) -> None:
+        job = self._jobs.get(self.selected_job_id()) if self.selected_job_id() is not None else None
+        enabled = {
+            "cancel": job is not None and job.state in (JobState.QUEUED, JobState.RUNNING),
+            "retry": job is not None and job.can_retry,
+            "up": job is not None and job.can_move,
+            "down": job is not None and job.can_move,
+            "play": job is not None and job.state is JobState.DONE,
+            "folder": job is not None and job.state is JobState.DONE,
+            "error": job is not None and bool(job.error),
+            "remove": job is not None and job.can_remove,
+        }
+        for key, button in self.buttons.items():
+            button.setEnabled(enabled[key])
+
+    def _on_double_click(self, item: QTableWidgetItem) -> None:
+        job = self._jobs.get(item.data(_ROLE_ID))
+        if job is None:
+            return
+        if job.state is JobState.DONE:
+            self.play_requested.emit(job.id)
+        elif job.error:
+            self.show_error_requested.emit(job.id)
