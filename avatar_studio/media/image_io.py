@@ -10,13 +10,13 @@ from __future__ import annotations
 
 import os
 import struct
-import tempfile
 from pathlib import Path
 
 import cv2
 import numpy as np
 
 from avatar_studio.errors import AvatarStudioError
+from avatar_studio.media.temp_files import reserve_temp_beside
 
 #: File suffixes treated as still pictures (lower case, with the dot).
 IMAGE_SUFFIXES = frozenset({".jpg", ".jpeg", ".png", ".webp", ".bmp", ".tif", ".tiff"})
@@ -80,19 +80,12 @@ def _write(path: Path, image: np.ndarray, ext: str, params: list[int]) -> Path:
     ok, encoded = cv2.imencode(ext, image, params)
     if not ok:
         raise AvatarStudioError(f"Could not encode an image for {path.name!r}.")
+    temp = reserve_temp_beside(path)
     try:
-        fd, tmp = tempfile.mkstemp(prefix=f".{path.stem}.", suffix=ext, dir=path.parent)
-    except OSError as exc:
-        raise AvatarStudioError(
-            f"Cannot write {path.name!r} into {str(path.parent)!r} ({exc.strerror}); "
-            "choose a writable folder."
-        ) from None
-    os.close(fd)
-    try:
-        encoded.tofile(tmp)
-        os.replace(tmp, path)
+        encoded.tofile(temp)
+        os.replace(temp, path)
     except BaseException:
-        Path(tmp).unlink(missing_ok=True)
+        temp.unlink(missing_ok=True)
         raise
     return path
 

@@ -147,6 +147,16 @@ def media_duration(path: Path | str) -> float:
     return probe_media(path).duration_s
 
 
+def as_fraction(fps: float | Fraction) -> Fraction:
+    """An exact rate from a float: 29.97 (or 30000/1001 as a float) becomes 30000/1001, 12.5 25/2."""
+    if isinstance(fps, Fraction):
+        return fps
+    for base in _NTSC_BASES:
+        if abs(float(fps) - base * 1000 / 1001) < 0.006:
+            return Fraction(base * 1000, 1001)
+    return Fraction(float(fps)).limit_denominator(1001)
+
+
 def _check_file(path: Path) -> None:
     if not path.exists():
         raise AvatarStudioError(f"{str(path)!r} does not exist; check the path.")
@@ -244,13 +254,8 @@ def _rate(pattern: re.Pattern[str], desc: str) -> Fraction | None:
     if m is None:
         return None
     text = m["value"]
-    value = float(text[:-1]) * 1000 if text.endswith("k") else float(text)
-    if value <= 0:
-        return None
-    for base in _NTSC_BASES:
-        if abs(value - base * 1000 / 1001) < 0.006:
-            return Fraction(base * 1000, 1001)
-    return Fraction(text[:-1]) * 1000 if text.endswith("k") else Fraction(text).limit_denominator(100)
+    value = Fraction(text[:-1]) * 1000 if text.endswith("k") else Fraction(text)
+    return as_fraction(float(value)) if value > 0 else None
 
 
 def _looks_variable(

@@ -25,7 +25,7 @@ from avatar_studio.errors import AvatarStudioError
 from avatar_studio.media.ffmpeg import base_args
 from avatar_studio.media.ffmpeg_process import StderrTail, read_into, stop_process
 from avatar_studio.media.image_io import read_image
-from avatar_studio.media.probe import MediaInfo, probe_media
+from avatar_studio.media.probe import MediaInfo, as_fraction, probe_media
 from avatar_studio.progress import CancelToken
 
 #: Rate given to still images when the caller names none (one picture has no rate of its own).
@@ -33,8 +33,9 @@ DEFAULT_STILL_FPS = Fraction(25)
 #: Limits on a requested output rate; beyond them it is certainly a typo.
 MAX_FPS = 240
 MIN_MAX_HEIGHT = 16
-
-_NTSC_BASES = (24, 30, 48, 60, 120, 240)
+#: swscale's default fast rounding makes decoded frames about one level darker on average;
+#: accurate rounding removes most of that bias for ~1.3 ms per 704x1216 frame (measured here).
+_SWS_FLAGS = "accurate_rnd"
 
 
 class VideoFrameSource:
@@ -125,6 +126,7 @@ class VideoFrameSource:
         return [
             *base_args(),
             "-i", str(info.path),
+            "-sws_flags", _SWS_FLAGS,
             "-map", f"0:{info.video_stream_index}", "-an", "-sn", "-dn",
             *(["-vf", ",".join(filters)] if filters else []),
             "-fps_mode", "passthrough",
@@ -163,16 +165,6 @@ def open_video(
     this many lines (rounded down to even, width kept even and in proportion); never upscales.
     """
     return VideoFrameSource(probe_media(path), fps=fps, max_height=max_height)
-
-
-def as_fraction(fps: float | Fraction) -> Fraction:
-    """An exact rate from what a user typed: 29.97 becomes 30000/1001, 12.5 becomes 25/2."""
-    if isinstance(fps, Fraction):
-        return fps
-    for base in _NTSC_BASES:
-        if abs(float(fps) - base * 1000 / 1001) < 0.006:
-            return Fraction(base * 1000, 1001)
-    return Fraction(fps).limit_denominator(1001)
 
 
 def _output_rate(info: MediaInfo, fps: float | Fraction | None) -> Fraction:

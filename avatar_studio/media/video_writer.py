@@ -1,0 +1,252 @@
+"""Encode BGR frames (plus an optional audio file) into an MP4 through one ffmpeg process.
+
+Frames go to ffmpeg's stdin as raw bgr24; the audio file is a second ffmpeg input, encoded to AAC
+and muxed in the same pass, so there is never a silent intermediate video on disk.
+
+Why it is built this way:
+- No `-shortest`: the caller writes as many frames as the audio needs (ceil(duration x fps)), and
+  the audio is never cut; the output lasts as long as the longer of the two.
+- The exact rational rate (30000/1001, not 29.97) goes to ffmpeg, so timestamps never drift.
+- yuv420p (what every player decodes) needs even dimensions; an odd width or height is padded by
+  repeating the last pixel column/row on the right/bottom (no black line, no pixel moves, nothing
+  cropped), so such a video comes out one pixel wider/taller: see `encoded_size`.
+- Colour: swscale's default fast rounding shifts a flat grey 128 to (123, 126, 124) on the way to
+  yuv; `accurate_rnd+full_chroma_int` keeps it at 128. Frames are converted with the BT.709 matrix
+  and tagged as such, the standard players assume for HD, so browsers and ffmpeg agree on colours.
+- The file is written under a hidden temporary name in the destination folder and renamed onto the
+  destination only after ffmpeg exited cleanly: a crash, error, cancel or Ctrl+C never leaves a
+  half-written file, and an existing file is replaced only with `overwrite=True`.
+- ffmpeg's stderr is drained by a thread, so a chatty encoder can never block `write()`.
+"""
+
+from __future__ import annotations
+
+import os
+import subprocess
+from fractions import Fraction
+from pathlib import Path
+from types import TracebackType
+
+import numpy as np
+
+from avatar_studio.errors import AvatarStudioError
+from avatar_studio.media.ffmpeg import base_args
+from avatar_studio.media.ffmpeg_process import StderrTail, stop_process
+from avatar_studio.media.probe import as_fraction, probe_media
+from avatar_studio.media.temp_files import reserve_temp_beside
+
+X264_PRESETS = (
+    "ultrafast", "superfast", "veryfast", "faster", "fast",
+    "medium", "slow", "slower", "veryslow", "placebo",
+)  # fmt: skip
+
+#: Output pixel formats and the dimension multiples each one needs (chroma subsampling).
+#: "bgr24" selects libx264rgb: with crf=0 it stores frames bit-exactly (for avatar storage).
+PIXEL_FORMATS: dict[str, tuple[int, int]] = {
+    "yuv420p": (2, 2),
+    "yuv422p": (2, 1),
+    "yuv444p": (1, 1),
+    "bgr24": (1, 1),
+}
+
+DEFAULT_AUDIO_BITRATE = "192k"
+#: RGB -> limited-range BT.709 YUV, with all colour tags set on the frames (the encoder copies the
+#: frames' tags; output options alone left primaries/transfer "unknown").
+_TO_BT709 = (
+    "scale=out_color_matrix=bt709:out_range=tv,"
+    "setparams=colorspace=bt709:color_primaries=bt709:color_trc=bt709:range=tv"
+)
+
+
+class VideoWriter:
+    """A context manager that writes `width`x`height` BGR frames at `fps` into `output` (MP4).
+
+    Use as `with VideoWriter(...) as w: w.write(frame)`; leaving the block normally finishes the
+    file, leaving it with an exception (KeyboardInterrupt included) removes every trace of it.
+    Without `with`, call `close()` on success and `abort()` on failure.
+    `audio_duration_s` cuts the audio input to that many seconds (for previews); otherwise the
+    whole audio is muxed.
+    """
+
+    def __init__(
+        self,
+        output: Path | str,
+        width: int,
+        height: int,
+        fps: float | Fraction,
+        *,
+        audio: Path | str | None = None,
+        crf: int = 18,
+        preset: str = "medium",
+        overwrite: bool = False,
+        pix_fmt: str = "yuv420p",
+        audio_bitrate: str = DEFAULT_AUDIO_BITRATE,
+        audio_duration_s: float | None = None,
+    ) -> None:
+        self.output = Path(output)
+        self.width, self.height = int(width), int(height)
+        self.fps = as_fraction(fps)
+        self.frames_written = 0
+        mult_w, mult_h = PIXEL_FORMATS.get(pix_fmt, (1, 1))
+        self._pad = (-self.width % mult_w, -self.height % mult_h)
+        _check_settings(self.width, self.height, self.fps, crf, preset, pix_fmt, audio_duration_s)
+        _check_destination(self.output, overwrite)
+        self.audio = _checked_audio(Path(audio)) if audio is not None else None
+        self._overwrite = overwrite
+        self._temp = reserve_temp_beside(self.output)
+        command = self._command(crf, preset, pix_fmt, audio_bitrate, audio_duration_s)
+        try:
+            self._proc = subprocess.Popen(
+                command, stdin=subprocess.PIPE, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE
+            )
+        except BaseException:
+            self._temp.unlink(missing_ok=True)
+            raise
+        self._stderr = StderrTail(self._proc.stderr)
+        self._finished = False
+
+    @property
+    def encoded_size(self) -> tuple[int, int]:
+        """(width, height) of the encoded video: the frame size, padded to what `pix_fmt` needs."""
+        return self.width + self._pad[0], self.height + self._pad[1]
+
+    @property
+    def temp_path(self) -> Path:
+        """Where the file is being written until `close()` renames it onto `output`."""
+        return self._temp
+
+    def write(self, frame: np.ndarray) -> None:
+        """Append one HxWx3 uint8 BGR frame; `AvatarStudioError` if ffmpeg has stopped."""
+        if self._finished:
+            raise RuntimeError("write() after close() or abort()")
+        if frame.shape != (self.height, self.width, 3) or frame.dtype != np.uint8:
+            raise ValueError(
+                f"expected a ({self.height}, {self.width}, 3) uint8 BGR frame, "
+                f"got {frame.shape} {frame.dtype}"
+            )
+        if any(self._pad):
+            frame = np.pad(frame, ((0, self._pad[1]), (0, self._pad[0]), (0, 0)), mode="edge")
+        assert self._proc.stdin is not None
+        try:
+            self._proc.stdin.write(np.ascontiguousarray(frame).data)
+        except (BrokenPipeError, ValueError):
+            self._proc.wait()
+            raise self._failure() from None
+        self.frames_written += 1
+
+    def close(self) -> Path:
+        """Finish encoding and move the file onto `output`; returns `output`."""
+        if self._finished:
+            return self.output
+        if self.frames_written == 0:
+            self.abort()
+            raise AvatarStudioError(f"No frames were produced for {self.output.name!r}; nothing was written.")
+        try:
+            assert self._proc.stdin is not None
+            try:
+                self._proc.stdin.close()
+            except BrokenPipeError:
+                pass  # ffmpeg already exited; its return code says why
+            if self._proc.wait() != 0:
+                raise self._failure()
+            if self.output.exists() and not self._overwrite:
+                raise _exists_error(self.output)  # appeared while we were encoding
+            os.replace(self._temp, self.output)
+        except BaseException:
+            self.abort()
+            raise
+        self._finished = True
+        self._stderr.join()
+        return self.output
+
+    def abort(self) -> None:
+        """Stop ffmpeg and delete the partial file; the destination is left as it was."""
+        self._finished = True
+        stop_process(self._proc)
+        self._stderr.join()
+        self._temp.unlink(missing_ok=True)
+
+    def __enter__(self) -> VideoWriter:
+        return self
+
+    def __exit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        tb: TracebackType | None,
+    ) -> None:
+        if exc_type is None:
+            self.close()
+        else:
+            self.abort()
+
+    def _command(
+        self, crf: int, preset: str, pix_fmt: str, audio_bitrate: str, audio_duration_s: float | None
+    ) -> list[str]:
+        rate = f"{self.fps.numerator}/{self.fps.denominator}"
+        width, height = self.encoded_size
+        video_input = [
+            "-f", "rawvideo", "-pix_fmt", "bgr24", "-s", f"{width}x{height}", "-r", rate, "-i", "pipe:0",
+        ]  # fmt: skip
+        audio_input = []
+        if self.audio is not None:
+            cut = ["-t", f"{audio_duration_s:.6f}"] if audio_duration_s is not None else []
+            audio_input = [*cut, "-i", str(self.audio)]
+        maps = ["-map", "0:v:0", *(["-map", "1:a:0"] if self.audio is not None else [])]
+        if pix_fmt == "bgr24":
+            video_codec = ["-c:v", "libx264rgb"]
+        else:
+            video_codec = ["-c:v", "libx264", "-vf", _TO_BT709]
+        video_codec += ["-preset", preset, "-crf", str(crf), "-pix_fmt", pix_fmt]
+        audio_codec = ["-c:a", "aac", "-b:a", audio_bitrate] if self.audio is not None else []
+        return [
+            *base_args(), "-y", "-sws_flags", "accurate_rnd+full_chroma_int",
+            *video_input, *audio_input, *maps, *video_codec, *audio_codec,
+            "-movflags", "+faststart", str(self._temp),
+        ]  # fmt: skip
+
+    def _failure(self) -> AvatarStudioError:
+        self._stderr.join()
+        why = self._stderr.last_line() or f"ffmpeg exited with code {self._proc.returncode}"
+        self.abort()
+        return AvatarStudioError(
+            f"Encoding {self.output.name!r} failed ({why}); check the encoder settings and free disk space."
+        )
+
+
+def _check_settings(
+    width: int, height: int, fps: Fraction, crf: int, preset: str, pix_fmt: str,
+    audio_duration_s: float | None,
+) -> None:  # fmt: skip
+    if width <= 0 or height <= 0:
+        raise ValueError(f"frame size must be positive, got {width}x{height}")
+    if not 0 < fps <= 1000:
+        raise AvatarStudioError(f"A frame rate of {float(fps):g} cannot be encoded; use a rate such as 25.")
+    if not 0 <= int(crf) <= 51:
+        raise AvatarStudioError(f"CRF {crf} is out of range; choose 0 (lossless) to 51 (smallest), e.g. 18.")
+    if preset not in X264_PRESETS:
+        raise AvatarStudioError(f"Unknown preset {preset!r}; choose one of {', '.join(X264_PRESETS)}.")
+    if pix_fmt not in PIXEL_FORMATS:
+        raise ValueError(f"pix_fmt must be one of {sorted(PIXEL_FORMATS)}, got {pix_fmt!r}")
+    if audio_duration_s is not None and audio_duration_s <= 0:
+        raise AvatarStudioError("The preview length must be positive; use e.g. --seconds 5.")
+
+
+def _exists_error(output: Path) -> AvatarStudioError:
+    return AvatarStudioError(f"{str(output)!r} exists; pass --overwrite or choose another name.")
+
+
+def _check_destination(output: Path, overwrite: bool) -> None:
+    if output.is_dir():
+        raise AvatarStudioError(f"{str(output)!r} is a folder; give a file name such as {str(output / 'out.mp4')!r}.")
+    if output.exists() and not overwrite:
+        raise _exists_error(output)
+    if output.suffix.lower() not in (".mp4", ".m4v", ".mov", ".mkv"):
+        raise AvatarStudioError(f"{output.name!r} needs a video file extension; use .mp4.")
+
+
+def _checked_audio(audio: Path) -> Path:
+    info = probe_media(audio)
+    if not info.has_audio:
+        raise AvatarStudioError(f"{audio.name!r} has no audio track; choose a file with sound.")
+    return audio
