@@ -250,7 +250,7 @@ def test_a_job_running_at_a_crash_comes_back_interrupted_and_can_be_retried(db_p
 
 @pytest.mark.parametrize("separate_connections", [False, True], ids=["shared-store", "two-stores"])
 def test_two_threads_writing_at_once_lose_nothing(db_path: Path, separate_connections: bool) -> None:
-    per_thread = 40
+    per_thread = 25
     first = JobStore(db_path)
     second = JobStore(db_path) if separate_connections else first
     errors: list[BaseException] = []
@@ -315,8 +315,8 @@ def test_a_corrupt_file_is_named_in_the_error_and_kept(db_path: Path) -> None:
 
 def test_a_database_with_damaged_pages_is_reported(db_path: Path) -> None:
     with JobStore(db_path) as store:
-        for n in range(200):
-            store.add(make_spec(n, audio="x" * 500))
+        for n in range(40):
+            store.add(make_spec(n, audio="x" * 3000))
     with sqlite3.connect(db_path) as raw:
         raw.execute("PRAGMA wal_checkpoint(TRUNCATE)")
     data = bytearray(db_path.read_bytes())
