@@ -8,6 +8,10 @@ runs at interpreter exit.
 
 from __future__ import annotations
 
+import os
+import sys
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 from types import TracebackType
 from typing import Literal
@@ -49,6 +53,26 @@ class FaceBox:
         return np.array([self.x1, self.y1, self.x2, self.y2], dtype=np.float64)
 
 
+@contextmanager
+def _native_stderr_silenced() -> Iterator[None]:
+    """Point file descriptor 2 at the null device while mediapipe starts its graph.
+
+    TFLite and absl print start-up chatter ("Created TensorFlow Lite XNNPACK delegate", "Feedback
+    manager requires ...") straight to fd 2, ignoring Python's and glog's settings; the CLI promises
+    one line on stderr for bad input. Anything else written to fd 2 during those milliseconds is lost.
+    """
+    sys.stderr.flush()
+    saved = os.dup(2)
+    null = os.open(os.devnull, os.O_WRONLY)
+    try:
+        os.dup2(null, 2)
+        yield
+    finally:
+        os.dup2(saved, 2)
+        os.close(saved)
+        os.close(null)
+
+
 class FaceDetector:
     """Detects faces in BGR frames. `with FaceDetector() as det: boxes = det.detect(frame)`."""
 
@@ -71,7 +95,8 @@ class FaceDetector:
             min_detection_confidence=min_confidence,
         )
         self.model = model
-        self._detector = vision.FaceDetector.create_from_options(options)
+        with _native_stderr_silenced():
+            self._detector = vision.FaceDetector.create_from_options(options)
 
     def detect(self, frame_bgr: np.ndarray) -> list[FaceBox]:
         """All faces in `frame_bgr` (H, W, 3 uint8), most confident first."""
