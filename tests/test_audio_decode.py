@@ -13,6 +13,7 @@ from pathlib import Path
 
 import numpy as np
 import pytest
+import scipy.io.wavfile
 
 from avatar_studio.audio import decode as decode_module
 from avatar_studio.audio import SAMPLE_RATE, decode_audio, load_audio
@@ -126,12 +127,24 @@ def test_resampling_keeps_the_band_and_removes_what_16k_cannot_hold(awkward_dir:
 
 
 def test_growing_buffer_with_odd_read_sizes(awkward_dir: Path, monkeypatch: pytest.MonkeyPatch) -> None:
-    """Reads that split samples and many buffer growths give exactly the one-read result."""
+    """Reads and chunks that split samples give exactly the result of large aligned reads."""
     path = make_media(awkward_dir / "grow.flac", *sine(22050))
     expected = decode_audio(path)
-    monkeypatch.setattr(decode_module, "_INITIAL_SAMPLES", 1000)
+    monkeypatch.setattr(decode_module, "_FIRST_CHUNK_BYTES", 10007)
+    monkeypatch.setattr(decode_module, "_MAX_CHUNK_BYTES", 30011)
     monkeypatch.setattr(decode_module, "_READ_BYTES", 4099)
     np.testing.assert_array_equal(decode_audio(path), expected)
+
+
+def test_non_finite_samples_become_silence(awkward_dir: Path) -> None:
+    """A damaged float WAV's NaN/inf would turn every mel column they touch into NaN."""
+    signal = np.full(16000, 0.25, dtype=np.float32)
+    signal[[10, 5000, 9000]] = [np.nan, np.inf, -np.inf]
+    path = awkward_dir / "damaged float.wav"
+    scipy.io.wavfile.write(path, 16000, signal)
+    samples = decode_audio(path)
+    assert np.isfinite(samples).all()
+    assert samples[10] == samples[5000] == samples[9000] == 0.0 and samples[11] == 0.25
 
 
 def test_load_audio_gives_a_track(awkward_dir: Path) -> None:

@@ -1,8 +1,9 @@
 """Decode any audio (or the sound of any video) to the 16 kHz mono float32 signal Wav2Lip expects.
 
 The bundled ffmpeg does all the reading, so every container and codec it knows works. Its raw
-float32 output is streamed from the pipe straight into one growing numpy buffer: an hour of audio
-(57.6 M samples, 230 MB) never exists twice in memory as `bytes` plus a copy.
+float32 output is streamed from the pipe into numpy chunks that are moved into one exactly sized
+array at the end: an hour of audio (57.6 M samples, 230 MB) never exists twice in memory as
+`bytes` plus a copy.
 """
 
 from __future__ import annotations
@@ -29,7 +30,8 @@ SAMPLE_RATE = 16000
 _RESAMPLE_FILTER = f"aresample=osr={SAMPLE_RATE}:ochl=mono:resampler=soxr:rematrix_maxval=1.0"
 
 _BYTES_PER_SAMPLE = 4
-_INITIAL_SAMPLES = SAMPLE_RATE * 60  # one minute; grows geometrically beyond that
+_FIRST_CHUNK_BYTES = 1 << 20  # 16 s of audio; later chunks double up to the maximum
+_MAX_CHUNK_BYTES = 32 << 20
 _READ_BYTES = 1 << 20
 _NO_AUDIO_MARKERS = ("matches no streams", "does not contain any stream")
 
@@ -68,8 +70,6 @@ def decode_audio(path: Path | str, *, cancel: CancelToken | None = None) -> np.n
         raise AvatarStudioError(
             f"{source.name!r} contains no audio samples; choose a recording that is not empty."
         )
-    # A damaged float WAV can carry NaN/inf samples; they would poison every mel column they touch.
-    np.nan_to_num(samples, copy=False, nan=0.0, posinf=0.0, neginf=0.0)
     return samples
 
 
@@ -85,26 +85,56 @@ def _decode_args(source: Path) -> list[str]:
 
 
 def _read_float32_stream(stream, cancel: CancelToken | None) -> np.ndarray:
-    """Read raw little-endian float32 from `stream` until EOF into one buffer grown in place.
+    """Read raw little-endian float32 from `stream` until EOF into one exactly sized array.
 
-    `ndarray.resize` reallocates the block (large blocks are remapped by the OS, not copied), so
-    the peak stays close to the final size instead of twice it.
+    The pipe is read into chunks (growing up to 32 MiB); at EOF each chunk is copied into the
+    result and freed at once, so the peak is the result plus one chunk, not twice the result.
     """
-    buffer = np.empty(_INITIAL_SAMPLES, dtype="<f4")
-    filled = 0  # bytes
+    chunks: list[tuple[np.ndarray, int]] = []  # (bytes buffer, bytes filled)
+    chunk_size = _FIRST_CHUNK_BYTES
     while True:
-        if cancel is not None:
-            cancel.raise_if_cancelled()
-        if filled + _READ_BYTES > buffer.nbytes:
-            buffer.resize(max(buffer.size * 3 // 2, (filled + _READ_BYTES) // 4 + 1), refcheck=False)
-        with memoryview(buffer).cast("B") as raw:
-            with raw[filled : filled + _READ_BYTES] as window:
-                count = stream.readinto(window)
-        if not count:
+        chunk = np.empty(chunk_size, dtype=np.uint8)
+        filled = _fill(stream, chunk, cancel)
+        chunks.append((chunk, filled))
+        if filled < chunk_size:
             break
-        filled += count
-    buffer.resize(filled // _BYTES_PER_SAMPLE, refcheck=False)
-    return buffer.astype(np.float32, copy=False)
+        chunk_size = min(2 * chunk_size, _MAX_CHUNK_BYTES)
+    total = sum(filled for _, filled in chunks)
+    samples = np.empty(total // _BYTES_PER_SAMPLE, dtype="<f4")
+    target = samples.view(np.uint8)
+    position = 0
+    while chunks:
+        chunk, filled = chunks.pop(0)
+        usable = min(filled, target.size - position)  # a torn final sample is dropped
+        target[position : position + usable] = chunk[:usable]
+        position += usable
+        del chunk
+    _zero_non_finite(samples)
+    return samples.astype(np.float32, copy=False)
+
+
+def _fill(stream, chunk: np.ndarray, cancel: CancelToken | None) -> int:
+    """Read from `stream` into `chunk` until it is full or the stream ends; returns the bytes read."""
+    filled = 0
+    with memoryview(chunk) as view:
+        while filled < chunk.size:
+            if cancel is not None:
+                cancel.raise_if_cancelled()
+            count = stream.readinto(view[filled : filled + _READ_BYTES])
+            if not count:
+                break
+            filled += count
+    return filled
+
+
+def _zero_non_finite(samples: np.ndarray) -> None:
+    """Replace NaN/inf (a damaged float WAV) by silence, in place and in slices to keep temporaries small."""
+    step = _MAX_CHUNK_BYTES // _BYTES_PER_SAMPLE
+    for first in range(0, samples.size, step):
+        part = samples[first : first + step]
+        bad = ~np.isfinite(part)
+        if bad.any():
+            part[bad] = 0.0
 
 
 class _StderrTail(threading.Thread):
