@@ -143,10 +143,14 @@ def test_changed_layer_is_reported_as_misshaped(tmp_path: Path, weights: dict) -
     assert "unexpected" not in message
 
 
-def test_missing_num_batches_tracked_is_tolerated(tmp_path: Path, weights: dict) -> None:
-    path = tmp_path / "no_counters.pth"
-    torch.save({k: v for k, v in weights.items() if not k.endswith("num_batches_tracked")}, path)
-    validate_checkpoint(path)
+def test_missing_counters_and_half_weights_are_tolerated(tmp_path: Path, weights: dict) -> None:
+    path = tmp_path / "no_counters_fp16.pth"
+    torch.save({k: v.half() for k, v in weights.items() if not k.endswith("num_batches_tracked")}, path)
+    model = load_wav2lip(path)
+    state = model.state_dict()
+    assert all(v.device.type == "cpu" for v in state.values())
+    assert {v.dtype for k, v in state.items() if not k.endswith("num_batches_tracked")} == {torch.float32}
+    assert all(isinstance(p, torch.nn.Parameter) and p.requires_grad for p in model.parameters())
 
 
 def test_state_dict_with_non_tensor_entries_is_not_a_checkpoint(tmp_path: Path) -> None:
