@@ -1,0 +1,194 @@
+"""Render a prepared avatar speaking an audio file, streaming from decoder to encoder.
+
+Five stages run at once, joined by small bounded queues (see `stages.py`):
+
+    inputs     crops + mel windows of the next batch -> model input arrays      (small arrays)
+    inference  backend.predict, the only thread touching the backend            (small arrays)
+    decode     the avatar's full frames, in schedule order, one at a time       (bounded by bytes)
+    composite  each mouth image blended into its frame                          (a few frames)
+    encode     frames piped into the one ffmpeg process (this thread)
+
+Model inputs and outputs (96x96) are small, so only the full frames are rationed: the decode
+queue holds at most `FRAME_BUFFER_BYTES` of frames. Memory therefore depends on the frame size and
+batch size, never on how long the audio or the avatar is, and no image ever touches the disk.
+
+Output frame i shows schedule frame i of the avatar driven by mel window i (the 200 ms of audio
+starting at its own timestamp); there are `frames_for_duration(audio seconds, fps)` frames, so
+the video lasts as long as the audio to within one frame. The writer renames its temporary file
+onto the destination only after everything succeeded; a failure or cancel removes it.
+"""
+
+from __future__ import annotations
+
+import queue
+import time
+from contextlib import closing
+from dataclasses import dataclass
+from pathlib import Path
+from typing import TYPE_CHECKING
+
+import numpy as np
+
+from avatar_studio.audio import MelWindows, frames_for_duration, load_audio
+from avatar_studio.choices import DEFAULT_CRF, DEFAULT_PRESET, LOOP_MODES, EncoderPreset, LoopMode
+from avatar_studio.errors import AvatarStudioError
+from avatar_studio.media.video_writer import VideoWriter
+from avatar_studio.model.backends.base import InferenceBackend
+from avatar_studio.progress import CancelToken, ProgressCallback, ProgressReporter
+from avatar_studio.render.composite import DEFAULT_FEATHER, paste_mouth
+from avatar_studio.render.model_io import face_batch, predictions_to_images
+from avatar_studio.render.schedule import frame_schedule, source_frame
+from avatar_studio.render.stages import END, StageGroup
+
+if TYPE_CHECKING:  # the avatar library imports the face detector; rendering needs only the type
+    from avatar_studio.avatars.library import Avatar
+
+RENDER_STAGE = "Rendering"
+#: Decoded frames waiting for their mouth image: enough to ride out jitter, bounded in bytes.
+FRAME_BUFFER_BYTES = 64 * 1024 * 1024
+#: Model batches prepared or predicted ahead of the stage that needs them.
+BATCHES_AHEAD = 2
+#: Composited frames waiting for the encoder.
+ENCODE_QUEUE_FRAMES = 4
+
+
+@dataclass(frozen=True)
+class RenderSettings:
+    """How to render: frame order, encoder quality, preview length, overwrite, mask softness."""
+
+    loop: LoopMode = "pingpong"
+    crf: int = DEFAULT_CRF
+    preset: EncoderPreset = DEFAULT_PRESET
+    #: Render only the first `seconds` of the audio (a preview); None renders all of it.
+    seconds: float | None = None
+    overwrite: bool = False
+    #: Soft edge of the mouth mask as a fraction of the face box (see `composite.blend_mask`).
+    feather: float = DEFAULT_FEATHER
+
+    def validate(self) -> None:
+        if self.loop not in LOOP_MODES:
+            raise AvatarStudioError(f"Unknown loop mode {self.loop!r}; use one of: {', '.join(LOOP_MODES)}.")
+        if self.seconds is not None and not self.seconds > 0:
+            raise AvatarStudioError(f"Preview length must be a positive number of seconds, not {self.seconds}.")
+        if not 0.0 <= self.feather <= 0.5:
+            raise AvatarStudioError(f"Feather must be between 0 and 0.5 of the face box, not {self.feather}.")
+
+
+@dataclass(frozen=True)
+class RenderResult:
+    output: Path
+    frame_count: int
+    duration_s: float
+    elapsed_s: float
+    frames_per_second: float
+
+
+def render_video(
+    avatar: Avatar,
+    audio_path: Path | str,
+    backend: InferenceBackend,
+    output: Path | str,
+    settings: RenderSettings = RenderSettings(),
+    progress: ProgressCallback | None = None,
+    cancel: CancelToken | None = None,
+) -> RenderResult:
+    """Write `output` (MP4, H.264 + AAC): `avatar` lip-synced to `audio_path` by `backend`.
+
+    Raises `AvatarStudioError` for bad input (nothing is written) and `CancelledError` when
+    `cancel` fires (the partial file is removed); the destination appears only when complete.
+    """
+    started = time.perf_counter()
+    settings.validate()
+    fps = avatar.fps_fraction  # exact: 30000/1001, never 29.97
+    audio = load_audio(audio_path, cancel=cancel)
+    duration_s = audio.duration_s if settings.seconds is None else min(settings.seconds, audio.duration_s)
+    n_frames = frames_for_duration(duration_s, fps)
+    windows = audio.windows(fps, n_frames)
+
+    writer = VideoWriter(
+        Path(output), avatar.width, avatar.height, fps,
+        audio=Path(audio_path), crf=settings.crf, preset=settings.preset, overwrite=settings.overwrite,
+        audio_duration_s=None if settings.seconds is None else duration_s,
+    )
+    reporter = ProgressReporter(RENDER_STAGE, n_frames, progress, cancel)
+    stages = StageGroup(cancel)
+    try:
+        _run_stages(stages, avatar, windows, backend, writer, reporter, settings, n_frames)
+    except BaseException:
+        stages.stop()
+        stages.join()
+        writer.abort()
+        raise
+    stages.join()
+    writer.close()
+    elapsed = time.perf_counter() - started
+    return RenderResult(
+        output=Path(output), frame_count=n_frames, duration_s=float(n_frames / fps),
+        elapsed_s=elapsed, frames_per_second=n_frames / elapsed if elapsed > 0 else 0.0,
+    )
+
+
+def _run_stages(
+    stages: StageGroup,
+    avatar: Avatar,
+    windows: MelWindows,
+    backend: InferenceBackend,
+    writer: VideoWriter,
+    reporter: ProgressReporter,
+    settings: RenderSettings,
+    n_frames: int,
+) -> None:
+    """Start the four worker stages and run the encoder here until the last frame is written."""
+    batch_size = backend.batch_size
+    frame_bytes = avatar.width * avatar.height * 3
+    inputs: queue.Queue = queue.Queue(BATCHES_AHEAD)
+    mouths: queue.Queue = queue.Queue(BATCHES_AHEAD)
+    frames: queue.Queue = queue.Queue(max(2, min(2 * batch_size, FRAME_BUFFER_BYTES // frame_bytes)))
+    finished: queue.Queue = queue.Queue(ENCODE_QUEUE_FRAMES)
+
+    def prepare_inputs() -> None:
+        for start in range(0, n_frames, batch_size):
+            stop = min(start + batch_size, n_frames)
+            indices = np.array(
+                [source_frame(i, avatar.frame_count, settings.loop) for i in range(start, stop)], np.int64
+            )
+            model_input = (windows.batch(start, stop), face_batch(avatar.crops[indices]))
+            stages.put(inputs, (avatar.boxes[indices], model_input))
+        stages.put(inputs, END)
+
+    def infer() -> None:
+        while (item := stages.get(inputs)) is not END:
+            boxes, (mel, face) = item
+            stages.put(mouths, (boxes, predictions_to_images(backend.predict(mel, face))))
+        stages.put(mouths, END)
+
+    def decode() -> None:
+        schedule = frame_schedule(n_frames, avatar.frame_count, settings.loop)
+        # closing(): when another stage fails, the reader's read-ahead threads stop at once.
+        with closing(avatar.iter_frames(schedule)) as source:
+            for frame in source:
+                stages.put(frames, frame)
+        stages.put(frames, END)
+
+    def composite() -> None:
+        while (item := stages.get(mouths)) is not END:
+            boxes, images = item
+            for box, mouth in zip(boxes, images):
+                frame = stages.get(frames)
+                if frame is END:
+                    raise RuntimeError("the avatar's frame reader stopped before the schedule ended")
+                if not frame.flags.writeable:
+                    frame = frame.copy()
+                paste_mouth(frame, box, mouth, settings.feather)
+                stages.put(finished, frame)
+        stages.put(finished, END)
+
+    stages.start("inputs", prepare_inputs)
+    stages.start("inference", infer)
+    stages.start("decode", decode)
+    stages.start("composite", composite)
+    while (frame := stages.get(finished)) is not END:
+        writer.write(frame)
+        reporter.advance()
+    reporter.check_cancelled()
+
