@@ -7,10 +7,15 @@ impossible to forget.
 
 from __future__ import annotations
 
+import re
 import subprocess
 import threading
 from collections import deque
 from typing import IO
+
+#: Lines ffmpeg prints after the real error, saying only that it gave up.
+_BOILERPLATE = re.compile(r"Task finished with error|Terminating thread with return code|Conversion failed")
+_COMPONENT_PREFIX = re.compile(r"^(\[[^\]]*\]\s*)+")
 
 
 def read_into(stream: IO[bytes], buffer: bytearray) -> int:
@@ -59,8 +64,10 @@ class StderrTail:
     def join(self, timeout: float = 5.0) -> None:
         self._thread.join(timeout)
 
-    def last_line(self) -> str | None:
-        return self._lines[-1] if self._lines else None
-
-    def text(self) -> str:
-        return "\n".join(self._lines)
+    def reason(self) -> str | None:
+        """The most telling recent line: the last one that is not ffmpeg's generic sign-off,
+        without its "[h264 @ 0x...]" component prefixes."""
+        for line in reversed(self._lines):
+            if not _BOILERPLATE.search(line):
+                return _COMPONENT_PREFIX.sub("", line).strip() or None
+        return None

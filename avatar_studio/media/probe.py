@@ -5,8 +5,14 @@ Two cheap ffmpeg runs, no decoding:
 1. `ffmpeg -i FILE` prints the container/stream header on stderr: format, duration, codecs, coded
    size, the rates ffmpeg calls "fps" (the average frame rate) and "tbr" (its guess of the base
    frame rate, r_frame_rate), and the display-matrix side data phones write for portrait footage.
-2. `ffmpeg -i FILE -map 0:V -c copy -f null -` only demuxes: it counts the video packets, which is
-   the exact frame count for every common container, in milliseconds even for long files.
+2. `ffmpeg -i FILE -map 0:<video> -c copy -f framecrc -` only demuxes and lists every video packet with
+   its timestamp: the exact frame count (one packet is one frame in every common container) and
+   the frame intervals, in milliseconds even for long files.
+
+Variable frame rate is decided from those intervals (any one more than 5 % off the median),
+which is exact, unlike comparing "fps" with "tbr": a variable-rate MP4 remuxed to Matroska prints
+the same value for both. The rate such a file is read at is its typical (median) interval's rate,
+e.g. 30 for a phone clip that dips to 15 fps in the dark, snapped to the printed or a standard rate.
 
 Conventions:
 - `width`/`height` are the size as displayed, i.e. after rotation (ffmpeg's decoder autorotates by
@@ -50,6 +56,11 @@ _OPEN_ERROR = re.compile(r"Error opening input: (?P<why>.+)$")
 
 #: NTSC-family rates, which ffmpeg prints rounded ("29.97") but which are exact rationals.
 _NTSC_BASES = (24, 30, 48, 60, 120, 240)
+_STANDARD_RATES = tuple(
+    sorted({Fraction(r) for r in (12, 15, 24, 25, 30, 48, 50, 60, 90, 100, 120, 240)}
+           | {Fraction(b * 1000, 1001) for b in _NTSC_BASES})
+)  # fmt: skip
+_NO_PTS = -(2**63)  # AV_NOPTS_VALUE as framecrc prints it
 
 
 @dataclass(frozen=True)
@@ -57,23 +68,25 @@ class MediaInfo:
     """The facts about one media file that preparation and rendering depend on."""
 
     path: Path
-    has_video: bool
+    has_video: bool  # a picture stream (cover art in audio files does not count)
     has_audio: bool
-    width: int
+    width: int  # as displayed: after rotation (and EXIF orientation for stills); 0 without video
     height: int
-    rotation: int
-    fps: float
-    fps_fraction: Fraction | None
-    duration_s: float
-    frame_count: int
+    rotation: int  # clockwise degrees the player turns the coded picture: 0, 90, 180 or 270
+    fps: float  # float(fps_fraction); 0.0 for stills and audio
+    fps_fraction: Fraction | None  # the constant rate frames are read at; None for stills/audio
+    duration_s: float  # the container's duration (video and audio together)
+    frame_count: int  # exact number of video frames (packets); 1 for stills
     video_codec: str | None
     audio_codec: str | None
     is_still_image: bool
-    variable_frame_rate: bool
-    average_fps: float = 0.0
+    variable_frame_rate: bool  # frame intervals vary (see the module docstring)
+    average_fps: float = 0.0  # frames per second of video actually present (== fps unless VFR)
     audio_sample_rate: int | None = None
-    video_stream_index: int | None = None
-    container: str = ""
+    video_stream_index: int | None = None  # for `-map 0:N`
+    container: str = ""  # ffmpeg's demuxer name, e.g. "mov,mp4,m4a,3gp,3g2,mj2"
+    pixel_format: str | None = None  # e.g. "yuv420p"
+    video_duration_s: float = 0.0  # the video stream alone: first frame to end of the last
 
     @property
     def aspect_ratio(self) -> float:
@@ -114,31 +127,29 @@ def probe_media(path: Path | str) -> MediaInfo:
             audio_sample_rate=sample_rate, container=container,
         )
 
-    frame_count = _count_video_packets(path, video.index)
-    if _IMAGE_DEMUXER.match(container) and frame_count <= 1:
+    timing = _packet_timing(path, video.index)
+    if _IMAGE_DEMUXER.match(container) and timing.count <= 1:
         return _still_image_info(path, container, video, audio_codec, sample_rate)
 
     coded_w, coded_h = _size(video.desc, path)
     rotation = _rotation(video.side_lines)
     width, height = (coded_h, coded_w) if rotation in (90, 270) else (coded_w, coded_h)
-    avg_fps = _rate(_FPS, video.desc)
-    base_fps = _rate(_TBR, video.desc)
-    if duration is None or duration <= 0:
-        nominal = avg_fps or base_fps
-        duration = frame_count / float(nominal) if nominal else 0.0
-    vfr = _looks_variable(avg_fps, base_fps, frame_count, duration)
-    rate = _output_rate(avg_fps, base_fps, vfr)
+    rate = _choose_rate(timing.typical_rate, _rate(_FPS, video.desc), _rate(_TBR, video.desc))
     if rate is None:
         raise AvatarStudioError(
-            f"ffmpeg reports no frame rate for {path.name!r}; re-encode it to a constant frame rate."
+            f"ffmpeg finds no frame rate in {path.name!r}; re-encode it to a constant frame rate."
         )
+    vfr = timing.irregular
+    video_duration = timing.span_s if vfr else timing.count / float(rate)
     return MediaInfo(
         path=path, has_video=True, has_audio=audio is not None, width=width, height=height,
-        rotation=rotation, fps=float(rate), fps_fraction=rate, duration_s=duration,
-        frame_count=frame_count, video_codec=_codec(video.desc), audio_codec=audio_codec,
+        rotation=rotation, fps=float(rate), fps_fraction=rate,
+        duration_s=duration if duration and duration > 0 else video_duration,
+        frame_count=timing.count, video_codec=_codec(video.desc), audio_codec=audio_codec,
         is_still_image=False, variable_frame_rate=vfr,
-        average_fps=frame_count / duration if vfr and duration > 0 else float(rate),
+        average_fps=timing.count / video_duration if vfr and video_duration > 0 else float(rate),
         audio_sample_rate=sample_rate, video_stream_index=video.index, container=container,
+        pixel_format=_pixel_format(video.desc), video_duration_s=video_duration,
     )
 
 
@@ -220,8 +231,26 @@ def _duration(lines: list[str]) -> float | None:
     return None
 
 
+def _fields(desc: str) -> list[str]:
+    """A stream description split at its top-level commas ("yuv420p(tv, bt709)" stays whole)."""
+    fields, depth, start = [], 0, 0
+    for i, char in enumerate(desc):
+        depth += {"(": 1, "[": 1, ")": -1, "]": -1}.get(char, 0)
+        if char == "," and depth == 0:
+            fields.append(desc[start:i].strip())
+            start = i + 1
+    fields.append(desc[start:].strip())
+    return fields
+
+
 def _codec(desc: str) -> str:
-    return desc.split(",", 1)[0].split(" ", 1)[0].strip()
+    return _fields(desc)[0].split(" ", 1)[0]
+
+
+def _pixel_format(desc: str) -> str | None:
+    fields = _fields(desc)
+    m = re.match(r"[a-z][a-z0-9_]*", fields[1]) if len(fields) > 1 else None
+    return m[0] if m else None
 
 
 def _size(desc: str, path: Path) -> tuple[int, int]:
@@ -258,34 +287,25 @@ def _rate(pattern: re.Pattern[str], desc: str) -> Fraction | None:
     return as_fraction(float(value)) if value > 0 else None
 
 
-def _looks_variable(
-    avg: Fraction | None, base: Fraction | None, frame_count: int, duration: float
-) -> bool:
-    """Best-effort variable-frame-rate test (ffmpeg keeps no flag for it).
+def _choose_rate(measured: Fraction | None, *printed: Fraction | None) -> Fraction | None:
+    """The constant rate frames are read at.
 
-    Variable when the average rate ("fps") and the base rate ("tbr") disagree by more than 1 %,
-    except by exactly 2x (interlaced material reports the field rate as tbr); or when the exact
-    frame count is off from duration x rate by more than 2 frames and 2 % (Matroska/WebM
-    store no average rate, so ffmpeg prints tbr for both there).
+    `measured` is the typical (median) frame interval from the packet timestamps; `printed` are
+    ffmpeg's "fps" (average) and "tbr" (base) rates, exact fractions but sometimes misleading (a
+    variable-rate file remuxed to Matroska prints its average for both). The first printed rate
+    within 2 % of the measured one wins, then the nearest standard rate within 2 %, then the
+    measurement itself.
     """
-    if avg and base:
-        ratio = float(base / avg)
-        if abs(ratio - 1) > 0.01 and abs(ratio - 2) > 0.01:
-            return True
-    rate = avg or base
-    if rate and duration > 0:
-        expected = duration * float(rate)
-        if abs(frame_count - expected) > max(2.0, 0.02 * expected):
-            return True
-    return False
+    if measured is None:
+        return next((r for r in printed if r), None)
+    def off(rate: Fraction) -> float:
+        return abs(float(rate / measured) - 1)
 
-
-def _output_rate(avg: Fraction | None, base: Fraction | None, vfr: bool) -> Fraction | None:
-    """The constant rate frames are read at: the average rate, or for variable-rate input the
-    base rate the camera aimed at (phones record "29.87 fps, 30 tbr"), when it is plausible."""
-    if vfr and base and base <= 240:
-        return base
-    return avg or base
+    for candidate in printed:
+        if candidate and off(candidate) <= 0.02:
+            return candidate
+    nearest = min(_STANDARD_RATES, key=off)
+    return nearest if off(nearest) <= 0.02 else as_fraction(round(float(measured), 3))
 
 
 def _still_image_info(
@@ -299,21 +319,75 @@ def _still_image_info(
         rotation=exif_rotation(path), fps=0.0, fps_fraction=None, duration_s=0.0, frame_count=1,
         video_codec=_codec(video.desc), audio_codec=audio_codec, is_still_image=True,
         variable_frame_rate=False, audio_sample_rate=sample_rate,
-        video_stream_index=video.index, container=container,
+        video_stream_index=video.index, container=container, pixel_format=_pixel_format(video.desc),
     )
 
 
-def _count_video_packets(path: Path, stream_index: int) -> int:
-    """Exact frame count by demuxing only (`-c copy` to the null muxer), no decoding."""
+@dataclass(frozen=True)
+class _PacketTiming:
+    """Presentation timestamps of every video packet, read without decoding."""
+
+    count: int
+    pts: tuple[int, ...]  # sorted, in ticks of time_base
+    time_base: Fraction
+
+    @property
+    def _intervals(self) -> list[int]:
+        return [b - a for a, b in zip(self.pts, self.pts[1:])]
+
+    @property
+    def _median_interval(self) -> float | None:
+        intervals = sorted(self._intervals)
+        return float(intervals[len(intervals) // 2]) if intervals else None
+
+    @property
+    def typical_rate(self) -> Fraction | None:
+        median = self._median_interval
+        return 1 / (Fraction(median) * self.time_base) if median else None
+
+    @property
+    def irregular(self) -> bool:
+        """Variable frame rate: some interval is off the median by more than 5 % (and more than
+        the 1.5 ticks of rounding a millisecond time base gives 29.97 fps: 33, 34, 33 ms)."""
+        median = self._median_interval
+        if not median:
+            return False
+        tolerance = max(1.5, 0.05 * median)
+        return any(abs(d - median) > tolerance for d in self._intervals)
+
+    @property
+    def span_s(self) -> float:
+        """First frame to the end of the last one (the last lasting a typical interval)."""
+        if not self.pts:
+            return 0.0
+        return float((self.pts[-1] - self.pts[0] + (self._median_interval or 0)) * self.time_base)
+
+
+def _packet_timing(path: Path, stream_index: int) -> _PacketTiming:
+    """Every video packet's timestamp via `-c copy -f framecrc` (demuxing only, no decoding:
+    milliseconds per minute of video). One packet is one frame in every common container."""
     proc = _run(
         ["-loglevel", "error", "-i", str(path), "-map", f"0:{stream_index}", "-c", "copy",
-         "-f", "null", "-", "-progress", "pipe:1", "-nostats"],
+         "-f", "framecrc", "-"],
         path,
-    )
-    counts = re.findall(rb"^frame=(\d+)", proc.stdout, re.MULTILINE)
-    if proc.returncode != 0 or not counts:
+    )  # fmt: skip
+    lines = proc.stdout.decode("ascii", "replace").splitlines()
+    if proc.returncode != 0:
         raise AvatarStudioError(
             f"Could not read the video frames of {path.name!r} ({last_error_line(proc.stderr)}); "
             "the file may be damaged."
         )
-    return int(counts[-1])
+    time_base = next(
+        (Fraction(m[1]) for line in lines if (m := re.match(r"#tb \d+: (\d+/\d+)", line))), Fraction(1)
+    )
+    count, pts = 0, []
+    for line in lines:
+        if line.startswith("#"):
+            continue
+        fields = line.split(",")
+        if len(fields) >= 5:
+            count += 1
+            value = int(fields[2])
+            if value != _NO_PTS:
+                pts.append(value)
+    return _PacketTiming(count, tuple(sorted(pts)), time_base)

@@ -125,6 +125,7 @@ class VideoFrameSource:
             filters.append(f"scale={self.width}:{self.height}:flags=area")
         return [
             *base_args(),
+            "-xerror",  # a damaged file must fail loudly, not decode into smeared frames
             "-i", str(info.path),
             "-sws_flags", _SWS_FLAGS,
             "-map", f"0:{info.video_stream_index}", "-an", "-sn", "-dn",
@@ -137,8 +138,7 @@ class VideoFrameSource:
         info = self.source_info
         if info.is_still_image or not self._convert_rate:
             return info.frame_count
-        seconds = info.duration_s if info.variable_frame_rate else info.frame_count / info.fps
-        return max(1, round(seconds * self.fps))
+        return max(1, round(info.video_duration_s * self.fps))
 
     def _still_frame(self) -> np.ndarray:
         image = read_image(self.source_info.path)
@@ -148,7 +148,7 @@ class VideoFrameSource:
 
     def _decode_error(self, errors: StderrTail, fallback: str) -> AvatarStudioError:
         errors.join()
-        why = errors.last_line() or fallback
+        why = errors.reason() or fallback
         return AvatarStudioError(
             f"Could not decode {self.source_info.path.name!r} ({why}); "
             "the file may be damaged: re-export or re-encode it."

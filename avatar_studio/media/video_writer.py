@@ -207,7 +207,7 @@ class VideoWriter:
 
     def _failure(self) -> AvatarStudioError:
         self._stderr.join()
-        why = self._stderr.last_line() or f"ffmpeg exited with code {self._proc.returncode}"
+        why = self._stderr.reason() or f"ffmpeg exited with code {self._proc.returncode}"
         self.abort()
         return AvatarStudioError(
             f"Encoding {self.output.name!r} failed ({why}); check the encoder settings and free disk space."
