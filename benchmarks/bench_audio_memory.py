@@ -57,12 +57,14 @@ def main() -> None:
     with tempfile.TemporaryDirectory(prefix="bench audio ") as folder:
         path = Path(folder) / "one hour.wav"
         what = make_recording(path, options.minutes, options.rate)
-        print(f"input: {options.minutes:g} min of {what}, {options.rate} Hz mono wav, {path.stat().st_size / 1e6:.0f} MB")
+        size_mb = path.stat().st_size / 1e6
+        print(f"input: {options.minutes:g} min of {what}, {options.rate} Hz mono wav, {size_mb:.0f} MB")
         print(f"baseline after imports: peak RSS {peak_rss_mb():.0f} MB")
 
         started = time.perf_counter()
         samples = decode_audio(path)
-        print(f"decode: {time.perf_counter() - started:.1f} s, {samples.nbytes / 1e6:.0f} MB of samples, peak RSS {peak_rss_mb():.0f} MB")
+        seconds = time.perf_counter() - started
+        print(f"decode: {seconds:.1f} s, {samples.nbytes / 1e6:.0f} MB of samples, peak RSS {peak_rss_mb():.0f} MB")
 
         started = time.perf_counter()
         mel = melspectrogram(samples)

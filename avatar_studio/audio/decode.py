@@ -8,10 +8,12 @@ array at the end: an hour of audio (57.6 M samples, 230 MB) never exists twice i
 
 from __future__ import annotations
 
+import io
 import subprocess
 import threading
 from collections import deque
 from pathlib import Path
+from typing import BinaryIO
 
 import numpy as np
 
@@ -84,7 +86,7 @@ def _decode_args(source: Path) -> list[str]:
     ]  # fmt: skip
 
 
-def _read_float32_stream(stream, cancel: CancelToken | None) -> np.ndarray:
+def _read_float32_stream(stream: BinaryIO, cancel: CancelToken | None) -> np.ndarray:
     """Read raw little-endian float32 from `stream` until EOF into one exactly sized array.
 
     The pipe is read into chunks (growing up to 32 MiB); at EOF each chunk is copied into the
@@ -113,7 +115,7 @@ def _read_float32_stream(stream, cancel: CancelToken | None) -> np.ndarray:
     return samples.astype(np.float32, copy=False)
 
 
-def _fill(stream, chunk: np.ndarray, cancel: CancelToken | None) -> int:
+def _fill(stream: BinaryIO, chunk: np.ndarray, cancel: CancelToken | None) -> int:
     """Read from `stream` into `chunk` until it is full or the stream ends; returns the bytes read."""
     filled = 0
     with memoryview(chunk) as view:
@@ -140,9 +142,9 @@ def _zero_non_finite(samples: np.ndarray) -> None:
 class _StderrTail(threading.Thread):
     """Keeps the last lines ffmpeg wrote to stderr without letting a chatty decoder fill the pipe."""
 
-    def __init__(self, stream) -> None:
+    def __init__(self, stream: BinaryIO) -> None:
         super().__init__(daemon=True)
-        self._stream = stream
+        self._stream = io.BufferedReader(stream)  # the pipes are unbuffered: stdout is read in big blocks
         self.lines: deque[bytes] = deque(maxlen=20)
 
     def run(self) -> None:
@@ -151,7 +153,7 @@ class _StderrTail(threading.Thread):
                 self.lines.append(line)
 
 
-def _drain_in_background(stream) -> _StderrTail:
+def _drain_in_background(stream: BinaryIO) -> _StderrTail:
     tail = _StderrTail(stream)
     tail.start()
     return tail
