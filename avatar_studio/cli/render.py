@@ -1,0 +1,83 @@
+"""`avatar-studio render`: a prepared avatar speaking an audio file, written as an MP4."""
+
+from __future__ import annotations
+
+import argparse
+import sys
+
+from avatar_studio.choices import BACKENDS, DEVICES, ENCODER_PRESETS, LOOP_MODES, PRECISIONS
+from avatar_studio.cli.common import add_common_options, tqdm_progress
+
+
+def add_parser(subparsers: argparse._SubParsersAction) -> None:
+    parser = subparsers.add_parser(
+        "render",
+        help="render a lip-synced video of an avatar speaking an audio file",
+        description="Render a prepared avatar lip-synced to an audio file (MP4, H.264 + AAC). "
+        "Model, backend and encoder options default to the library's settings.",
+    )
+    parser.add_argument("--avatar", required=True, metavar="NAME", help="a prepared avatar's name")
+    parser.add_argument("--audio", required=True, metavar="FILE", help="speech to lip-sync (any audio ffmpeg reads)")
+    parser.add_argument("-o", "--output", required=True, metavar="OUT.mp4", help="video file to write")
+    parser.add_argument(
+        "--model", metavar="PATH", default=None,
+        help="Wav2Lip checkpoint (.pth) or ONNX export (default: the configured model, else the only one in the models folder)",
+    )
+    parser.add_argument("--backend", choices=BACKENDS, default=None, help="inference engine (default: settings, else auto)")
+    parser.add_argument("--device", choices=DEVICES, default=None, help="where the model runs (default: settings, else auto)")
+    parser.add_argument("--precision", choices=PRECISIONS, default=None, help="fp16 needs a GPU (default: settings, else auto)")
+    parser.add_argument("--batch-size", type=int, default=None, metavar="N", help="frames per model call (default: settings)")
+    parser.add_argument("--loop", choices=LOOP_MODES, default="pingpong", help="how the avatar's frames repeat (default: pingpong)")
+    parser.add_argument("--crf", type=int, default=None, metavar="N", help="H.264 quality, lower is better (default: settings, 18)")
+    parser.add_argument("--preset", choices=ENCODER_PRESETS, default=None, help="H.264 speed/size trade-off (default: settings)")
+    parser.add_argument("--seconds", type=float, default=None, metavar="S", help="render only the first S seconds (a preview)")
+    parser.add_argument("--feather", type=float, default=None, metavar="F", help="soft mask edge as a fraction of the face box")
+    parser.add_argument("--overwrite", action="store_true", help="replace OUT.mp4 if it exists")
+    add_common_options(parser)
+    parser.set_defaults(func=run)
+
+
+def run(args: argparse.Namespace) -> int:
+    from pathlib import Path
+
+    from avatar_studio.avatars.library import AvatarLibrary
+    from avatar_studio.model.backends.base import BackendSettings
+    from avatar_studio.model.backends.factory import open_backend
+    from avatar_studio.model.catalog import resolve_model
+    from avatar_studio.paths import library_dir, models_dir
+    from avatar_studio.render.pipeline import RenderSettings, render_video
+    from avatar_studio.settings import EngineSettings
+
+    library = library_dir(args.library)
+    engine = EngineSettings.load(library)
+    render_settings = RenderSettings(
+        loop=args.loop,
+        crf=engine.crf if args.crf is None else args.crf,
+        preset=engine.preset if args.preset is None else args.preset,
+        seconds=args.seconds,
+        overwrite=args.overwrite,
+        **({} if args.feather is None else {"feather": args.feather}),
+    )
+    render_settings.validate()
+    avatar = AvatarLibrary(library).get(args.avatar)
+    model = resolve_model(args.model, engine, models_dir(engine.models_dir or None))
+    backend_settings = BackendSettings(
+        model_path=model,
+        backend=args.backend or engine.backend,
+        device=args.device or engine.device,
+        precision=args.precision or engine.precision,
+        batch_size=engine.batch_size if args.batch_size is None else args.batch_size,
+    )
+    with open_backend(backend_settings, on_notice=_print_notice) as backend:
+        print(backend.describe())
+        with tqdm_progress() as on_progress:
+            result = render_video(avatar, Path(args.audio), backend, Path(args.output), render_settings, on_progress)
+    print(
+        f"Wrote {result.output} ({result.frame_count} frames, {result.duration_s:.2f} s) "
+        f"in {result.elapsed_s:.1f} s ({result.frames_per_second:.1f} frames/s)."
+    )
+    return 0
+
+
+def _print_notice(message: str) -> None:
+    print(f"avatar-studio: {message}", file=sys.stderr)
