@@ -32,7 +32,7 @@ _DURATION_TOLERANCE_FRAMES = 1e-6
 def exact_fps(fps: float | int | Fraction) -> Fraction:
     """`fps` as an exact positive fraction; `AvatarStudioError` for zero, negative or non-finite rates."""
     if isinstance(fps, Fraction):
-        value = fps
+        value = fps.limit_denominator(_MAX_FPS_DENOMINATOR)  # keeps the int64 start arithmetic in range
     elif isinstance(fps, (int, np.integer)):
         value = Fraction(int(fps))
     else:
