@@ -224,6 +224,12 @@ class AvatarLibrary:
                         f"The library folder {folder_name!r} appeared while preparing; try again."
                     )
                 os.rename(work, target)
+        except OSError as error:  # disk full, permissions: the user can act on those
+            _remove_tree(work)
+            raise AvatarStudioError(
+                f"Could not write the avatar into {str(self.avatars_dir)!r} ({error.strerror or error}); "
+                "free some disk space or choose another library folder."
+            ) from error
         except BaseException:
             _remove_tree(work)
             raise

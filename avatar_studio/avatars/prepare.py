@@ -12,6 +12,9 @@ Two passes, memory flat in the clip's length:
 
 from __future__ import annotations
 
+from collections import deque
+from collections.abc import Callable
+from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass
 from fractions import Fraction
 from pathlib import Path
@@ -134,7 +137,11 @@ def _store_frames_and_detect(
     progress: ProgressCallback | None,
     cancel: CancelToken | None,
 ) -> list[list[FaceBox]]:
-    """Pass 1: every frame stored as JPEG, its faces detected, the preview and thumbnail written."""
+    """Pass 1: every frame stored as JPEG, its faces detected, the preview and thumbnail written.
+
+    Decoding (ffmpeg), detection (this thread), JPEG encoding and the preview encoder's pipe (one
+    worker thread each; OpenCV and pipe writes release the GIL) overlap, a few frames apart.
+    """
     (folder / storage.FRAMES_DIR).mkdir()
     reporter = ProgressReporter(STAGE_DETECT, max(1, video.frame_count), progress, cancel)
     reporter.check_cancelled()
@@ -144,20 +151,53 @@ def _store_frames_and_detect(
     with FaceDetector(settings.detector, settings.min_confidence) as detector, VideoWriter(
         folder / storage.PREVIEW_FILE, *preview_size, video.fps_fraction,
         audio=audio, crf=PREVIEW_CRF, preset="veryfast",
-    ) as preview:  # fmt: skip
+    ) as preview, _InOrderWorker() as jpeg_worker, _InOrderWorker() as preview_worker:  # fmt: skip
         for index, frame in enumerate(video.frames(cancel)):
-            detections.append(detector.detect(frame))
-            storage.write_frame(folder, index, frame)
-            preview.write(_resized(frame, preview_size))
+            jpeg_worker.submit(storage.write_frame, folder, index, frame)
+            preview_worker.submit(lambda f: preview.write(_resized(f, preview_size)), frame)
             if index == 0:
                 _write_thumbnail(folder / storage.THUMBNAIL_FILE, frame)
+            detections.append(detector.detect(frame))
             reporter.total = max(reporter.total, index + 1)
             reporter.advance()
         if not detections:
             raise AvatarStudioError(
                 f"{video.source_info.path.name!r} contains no video frames; choose a video with a picture."
             )
+        jpeg_worker.finish()
+        preview_worker.finish()
     return detections
+
+
+class _InOrderWorker:
+    """Runs submitted calls one after another in a thread, at most `depth` calls behind the caller.
+
+    The bound keeps memory flat (each pending call holds a frame); an exception in a call is
+    raised in the caller at the next `submit` or at `finish`; leaving the `with` block early
+    drops whatever has not started.
+    """
+
+    def __init__(self, depth: int = 4) -> None:
+        self._pool = ThreadPoolExecutor(1, thread_name_prefix="prepare-writer")
+        self._pending: deque[Future[object]] = deque()
+        self._depth = depth
+
+    def submit(self, fn: Callable[..., object], *args: object) -> None:
+        self._pending.append(self._pool.submit(fn, *args))
+        while len(self._pending) > self._depth:
+            self._pending.popleft().result()
+
+    def finish(self) -> None:
+        while self._pending:
+            self._pending.popleft().result()
+
+    def __enter__(self) -> "_InOrderWorker":
+        return self
+
+    def __exit__(self, *exc_info: object) -> None:
+        for future in self._pending:
+            future.cancel()
+        self._pool.shutdown(wait=True)
 
 
 def _cut_crops(

@@ -1,22 +1,24 @@
 """How an avatar's frames are kept on disk: one JPEG (quality 95) per frame in `frames/`.
 
 The renderer reads frames lazily in ping-pong (0..N-1, N-2..1, 0..) or loop order and must never
-hold the clip in memory. Three stores were measured on the `../shared/media/` clips (704x1216 x 268
-frames and 844x844 x 125; 2 loaded cores; `benchmarks/bench_prepare.py --storage` repeats it):
+hold the clip in memory. Four stores were measured on the `../shared/media/` clips (844x844 x 125
+frames / 704x1216 downscaled to 626x1080 x 268; 2 heavily loaded cores, so compare rows, not
+absolute speeds; `benchmarks/bench_prepare.py --storage` repeats it):
 
-| store | disk per frame | write | read, ping-pong order | PSNR |
+| store | disk per frame | write | read in ping-pong order | PSNR |
 |---|---|---|---|---|
-| JPEG q95 sequence | 163 / 96 KiB | 269 / 297 fps | 97 / 200 fps | 45.7 / 49.1 dB |
-| raw `.npy` memmap | 2508 / 2087 KiB | 93 / 172 fps | 4909 / 3840 fps (page cache) | lossless |
-| H.264 crf 14 yuv420p, GOP 12 | 19 / 14 KiB | 44 / 37 fps | 301 / 210 fps forward, 63 / 75 backward | 41.2 / 40.3 dB |
-| H.264 crf 12 yuv444p, GOP 12 | 24 / 19 KiB | 30 / 49 fps | 100 / 207 fps forward, 49 / 88 backward | 48.1 / 49.1 dB |
+| JPEG q95 sequence | 97 / 140 KiB | 399 / 231 fps | 197 / 304 fps (599 / 328 with read-ahead) | 49.2 / 45.1 dB |
+| raw `.npy` memmap | 2087 / 1981 KiB | 162 / 175 fps | 4992 / 7555 fps (from the page cache) | lossless |
+| H.264 crf 14 yuv420p, GOP 12 | 13 / 16 KiB | 46 / 45 fps | 190 / 185 fps forward, 100 / 105 backward | 40.1 / 40.4 dB |
+| H.264 crf 12 yuv444p, GOP 12 | 21 / 22 KiB | 27 / 24 fps | 90 / 48 fps forward, 48 / 41 backward | 48.1 / 46.5 dB |
 
-Decision: JPEG. Raw arrays need 6 MB per 1080p frame (46 GB for five minutes): out. A stored video
-is 7-10x smaller, but the backward half of every ping-pong needs GOP-sized blocks decoded after a
-seek and held in memory (1.3 to 4x slower than forward here), and exact seeking depends on the
-decoder. A JPEG is read in one call, in any order, at the same speed forwards and backwards,
-holding one frame; the quality matches H.264 yuv444 crf 12; five minutes of 1080p take about 2 GB.
-Reading overlaps decoding of the next few frames in two threads (OpenCV releases the GIL).
+Decision: JPEG. Raw arrays need 6 MB per 1920x1080 frame (46 GB for five minutes): out. A stored
+video is 7-10x smaller, but the backward half of every ping-pong must seek and decode GOP-sized
+blocks and hold them in memory (about half the forward speed here), exact seeking depends on the
+decoder, and only yuv444 keeps the quality — at a quarter of JPEG's read speed. A JPEG is read
+in one call, in any order, at the same speed forwards and backwards, holding one frame, and two
+threads decode ahead (OpenCV releases the GIL) so reading never limits the renderer. The price
+is disk: about 400 KiB per 1920x1080 frame, some 3 GB for five minutes of footage.
 """
 
 from __future__ import annotations
