@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import subprocess
+import threading
+import time
 from fractions import Fraction
 from pathlib import Path
 
@@ -142,6 +144,30 @@ def test_close_kills_a_pass_left_open(tmp_path: Path, started) -> None:
     source.close()
     assert _all_reaped(started)
     frames.close()
+
+
+def test_close_from_another_thread_ends_the_pass_quietly(tmp_path: Path, started) -> None:
+    source = open_video(pattern_clip(tmp_path / "clip.mp4", seconds=2.0))
+    seen: list[int] = []
+    failures: list[BaseException] = []
+    first = threading.Event()
+
+    def consume() -> None:
+        try:
+            for _ in source.frames():
+                seen.append(1)
+                first.set()
+                time.sleep(0.01)
+        except BaseException as exc:  # noqa: BLE001 - the test reports it
+            failures.append(exc)
+
+    worker = threading.Thread(target=consume)
+    worker.start()
+    assert first.wait(10)
+    source.close()
+    worker.join(10)
+    assert not worker.is_alive() and failures == []
+    assert 0 < len(seen) < 50 and _all_reaped(started)
 
 
 def test_each_pass_starts_from_the_first_frame(tmp_path: Path) -> None:

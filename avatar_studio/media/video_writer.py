@@ -11,7 +11,8 @@ Why it is built this way:
   repeating the last pixel column/row on the right/bottom (no black line, no pixel moves, nothing
   cropped), so such a video comes out one pixel wider/taller: see `encoded_size`.
 - Colour: swscale's default fast rounding shifts a flat grey 128 to (123, 126, 124) on the way to
-  yuv; `accurate_rnd+full_chroma_int` keeps it at 128. Frames are converted with the BT.709 matrix
+  yuv; `accurate_rnd+full_chroma_int` keeps it at 128 (an output option: before the inputs ffmpeg
+  silently ignores it). Frames are converted with the BT.709 matrix
   and tagged as such, the standard players assume for HD, so browsers and ffmpeg agree on colours.
 - The file is written under a hidden temporary name in the destination folder and renamed onto the
   destination only after ffmpeg exited cleanly: a crash, error, cancel or Ctrl+C never leaves a
@@ -50,6 +51,7 @@ PIXEL_FORMATS: dict[str, tuple[int, int]] = {
 }
 
 DEFAULT_AUDIO_BITRATE = "192k"
+_SWS_FLAGS = "accurate_rnd+full_chroma_int"
 #: RGB -> limited-range BT.709 YUV, with all colour tags set on the frames (the encoder copies the
 #: frames' tags; output options alone left primaries/transfer "unknown").
 _TO_BT709 = (
@@ -200,8 +202,9 @@ class VideoWriter:
         video_codec += ["-preset", preset, "-crf", str(crf), "-pix_fmt", pix_fmt]
         audio_codec = ["-c:a", "aac", "-b:a", audio_bitrate] if self.audio is not None else []
         return [
-            *base_args(), "-y", "-sws_flags", "accurate_rnd+full_chroma_int",
-            *video_input, *audio_input, *maps, *video_codec, *audio_codec,
+            *base_args(), "-y", *video_input, *audio_input, *maps,
+            "-sws_flags", _SWS_FLAGS,  # an output option: placed before the inputs it is ignored
+            *video_codec, *audio_codec,
             "-movflags", "+faststart", str(self._temp),
         ]  # fmt: skip
 
