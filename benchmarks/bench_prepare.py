@@ -96,7 +96,8 @@ def bench_storage(clip: Path, max_height: int, folder: Path) -> None:
     for i in order:
         np.array(raw[i])
     read = len(order) / (time.perf_counter() - t)
-    report("raw .npy memmap (page cache)", (folder / "frames.npy").stat().st_size, write_s, f"{read:5.0f} fps", "lossless")
+    disk = (folder / "frames.npy").stat().st_size
+    report("raw .npy memmap (page cache)", disk, write_s, f"{read:5.0f} fps", "lossless")
     del raw
 
     for crf, pix_fmt in ((14, "yuv420p"), (12, "yuv444p")):
@@ -123,8 +124,9 @@ def bench_storage(clip: Path, max_height: int, folder: Path) -> None:
             for _ in range(min(GOP, n - start)):
                 capture.read()
         backward = n / (time.perf_counter() - t)
-        report(f"H.264 crf {crf} {pix_fmt} GOP {GOP}", path.stat().st_size, write_s,
-               f"{forward:5.0f} fps forward, {backward:.0f} backward", f"PSNR {cv2.PSNR(decoded[0], frames[0]):.1f} dB")  # fmt: skip
+        speeds = f"{forward:5.0f} fps forward, {backward:.0f} backward"
+        psnr = cv2.PSNR(decoded[0], frames[0])
+        report(f"H.264 crf {crf} {pix_fmt} GOP {GOP}", path.stat().st_size, write_s, speeds, f"PSNR {psnr:.1f} dB")
 
 
 def main() -> None:

@@ -167,7 +167,7 @@ class AvatarLibrary:
             try:
                 avatars.append(Avatar(folder))
             except AvatarStudioError as error:
-                log.warning("Skipping avatar folder %s: %s", folder, error)
+                log.info("Skipping avatar folder %s: %s", folder, error)
                 skipped.append((folder, str(error)))
         self.skipped = skipped
         return sorted(avatars, key=lambda avatar: (name_key(avatar.name), avatar.folder.name))

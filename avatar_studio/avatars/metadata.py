@@ -58,7 +58,9 @@ class AvatarMeta:
         try:
             data: dict[str, Any] = json.loads(text)
         except ValueError as error:
-            raise AvatarStudioError(f"The avatar metadata is not valid JSON ({error}); re-prepare the avatar.") from None
+            raise AvatarStudioError(
+                f"The avatar metadata is not valid JSON ({error}); re-prepare the avatar."
+            ) from None
         if not isinstance(data, dict):
             raise AvatarStudioError("The avatar metadata is not a JSON object; re-prepare the avatar.")
         version = data.get("format_version")

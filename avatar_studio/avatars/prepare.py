@@ -166,6 +166,9 @@ def _store_frames_and_detect(
             )
         jpeg_worker.finish()
         preview_worker.finish()
+    if reporter.done < reporter.total:  # the estimate for rate-converted video was high: end at 100 %
+        reporter.total = reporter.done
+        reporter.advance(0)
     return detections
 
 
