@@ -53,10 +53,14 @@ def test_variable_frame_rate_face_clip(short_clip: Path, tmp_path: Path) -> None
     vfr = tmp_path / "vfr_face.mp4"
     ffmpeg("-i", str(short_clip), "-vf", "setpts='if(lt(N,6),N,6+(N-6)*3)/25/TB'", "-fps_mode", "vfr",
            "-c:v", "libx264", "-preset", "ultrafast", "-bf", "0", str(vfr))  # fmt: skip
-    avatar = AvatarLibrary(tmp_path / "lib").prepare(vfr, "VFR")
+    seen: list[Progress] = []
+    avatar = AvatarLibrary(tmp_path / "lib").prepare(vfr, "VFR", progress=seen.append)
     assert avatar.meta.fps_choice.startswith("normalised from variable rate to 25")
     assert avatar.fps == 25.0
     assert avatar.frame_count >= 12  # the slow part is repeated to keep its timing
+    for stage in ("Detecting faces", "Cutting face crops"):
+        last = [p for p in seen if p.stage == stage][-1]
+        assert last.done == last.total == avatar.frame_count
 
 
 def test_requested_rate_is_recorded(short_clip: Path, tmp_path: Path) -> None:
