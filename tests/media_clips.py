@@ -81,7 +81,8 @@ def vfr_clip(path: Path) -> Path:
     30 frames at 30 fps then 10 at 10 fps, timestamps kept as they are (`-fps_mode vfr`)."""
     ffmpeg("-f", "lavfi", "-i", "testsrc=size=128x72:rate=30:duration=2",
            "-vf", "select='lt(n,30)+not(mod(n,3))'", "-fps_mode", "vfr",
-           "-c:v", "libx264", "-preset", "ultrafast", "-bf", "0", "-pix_fmt", "yuv420p", str(path))  # fmt: skip
+           "-c:v", "libx264", "-preset", "ultrafast", "-bf", "0", "-pix_fmt", "yuv420p",
+           str(path))  # fmt: skip
     return path
 
 

@@ -67,16 +67,18 @@ def test_still_images(tmp_path: Path, suffix: str) -> None:
     assert info.frame_count == 1 and info.fps == 0.0 and info.fps_fraction is None
 
 
-def test_exif_orientation_is_applied(tmp_path: Path) -> None:
+@pytest.mark.parametrize(("orientation", "clockwise"), [(6, 90), (3, 180), (8, 270), (1, 0)])
+def test_exif_orientation_is_applied(tmp_path: Path, orientation: int, clockwise: int) -> None:
     upright = marker_frame(96, 64)
-    # Orientation 6: the viewer turns the stored picture 90 degrees clockwise to show it.
-    path = exif_jpeg(tmp_path / "phone.jpg", np.rot90(upright, 1).copy(), 6)
+    # The viewer turns the stored picture `clockwise` degrees to show it, so store it turned back.
+    stored = np.rot90(upright, clockwise // 90).copy()
+    path = exif_jpeg(tmp_path / "phone.jpg", stored, orientation)
     image = read_image(path)
     assert image.shape == upright.shape
     assert np.abs(image.astype(int) - upright).mean() < 3
-    assert exif_rotation(path) == 90
+    assert exif_rotation(path) == clockwise
     info = probe_media(path)
-    assert (info.width, info.height, info.rotation) == (96, 64, 90)
+    assert (info.width, info.height, info.rotation) == (96, 64, clockwise)
 
 
 @pytest.mark.parametrize(("ccw", "clockwise"), [(-90, 90), (90, 270), (180, 180)])

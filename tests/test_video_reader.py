@@ -80,6 +80,12 @@ def test_rotation_metadata_gives_upright_frames(tmp_path: Path, ccw: int, turns_
         frames = list(source.frames())
     assert len(frames) == 4
     assert np.abs(frames[0].astype(int) - expected).mean() < 4
+    # Downscaling applies to the upright picture (ffmpeg rotates before the scale filter).
+    with open_video(phone, max_height=expected.shape[0] // 2) as half:
+        small = next(iter(half.frames()))
+    assert small.shape == (expected.shape[0] // 2, expected.shape[1] // 2, 3)
+    reference = cv2.resize(expected, small.shape[1::-1], interpolation=cv2.INTER_AREA)
+    assert np.abs(small.astype(int) - reference).mean() < 4
 
 
 def test_variable_frame_rate_becomes_constant(tmp_path: Path) -> None:

@@ -155,6 +155,15 @@ def test_exception_in_block_leaves_nothing(tmp_path: Path, error: type[BaseExcep
     assert writer._proc.returncode is not None  # ffmpeg was reaped
 
 
+def test_forgotten_writer_cleans_up(tmp_path: Path) -> None:
+    writer = VideoWriter(tmp_path / "forgotten.mp4", W, H, 25)
+    writer.write(next(_frames(1)))
+    proc = writer._proc
+    del writer  # never closed nor aborted: the finalizer stops ffmpeg and removes the temp file
+    assert proc.returncode is not None
+    assert _leftovers(tmp_path) == [] and not (tmp_path / "forgotten.mp4").exists()
+
+
 def test_unwritable_folder(tmp_path: Path) -> None:
     regular_file = tmp_path / "not a folder"
     regular_file.write_text("x")

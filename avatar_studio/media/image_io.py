@@ -38,16 +38,12 @@ def read_image(path: Path | str) -> np.ndarray:
 
 
 def exif_rotation(path: Path | str) -> int:
-    """Clockwise degrees (0/90/180/270) the EXIF orientation tag asks for; 0 without one.
+    """Clockwise degrees (0/90/180/270) a JPEG's EXIF Orientation tag asks for; 0 without one.
 
     `read_image` already applies it; this only lets metadata say that the source was rotated.
+    Reads the JPEG's segment headers only, no decoding.
     """
-    path = Path(path)
-    _, types, blobs = cv2.imdecodeWithMetadata(_read_bytes(path), cv2.IMREAD_COLOR)
-    for kind, blob in zip(types, blobs):
-        if kind == cv2.IMAGE_METADATA_EXIF:
-            return _EXIF_ROTATION.get(_tiff_orientation(bytes(np.asarray(blob).ravel())), 0)
-    return 0
+    return _EXIF_ROTATION.get(_tiff_orientation(_jpeg_exif(_read_bytes(Path(path)).tobytes())), 0)
 
 
 def write_jpeg(path: Path | str, image: np.ndarray, quality: int = 95) -> Path:
@@ -90,10 +86,25 @@ def _write(path: Path, image: np.ndarray, ext: str, params: list[int]) -> Path:
     return path
 
 
+def _jpeg_exif(data: bytes) -> bytes:
+    """The TIFF block of a JPEG's APP1 "Exif" segment; b"" for other files or without one."""
+    if not data.startswith(b"\xff\xd8"):
+        return b""
+    offset = 2
+    while offset + 4 <= len(data) and data[offset] == 0xFF:
+        marker = data[offset + 1]
+        if marker in (0xDA, 0xD9):  # start of the picture data / end of image: no more headers
+            break
+        (length,) = struct.unpack_from(">H", data, offset + 2)
+        segment = data[offset + 4 : offset + 2 + length]
+        if marker == 0xE1 and segment.startswith(b"Exif\x00\x00"):
+            return segment[6:]
+        offset += 2 + length
+    return b""
+
+
 def _tiff_orientation(exif: bytes) -> int:
-    """The Orientation entry of IFD0 in an EXIF (TIFF-structured) blob; 1 when absent."""
-    if exif.startswith(b"Exif\x00\x00"):
-        exif = exif[6:]
+    """The Orientation entry of IFD0 in an EXIF (TIFF-structured) block; 1 when absent."""
     if len(exif) < 8 or exif[:2] not in (b"II", b"MM"):
         return 1
     order = "<" if exif[:2] == b"II" else ">"

@@ -32,4 +32,6 @@ def reserve_temp_beside(output: Path) -> Path:
             raise AvatarStudioError(
                 f"Cannot write into the folder {str(folder)!r} ({reason}); choose a writable folder."
             ) from None
-    raise AvatarStudioError(f"Cannot create a temporary file in {str(folder)!r}; clean up its .partial files.")
+    raise AvatarStudioError(
+        f"Cannot create a temporary file in {str(folder)!r}; delete the .partial files left there."
+    )

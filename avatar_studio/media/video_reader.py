@@ -9,6 +9,8 @@ Memory stays flat: frames are read one at a time from the pipe. ffmpeg's stderr 
 thread (it would otherwise fill its pipe and stall both processes), and the process is killed and
 reaped whenever iteration ends early: `break`, an exception, cancellation or `close()`.
 Still images yield exactly one frame, decoded by OpenCV so that EXIF orientation is applied.
+Not handled: non-square pixels (anamorphic SAR, rare outside DV/broadcast footage) are read at
+their stored width.
 """
 
 from __future__ import annotations
@@ -185,7 +187,9 @@ def _output_rate(info: MediaInfo, fps: float | Fraction | None) -> Fraction:
         return info.fps_fraction or DEFAULT_STILL_FPS
     rate = as_fraction(fps)
     if not 0 < rate <= MAX_FPS:
-        raise AvatarStudioError(f"A frame rate of {float(fps):g} is not usable; choose 1 to {MAX_FPS}.")
+        raise AvatarStudioError(
+            f"A frame rate of {float(fps):g} is not usable; choose a rate above 0 and up to {MAX_FPS}."
+        )
     return rate
 
 

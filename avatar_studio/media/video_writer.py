@@ -24,6 +24,7 @@ from __future__ import annotations
 
 import os
 import subprocess
+import weakref
 from fractions import Fraction
 from pathlib import Path
 from types import TracebackType
@@ -106,6 +107,9 @@ class VideoWriter:
             raise
         self._stderr = StderrTail(self._proc.stderr)
         self._finished = False
+        # A writer dropped without close()/abort() (a caller's bug) must not leave ffmpeg running
+        # or a hidden half-written file behind: the finalizer is abort() without `self`.
+        self._discard = weakref.finalize(self, _discard, self._proc, self._stderr, self._temp)
 
     @property
     def encoded_size(self) -> tuple[int, int]:
@@ -157,6 +161,7 @@ class VideoWriter:
         except BaseException:
             self.abort()
             raise
+        self._discard.detach()
         self._finished = True
         self._stderr.join()
         return self.output
@@ -164,9 +169,7 @@ class VideoWriter:
     def abort(self) -> None:
         """Stop ffmpeg and delete the partial file; the destination is left as it was."""
         self._finished = True
-        stop_process(self._proc)
-        self._stderr.join()
-        self._temp.unlink(missing_ok=True)
+        self._discard()  # runs once; later calls do nothing
 
     def __enter__(self) -> VideoWriter:
         return self
@@ -217,6 +220,12 @@ class VideoWriter:
         )
 
 
+def _discard(proc: subprocess.Popen[bytes], stderr: StderrTail, temp: Path) -> None:
+    stop_process(proc)
+    stderr.join()
+    temp.unlink(missing_ok=True)
+
+
 def _check_settings(
     width: int, height: int, fps: Fraction, crf: int, preset: str, pix_fmt: str,
     audio_duration_s: float | None,
@@ -241,7 +250,8 @@ def _exists_error(output: Path) -> AvatarStudioError:
 
 def _check_destination(output: Path, overwrite: bool) -> None:
     if output.is_dir():
-        raise AvatarStudioError(f"{str(output)!r} is a folder; give a file name such as {str(output / 'out.mp4')!r}.")
+        example = str(output / "out.mp4")
+        raise AvatarStudioError(f"{str(output)!r} is a folder; give a file name such as {example!r}.")
     if output.exists() and not overwrite:
         raise _exists_error(output)
     if output.suffix.lower() not in (".mp4", ".m4v", ".mov", ".mkv"):
