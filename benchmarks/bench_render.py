@@ -1,0 +1,192 @@
+"""Render throughput and memory: how close the pipeline gets to the bare model, and whether memory stays flat.
+
+1. Speed (target: end-to-end at least 90 % of the bare model): the real Wav2Lip with synthetic
+   weights, exported to ONNX, on ONNX Runtime fp32 CPU. First `backend.predict` alone on the
+   avatar's own crops and mel windows (frames/s), then a full `render_video` of 60 s of speech with
+   the same backend object (same threads, same batch): audio decode, frame decode, inference,
+   compositing, H.264 encode and mux included.
+2. Memory (target: a 10-minute render peaks within 300 MB of a 30-second one): each render runs in
+   its own subprocess, which reports its peak resident memory (VmHWM; the ffmpeg encoder streams
+   and is not counted: getrusage's child figure includes the parent's memory at fork). The model
+   there is the identity stand-in by default (`--memory-model synthetic` for the real network):
+   the network's memory does not depend on the audio length, and the stand-in makes a 10-minute
+   render take minutes instead of an hour on a CPU.
+
+The avatar is `../shared/media/talking_man_25fps_844x844.mp4`, prepared at full size; the speech
+is `speech_en_22k_mono.wav` looped to length. Everything is made in a temporary folder.
+
+    .venv/bin/python benchmarks/bench_render.py [--quick] [--batch-size 16] [--threads N]
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import resource
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[1]
+SHARED_MEDIA = ROOT.parent / "shared" / "media"
+sys.path.insert(0, str(ROOT / "tests"))  # synthetic weights and stand-in models live with the tests
+
+from avatar_studio.avatars.library import Avatar, AvatarLibrary  # noqa: E402
+from avatar_studio.avatars.prepare import PrepareSettings  # noqa: E402
+from avatar_studio.choices import DEFAULT_PRESET, ENCODER_PRESETS  # noqa: E402
+from avatar_studio.media.ffmpeg import base_args  # noqa: E402
+
+AVATAR_SOURCE = SHARED_MEDIA / "talking_man_25fps_844x844.mp4"
+SPEECH = SHARED_MEDIA / "speech_en_22k_mono.wav"
+SPEED_TARGET = 0.90
+MEMORY_TARGET_MB = 300.0
+
+
+def peak_rss_mb() -> float:
+    """This process's peak resident memory in MB (VmHWM, else getrusage)."""
+    try:
+        for line in Path("/proc/self/status").read_text().splitlines():
+            if line.startswith("VmHWM:"):
+                return int(line.split()[1]) / 1024
+    except OSError:
+        pass
+    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+
+
+def make_speech(path: Path, seconds: float) -> Path:
+    args = ["-stream_loop", "-1", "-i", str(SPEECH), "-t", f"{seconds}", "-ac", "1", "-c:a", "pcm_s16le", str(path)]
+    subprocess.run([*base_args(), "-y", *args], check=True)
+    return path
+
+
+def make_models(folder: Path) -> dict[str, Path]:
+    """The synthetic-weight Wav2Lip and the identity stand-in, both as ONNX files."""
+    from standin_models import export_onnx, write_identity_model
+    from synthetic_weights import synthetic_torch_state_dict
+
+    from avatar_studio.model.wav2lip import Wav2Lip
+
+    model = Wav2Lip()
+    model.load_state_dict(synthetic_torch_state_dict())
+    return {
+        "synthetic": export_onnx(model, folder / "wav2lip_synthetic.onnx"),
+        "identity": write_identity_model(folder / "identity.onnx"),
+    }
+
+
+def bare_model_fps(avatar: Avatar, speech: Path, backend, batches: int) -> float:
+    """Frames/s of `backend.predict` alone, on the inputs a render of `speech` would feed it."""
+    from avatar_studio.audio import load_audio
+    from avatar_studio.render.model_io import face_batch
+    from avatar_studio.render.schedule import source_frame
+
+    size = backend.batch_size
+    windows = load_audio(speech).windows(avatar.fps_fraction)
+    inputs = []
+    for b in range(batches + 1):
+        frames = range(b * size, (b + 1) * size)
+        indices = [source_frame(i, avatar.frame_count) for i in frames]
+        inputs.append((windows.batch(frames.start, frames.stop), face_batch(avatar.crops[indices])))
+    backend.predict(*inputs[0])  # warm-up: session initialisation and first allocations
+    started = time.perf_counter()
+    for mel, face in inputs[1:]:
+        backend.predict(mel, face)
+    return batches * size / (time.perf_counter() - started)
+
+
+def run_speed(avatar: Avatar, model: Path, speech: Path, out: Path, options: argparse.Namespace) -> None:
+    from avatar_studio.model.backends.onnx_backend import OnnxBackend
+    from avatar_studio.render.pipeline import RenderSettings, render_video
+
+    with OnnxBackend(model, "cpu", "fp32", options.batch_size, threads=options.threads) as backend:
+        print(f"backend: {backend.describe()}")
+        bare = bare_model_fps(avatar, speech, backend, options.model_batches)
+        print(f"bare model:  {bare:7.2f} frames/s ({options.model_batches} batches of {backend.batch_size})")
+        result = render_video(
+            avatar, speech, backend, out / "speed.mp4", RenderSettings(overwrite=True, preset=options.preset)
+        )
+    share = result.frames_per_second / bare
+    print(
+        f"end to end:  {result.frames_per_second:7.2f} frames/s ({result.frame_count} frames in {result.elapsed_s:.1f} s)"
+        f"\nshare:       {100 * share:6.1f} % (target >= {100 * SPEED_TARGET:.0f} %: {'met' if share >= SPEED_TARGET else 'NOT met'})"
+    )
+
+
+def run_memory_child(options: argparse.Namespace) -> None:
+    """In a fresh process: render `--child-audio` with `--child-model`, print peak memory as JSON."""
+    from avatar_studio.model.backends.onnx_backend import OnnxBackend
+    from avatar_studio.render.pipeline import RenderSettings, render_video
+
+    avatar = AvatarLibrary(Path(options.child_library)).get("bench")
+    with OnnxBackend(Path(options.child_model), "cpu", "fp32", options.batch_size, threads=options.threads) as backend:
+        result = render_video(
+            avatar, Path(options.child_audio), backend, Path(options.child_output),
+            RenderSettings(overwrite=True, preset=options.preset),
+        )  # fmt: skip
+    print(json.dumps({"frames": result.frame_count, "fps": result.frames_per_second, "peak_rss_mb": peak_rss_mb()}))
+
+
+def run_memory(library: Path, model: Path, folder: Path, lengths: tuple[float, float], options) -> None:
+    peaks = []
+    for seconds in lengths:
+        speech = make_speech(folder / f"speech_{seconds:g}s.wav", seconds)
+        command = [
+            sys.executable, __file__, "--child-library", str(library), "--child-model", str(model),
+            "--child-audio", str(speech), "--child-output", str(folder / f"memory_{seconds:g}s.mp4"),
+            "--batch-size", str(options.batch_size), "--preset", options.preset, *(["--threads", str(options.threads)] if options.threads else []),
+        ]  # fmt: skip
+        report = json.loads(subprocess.run(command, check=True, capture_output=True, text=True).stdout.splitlines()[-1])
+        peaks.append(report["peak_rss_mb"])
+        print(
+            f"{seconds:6.0f} s audio: {report['frames']:6d} frames at {report['fps']:6.1f} frames/s, "
+            f"peak {report['peak_rss_mb']:7.1f} MB"
+        )
+    growth = peaks[1] - peaks[0]
+    verdict = "met" if growth <= MEMORY_TARGET_MB else "NOT met"
+    print(f"growth:      {growth:+7.1f} MB (target within {MEMORY_TARGET_MB:.0f} MB: {verdict})")
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--quick", action="store_true", help="small avatar, 8 s of speech, memory 5 s vs 40 s: checks the script runs")
+    parser.add_argument("--batch-size", type=int, default=16)
+    parser.add_argument("--threads", type=int, default=None, help="ONNX Runtime intra-op threads (default: the backend's choice)")
+    parser.add_argument("--preset", choices=ENCODER_PRESETS, default=DEFAULT_PRESET, help="x264 preset of the renders")
+    parser.add_argument("--memory-model", choices=("identity", "synthetic"), default="identity")
+    parser.add_argument("--skip-speed", action="store_true")
+    parser.add_argument("--skip-memory", action="store_true")
+    for name in ("library", "model", "audio", "output"):
+        parser.add_argument(f"--child-{name}", help=argparse.SUPPRESS)
+    options = parser.parse_args()
+    if options.child_library:
+        run_memory_child(options)
+        return
+    if not AVATAR_SOURCE.is_file():
+        sys.exit(f"{AVATAR_SOURCE} is missing; the benchmark needs ../shared/media.")
+
+    speech_s, memory_lengths = (8.0, (5.0, 40.0)) if options.quick else (60.0, (30.0, 600.0))
+    options.model_batches = 2 if options.quick else 8
+    with tempfile.TemporaryDirectory(prefix="bench render ") as tmp:
+        folder = Path(tmp)
+        started = time.perf_counter()
+        library_root = folder / "library"
+        settings = PrepareSettings(max_height=256) if options.quick else PrepareSettings()
+        avatar = AvatarLibrary(library_root).prepare(AVATAR_SOURCE, "bench", settings)
+        models = make_models(folder)
+        print(
+            f"avatar: {avatar.width}x{avatar.height}, {avatar.frame_count} frames at {float(avatar.fps_fraction):g} fps; "
+            f"setup {time.perf_counter() - started:.1f} s"
+        )
+        if not options.skip_speed:
+            speech = make_speech(folder / "speech.wav", speech_s)
+            print(f"\n== speed: {speech_s:g} s of speech, synthetic Wav2Lip, ONNX Runtime fp32 CPU, x264 {options.preset} ==")
+            run_speed(avatar, models["synthetic"], speech, folder, options)
+        if not options.skip_memory:
+            print(f"\n== peak memory: {memory_lengths[0]:g} s vs {memory_lengths[1]:g} s of audio, {options.memory_model} model ==")
+            run_memory(library_root, models[options.memory_model], folder, memory_lengths, options)
+
+
+if __name__ == "__main__":
+    main()
