@@ -219,3 +219,11 @@ def test_folder_names_are_safe_capped_and_unique() -> None:
     first = folder_name_for("Anna")
     assert folder_name_for("Anna", taken={first}) == f"{first}-2"
     assert folder_name_for("anna") == first  # same name ignoring case: same base folder
+
+
+def test_a_display_name_wins_over_another_avatars_folder_name(still_jpg: Path, tmp_path: Path) -> None:
+    library = AvatarLibrary(tmp_path)
+    first = library.prepare(still_jpg, "First")
+    impostor = library.prepare(still_jpg, first.folder.name)  # allowed: it is not a display name
+    assert library.get(first.folder.name).folder == impostor.folder
+    assert library.get("first").folder == first.folder

@@ -26,7 +26,7 @@ import numpy as np
 
 from avatar_studio.avatars import storage
 from avatar_studio.avatars.metadata import META_FILE, AvatarMeta
-from avatar_studio.avatars.naming import clean_display_name, folder_name_for, matches, name_key
+from avatar_studio.avatars.naming import clean_display_name, folder_name_for, name_key
 from avatar_studio.avatars.prepare import PrepareSettings, prepare_avatar
 from avatar_studio.errors import AvatarStudioError
 from avatar_studio.faces.boxes import Pads
@@ -175,9 +175,10 @@ class AvatarLibrary:
     def get(self, name: str) -> Avatar:
         """The avatar called `name` (display name in any case, or folder name)."""
         avatars = self.list()
-        for avatar in avatars:
-            if matches(name, avatar.name, avatar.folder.name):
-                return avatar
+        # A display name wins over another avatar's folder name.
+        found = _with_display_name(avatars, name) or next((a for a in avatars if a.folder.name == name.strip()), None)
+        if found is not None:
+            return found
         known = ", ".join(repr(avatar.name) for avatar in avatars) or "none yet"
         raise AvatarStudioError(
             f"No avatar is called {name!r} (known: {known}); check the name or prepare it first."
@@ -204,7 +205,7 @@ class AvatarLibrary:
         """Prepare `source` as avatar `name`; with `replace`, an existing avatar of that name is
         swapped for the new one only once it is complete. Failure or cancel changes nothing."""
         display_name = clean_display_name(name)
-        existing = self.find(display_name)
+        existing = _with_display_name(self.list(), display_name)
         if existing is not None and not replace:
             raise AvatarStudioError(
                 f"An avatar called {existing.name!r} already exists; choose another name or replace it."
@@ -255,7 +256,7 @@ class AvatarLibrary:
         """Give avatar `old` a new display name (its folder stays where it is)."""
         avatar = self.get(old)
         new_name = clean_display_name(new_display_name)
-        other = self.find(new_name)
+        other = _with_display_name(self.list(), new_name)
         if other is not None and other.folder != avatar.folder:
             raise AvatarStudioError(f"An avatar called {other.name!r} already exists; choose another name.")
         meta = dataclass_replace(avatar.meta, display_name=new_name)
@@ -302,6 +303,12 @@ class AvatarLibrary:
                 continue
             log.info("Removing leftover of interrupted work: %s", entry)
             _remove_tree(entry)
+
+
+def _with_display_name(avatars: list[Avatar], name: str) -> Avatar | None:
+    """The avatar whose display name equals `name` ignoring case (display names are unique so)."""
+    key = name_key(name)
+    return next((avatar for avatar in avatars if name_key(avatar.name) == key), None)
 
 
 def _staging_pid(name: str) -> int | None:

@@ -9,9 +9,9 @@ folder name contains no separator, no `..`, no dot at all, and can never be a re
 device name (CON, NUL, COM1, ...) because of the suffix: "../evil" becomes `evil-1a2b3c` inside
 the library, "/abs" `abs-...`, "王小明" `avatar-...`.
 
-Lookup (`matches`): a name given on the command line or by the GUI finds the avatar whose display
-name equals it ignoring case and Unicode normalisation differences, or else whose folder name
-equals it exactly. Display names are unique in that same case-insensitive sense.
+Lookup (`AvatarLibrary.get`): a name given on the command line or by the GUI finds the avatar
+whose display name equals it ignoring case and Unicode normalisation differences (`name_key`), or
+else whose folder name equals it exactly. Display names are unique in the `name_key` sense.
 """
 
 from __future__ import annotations
@@ -64,7 +64,3 @@ def folder_name_for(display_name: str, taken: Collection[str] = ()) -> str:
         candidate, counter = f"{base}-{counter}", counter + 1
     return candidate
 
-
-def matches(query: str, display_name: str, folder_name: str) -> bool:
-    """Whether `query` names this avatar (display name, case-insensitive; or exact folder name)."""
-    return name_key(query) == name_key(display_name) or query.strip() == folder_name
