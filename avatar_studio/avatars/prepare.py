@@ -2,7 +2,7 @@
 
 Two passes, memory flat in the clip's length:
 1. decode (rotation honoured, constant rate, downscaled to `max_height`), detect the face, store
-   the frame as JPEG and feed the preview encoder — one frame in memory at a time;
+   the frame as JPEG and feed the preview encoder — a handful of frames in memory at a time;
 2. after the whole face track is known (filling and smoothing need the neighbours), read the
    stored frames back and cut the crops, so the crops come from exactly the pixels the renderer
    will paste onto. Crops are cut as the original Wav2Lip does: the padded box, `cv2.resize` to
@@ -45,7 +45,7 @@ class PrepareSettings:
     """How to prepare an avatar.
 
     fps: None keeps a video's constant rate (variable-rate video is normalised to its base rate,
-    and the choice recorded); a still image becomes one frame at 25 fps (the reader's default) unless given.
+    and the choice recorded); a still image becomes one frame at 25 fps (the reader's default).
     pads: margins as fractions of the face box (see `faces.boxes`). smooth_window: frames
     averaged, 0 or 1 turns smoothing off. max_height: downscale taller footage (None: keep).
     """
