@@ -119,3 +119,20 @@ def test_prepare_refuses_a_taken_name_unless_replace(
     assert code == 0
     code, out, _ = run(capsys, "avatars", "--json", "--library", library)
     assert [(r["name"], r["fps"]) for r in json.loads(out)] == [("Twin", 50.0)]
+
+
+def test_prepare_a_video_without_a_face_exits_2_and_keeps_nothing(
+    capsys: pytest.CaptureFixture[str], tmp_path: Path
+) -> None:
+    from media_clips import ffmpeg
+
+    clip = tmp_path / "pattern.mp4"
+    ffmpeg("-f", "lavfi", "-i", "testsrc=size=160x96:rate=25:duration=0.4", "-c:v", "libx264",
+           "-preset", "ultrafast", "-pix_fmt", "yuv420p", str(clip))  # fmt: skip
+    library = tmp_path / "lib"
+    code, _, err = run(capsys, "prepare", str(clip), "--name", "Nobody", "--library", str(library))
+    assert code == 2
+    # The detection bar may precede it; the error itself is one line, with no traceback.
+    assert err.strip().splitlines()[-1].startswith("avatar-studio: error: No face was found in any of the 10 frames")
+    assert "Traceback" not in err
+    assert {p.name for p in library.rglob("*")} <= {"avatars", ".staging"}
