@@ -155,3 +155,20 @@ def test_settings_out_of_range_are_refused(short_clip: Path, tmp_path: Path) -> 
         with pytest.raises(AvatarStudioError):
             library.prepare(short_clip, "X", settings)  # type: ignore[arg-type]
     assert list(library.staging_dir.iterdir()) == []
+
+
+@pytest.mark.parametrize(
+    ("suffix", "codec"),
+    [(".mkv", ["-c", "copy"]), (".mov", ["-c", "copy"]), (".webm", ["-c:v", "libvpx-vp9", "-deadline", "realtime"]),
+     (".avi", ["-c:v", "mpeg4", "-q:v", "3"]), (".webp", []), (".png", [])],  # fmt: skip
+)
+def test_common_containers_and_image_formats(short_clip: Path, tmp_path: Path, suffix: str, codec: list[str]) -> None:
+    source = tmp_path / f"clip{suffix}"
+    if suffix in (".webp", ".png"):
+        ffmpeg("-i", str(short_clip), "-frames:v", "1", str(source))
+    else:
+        ffmpeg("-i", str(short_clip), *codec, str(source))
+    avatar = AvatarLibrary(tmp_path / "lib").prepare(source, f"From {suffix}")
+    expected_frames = 1 if suffix in (".webp", ".png") else 12
+    assert (avatar.frame_count, avatar.width, avatar.height, avatar.fps) == (expected_frames, 240, 240, 25.0)
+    assert avatar.meta.frames_without_face == 0
