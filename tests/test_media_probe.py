@@ -12,6 +12,7 @@ import pytest
 from media_clips import (
     exif_jpeg,
     ffmpeg,
+    ffmpeg_header,
     marker_frame,
     raw_clip,
     pattern_clip,
@@ -48,6 +49,16 @@ def test_audio_only_file(shared_media: Path) -> None:
     assert info.audio_codec == "pcm_s16le" and info.audio_sample_rate == 48000
     assert info.duration_s == pytest.approx(5.0, abs=0.05)
     assert media_duration(shared_media / "speech_zh_44k_stereo.mp3") == pytest.approx(15.4, abs=0.05)
+
+
+def test_cover_art_is_not_video(tmp_path: Path) -> None:
+    cover = write_png(tmp_path / "cover.png", marker_frame(64, 64))
+    song = tmp_path / "voice memo.mp3"
+    ffmpeg("-f", "lavfi", "-i", "sine=duration=0.5", "-i", str(cover), "-map", "0:a", "-map", "1:v",
+           "-c:v", "mjpeg", "-disposition:v", "attached_pic", str(song))  # fmt: skip
+    assert "attached pic" in ffmpeg_header(song)
+    info = probe_media(song)
+    assert info.has_audio and not info.has_video and info.audio_codec == "mp3"
 
 
 def test_ntsc_rate_is_exact(tmp_path: Path) -> None:

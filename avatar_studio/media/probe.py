@@ -88,10 +88,6 @@ class MediaInfo:
     pixel_format: str | None = None  # e.g. "yuv420p"
     video_duration_s: float = 0.0  # the video stream alone: first frame to end of the last
 
-    @property
-    def aspect_ratio(self) -> float:
-        return self.width / self.height if self.height else 0.0
-
 
 @dataclass
 class _Stream:
