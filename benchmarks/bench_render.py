@@ -63,15 +63,14 @@ def make_speech(path: Path, seconds: float) -> Path:
 
 def make_models(folder: Path) -> dict[str, Path]:
     """The synthetic-weight Wav2Lip and the identity stand-in, both as ONNX files."""
-    from standin_models import export_onnx, write_identity_model
-    from synthetic_weights import synthetic_torch_state_dict
+    from standin_models import write_identity_model
+    from synthetic_weights import write_checkpoint
 
-    from avatar_studio.model.wav2lip import Wav2Lip
+    from avatar_studio.model.export import export_onnx
 
-    model = Wav2Lip()
-    model.load_state_dict(synthetic_torch_state_dict())
+    checkpoint = write_checkpoint(folder / "wav2lip_synthetic.pth")
     return {
-        "synthetic": export_onnx(model, folder / "wav2lip_synthetic.onnx"),
+        "synthetic": export_onnx(checkpoint, folder / "wav2lip_synthetic.onnx").path,
         "identity": write_identity_model(folder / "identity.onnx"),
     }
 

@@ -142,11 +142,7 @@ def render_avatar(render_library: Path, shared_media: Path, tmp_path_factory: py
 def synthetic_model_files(synthetic_checkpoint: Path, tmp_path_factory: pytest.TempPathFactory) -> dict[str, Path]:
     """The real Wav2Lip with synthetic weights, as a checkpoint ("torch") and an ONNX export ("onnx")."""
     if "onnx" not in _session:
-        from avatar_studio.model.wav2lip import Wav2Lip
-        from standin_models import export_onnx
-        from synthetic_weights import synthetic_torch_state_dict
+        from avatar_studio.model.export import export_onnx
 
-        model = Wav2Lip()
-        model.load_state_dict(synthetic_torch_state_dict())
-        _session["onnx"] = export_onnx(model, tmp_path_factory.mktemp("onnx") / "wav2lip_synthetic.onnx")
+        _session["onnx"] = export_onnx(synthetic_checkpoint, tmp_path_factory.mktemp("onnx") / "wav2lip_synthetic.onnx").path
     return {"torch": synthetic_checkpoint, "onnx": _session["onnx"]}
