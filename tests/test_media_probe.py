@@ -23,6 +23,7 @@ from media_clips import (
 from avatar_studio.errors import AvatarStudioError
 from avatar_studio.media.image_io import exif_rotation, read_image, write_jpeg, write_png
 from avatar_studio.media.probe import as_fraction, media_duration, probe_media
+from avatar_studio.media.video_reader import open_video
 
 
 @pytest.mark.parametrize(
@@ -111,8 +112,20 @@ def test_variable_frame_rate_is_detected(tmp_path: Path) -> None:
     assert info.average_fps < 25
 
 
-def test_matroska_vfr_found_by_frame_count(tmp_path: Path) -> None:
-    # Matroska stores no average rate (ffmpeg prints "30 fps, 30 tbr"); the count gives it away.
+def test_clip_cut_between_key_frames_counts_shown_frames(tmp_path: Path) -> None:
+    whole = tmp_path / "whole.mp4"
+    ffmpeg("-f", "lavfi", "-i", "testsrc=size=128x72:rate=25:duration=3", "-c:v", "libx264",
+           "-preset", "ultrafast", "-g", "50", "-pix_fmt", "yuv420p", str(whole))  # fmt: skip
+    cut = tmp_path / "cut.mp4"
+    ffmpeg("-ss", "1.3", "-i", str(whole), "-c", "copy", str(cut))  # starts mid-GOP: an edit list
+    info = probe_media(cut)
+    shown = sum(1 for _ in open_video(cut).frames())
+    assert info.frame_count == shown < 75
+    assert not info.variable_frame_rate
+
+
+def test_matroska_remux_of_vfr_is_detected(tmp_path: Path) -> None:
+    # The remux prints "20.69 fps, 20.69 tbr": only the packet timestamps give it away.
     mp4 = vfr_clip(tmp_path / "vfr.mp4")
     mkv = tmp_path / "vfr.mkv"
     ffmpeg("-i", str(mp4), "-c", "copy", str(mkv))

@@ -61,6 +61,7 @@ _STANDARD_RATES = tuple(
            | {Fraction(b * 1000, 1001) for b in _NTSC_BASES})
 )  # fmt: skip
 _NO_PTS = -(2**63)  # AV_NOPTS_VALUE as framecrc prints it
+_KEY_FLAG, _DISCARD_FLAG = 0x1, 0x4  # AV_PKT_FLAG_*; framecrc prints "F=0x.." unless just KEY
 
 
 @dataclass(frozen=True)
@@ -361,7 +362,8 @@ class _PacketTiming:
 
 def _packet_timing(path: Path, stream_index: int) -> _PacketTiming:
     """Every video packet's timestamp via `-c copy -f framecrc` (demuxing only, no decoding:
-    milliseconds per minute of video). One packet is one frame in every common container."""
+    milliseconds per minute of video). One packet is one frame in every common container;
+    packets an edit list hides (a clip cut between key frames) are flagged discard and skipped."""
     proc = _run(
         ["-loglevel", "error", "-i", str(path), "-map", f"0:{stream_index}", "-c", "copy",
          "-f", "framecrc", "-"],
@@ -378,12 +380,14 @@ def _packet_timing(path: Path, stream_index: int) -> _PacketTiming:
     )
     count, pts = 0, []
     for line in lines:
-        if line.startswith("#"):
+        fields = [field.strip() for field in line.split(",")]
+        if line.startswith("#") or len(fields) < 5:
             continue
-        fields = line.split(",")
-        if len(fields) >= 5:
-            count += 1
-            value = int(fields[2])
-            if value != _NO_PTS:
-                pts.append(value)
+        flags = next((int(f[2:], 16) for f in fields[6:] if f.startswith("F=")), _KEY_FLAG)
+        if flags & _DISCARD_FLAG:
+            continue  # decoded only as a reference for a clip cut mid-GOP; never shown
+        count += 1
+        value = int(fields[2])
+        if value != _NO_PTS:
+            pts.append(value)
     return _PacketTiming(count, tuple(sorted(pts)), time_base)
