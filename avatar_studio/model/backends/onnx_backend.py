@@ -237,21 +237,26 @@ def _open_session(path: Path, providers: list[str], threads: int | None):
     import onnxruntime as ort
 
     options = ort.SessionOptions()
-    # Full optimisation folds every BatchNorm into its Conv and fuses Conv+Add+ReLU, which is most of
-    # this network; the graph has too few parallel branches for ORT_PARALLEL to pay for its overhead.
+    # Beyond folding each BatchNorm into its Conv and fusing activations, ORT_ENABLE_ALL rewrites the
+    # convolutions into the blocked NCHWc layout that ORT's fast CPU kernels need (EXTENDED is
+    # clearly slower here). The graph is one chain with a short audio branch, too little for
+    # ORT_PARALLEL to pay for its scheduling.
     options.graph_optimization_level = ort.GraphOptimizationLevel.ORT_ENABLE_ALL
     options.execution_mode = ort.ExecutionMode.ORT_SEQUENTIAL
     options.intra_op_num_threads = threads or cpu_threads()
     options.inter_op_num_threads = 1  # unused by sequential execution; 1 avoids an idle pool
+    # Idle pool threads would otherwise busy-wait for the next operator. Wav2Lip's operators are
+    # large (milliseconds each), so waking costs nothing measurable, while spinning steals the cores
+    # that the renderer's decode, compositing and encoding threads need at the same time.
+    options.add_session_config_entry("session.intra_op.allow_spinning", "0")
     options.log_severity_level = 3  # errors only: ORT's warnings are about its own internals
     if DIRECTML in providers:
         options.enable_mem_pattern = False  # DirectML does not support memory patterns
     provider_options = [_provider_options(p) for p in providers]
-    stdout = io.StringIO()
     try:
         # When a provider fails to start, ONNX Runtime prints its retry on stdout; we report the
         # outcome ourselves through on_notice, so keep it off the CLI's output.
-        with contextlib.redirect_stdout(stdout):
+        with contextlib.redirect_stdout(io.StringIO()):
             return ort.InferenceSession(str(path), options, providers=providers, provider_options=provider_options)
     except Exception as error:  # noqa: BLE001 - every ONNX Runtime load failure means "not a usable model"
         reason = str(error).strip().splitlines()[0] if str(error).strip() else type(error).__name__
