@@ -141,7 +141,10 @@ class VideoWriter:
         self.frames_written += 1
 
     def close(self) -> Path:
-        """Finish encoding and move the file onto `output`; returns `output`."""
+        """Finish encoding and move the file onto `output`; returns `output`.
+
+        Does nothing after `close()` or `abort()` (so leaving a `with` block after an explicit
+        abort writes nothing)."""
         if self._finished:
             return self.output
         if self.frames_written == 0:
