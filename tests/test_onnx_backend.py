@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 from pathlib import Path
 
 import numpy as np
@@ -114,6 +115,12 @@ def test_silent_fallback_to_cpu_is_detected_and_announced(twin_files, monkeypatc
     assert len(notices) == 1 and CUDA in notices[0] and CPU in notices[0]
     with pytest.raises(AvatarStudioError, match="could not start CUDAExecutionProvider"):
         OnnxBackend(twin_files["seed"][0], device="cuda")
+
+
+@pytest.mark.skipif(not hasattr(os, "sched_getaffinity"), reason="affinity masks are Linux-only")
+def test_cpu_threads_count_usable_cores():
+    threads = onnx_backend.cpu_threads()
+    assert 1 <= threads <= len(os.sched_getaffinity(0))
 
 
 def test_provider_choice_follows_the_device():

@@ -283,7 +283,8 @@ def read_signature(session, path: Path) -> OnnxSignature:
         f"{path.name} is not a Wav2Lip ONNX model: it needs inputs (B,1,80,16) and (B,6,96,96) and output "
         f"(B,3,96,96) but has {found or 'no inputs'}; choose a Wav2Lip export."
     )
-    if len(inputs) != 2 or len(outputs) < 1 or not _fits(outputs[0].shape, OUTPUT_SHAPE):
+    # Some converters leave the output's shape undeclared; only a declared, different one disqualifies.
+    if len(inputs) != 2 or not outputs or (outputs[0].shape and not _fits(outputs[0].shape, OUTPUT_SHAPE)):
         raise not_wav2lip
     first, second = inputs
     pairings = [(a, b) for a, b in ((first, second), (second, first)) if _fits(a.shape, MEL_SHAPE) and _fits(b.shape, FACE_SHAPE)]
