@@ -192,7 +192,8 @@ def main(argv: Sequence[str] | None = None) -> int:
 
     def report(m: Measurement) -> None:
         spread = ", ".join(f"{t:.3f}" for t in m.run_times)
-        print(f"{m.engine:<28} {m.batch:>5} {m.frames_per_s:>9.1f}   median {statistics.median(m.run_times):.3f} ({spread})", flush=True)
+        median = statistics.median(m.run_times)
+        print(f"{m.engine:<28} {m.batch:>5} {m.frames_per_s:>9.1f}   median {median:.3f} ({spread})", flush=True)
 
     results = run_benchmark(batches, threads=args.threads, report=report, **timing)
     for engine in dict.fromkeys(r.engine for r in results):

@@ -26,7 +26,6 @@ class ShapeTwin(nn.Module):
 
     def __init__(self, face_first: bool = False) -> None:
         super().__init__()
-        torch.manual_seed(7)
         self.face_first = face_first
         self.mix = nn.Conv2d(6, 3, 1)
         self.audio = nn.Linear(80 * 16, 3)

@@ -213,14 +213,16 @@ def test_out_of_memory_halves_the_batch_and_retries(twin_files):
 
 def test_out_of_memory_at_batch_one_gives_up_clearly(twin_files):
     with OnnxBackend(twin_files["seed"][0], device="cpu", batch_size=2) as backend:
-        backend._session = FlakySession(backend._session, fails_above=0, message="Failed to allocate memory for requested buffer")
+        message = "Failed to allocate memory for requested buffer of size 123456"
+        backend._session = FlakySession(backend._session, fails_above=0, message=message)
         with pytest.raises(AvatarStudioError, match="even at batch size 1"):
             backend(*random_inputs(3))
 
 
 def test_other_run_errors_are_not_mistaken_for_out_of_memory(twin_files):
     with OnnxBackend(twin_files["seed"][0], device="cpu", batch_size=4) as backend:
-        backend._session = FlakySession(backend._session, fails_above=0, message="Non-zero status code returned while running Conv node")
+        message = "Non-zero status code returned while running Conv node"
+        backend._session = FlakySession(backend._session, fails_above=0, message=message)
         with pytest.raises(RuntimeError, match="Conv node"):
             backend(*random_inputs(2))
         assert backend.batch_size == 4

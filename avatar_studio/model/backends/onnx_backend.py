@@ -80,7 +80,9 @@ class OnnxBackend(InferenceBackend):
 
         self.model_path = Path(model_path)
         if not self.model_path.is_file():
-            raise AvatarStudioError(f"Model file {self.model_path} does not exist; check the path or pick a model from the models folder.")
+            raise AvatarStudioError(
+                f"Model file {self.model_path} does not exist; check the path or pick a model from the models folder."
+            )
         providers = choose_providers(device, ort.get_available_providers())
         self._session = _open_session(self.model_path, providers, threads)
         try:
@@ -97,8 +99,8 @@ class OnnxBackend(InferenceBackend):
             )
         if precision != "auto" and precision != self.signature.precision:
             self._notify(
-                f"{self.model_path.name} is an {self.signature.precision} ONNX model and runs in {self.signature.precision}; "
-                f"for {precision}, export one with `avatar-studio export-onnx MODEL.pth --precision {precision}`."
+                f"{self.model_path.name} is an {self.precision} ONNX model and runs in {self.precision}; for "
+                f"{precision}, export one with `avatar-studio export-onnx MODEL.pth --precision {precision}`."
             )
 
     @property
@@ -287,7 +289,9 @@ def read_signature(session, path: Path) -> OnnxSignature:
     if len(inputs) != 2 or not outputs or (outputs[0].shape and not _fits(outputs[0].shape, OUTPUT_SHAPE)):
         raise not_wav2lip
     first, second = inputs
-    pairings = [(a, b) for a, b in ((first, second), (second, first)) if _fits(a.shape, MEL_SHAPE) and _fits(b.shape, FACE_SHAPE)]
+    pairings = [
+        (a, b) for a, b in ((first, second), (second, first)) if _fits(a.shape, MEL_SHAPE) and _fits(b.shape, FACE_SHAPE)
+    ]
     if not pairings:
         raise not_wav2lip
     if len(pairings) > 1:
