@@ -79,7 +79,7 @@ class TorchBackend(InferenceBackend):
         self._memory_format = torch.channels_last if channels_last else torch.contiguous_format
         model = load_wav2lip(self.model_path)
         self._model: torch.nn.Module | None = model.to(self._device, self._dtype, memory_format=self._memory_format)
-        self._staging = torch.empty(0, dtype=self._dtype)
+        self._staging = torch.empty(0)
         if self._device.type == "cpu" and self._precision == "fp16":
             self._notify("fp16 on the CPU runs much slower than fp32 on most processors; choose fp32 for speed.")
 
@@ -119,27 +119,31 @@ class TorchBackend(InferenceBackend):
         raise error_type(message)
 
     def _forward(self, mel: np.ndarray, face: np.ndarray) -> np.ndarray:
-        """One batch: both inputs packed into one host buffer, one copy to the device, one back."""
+        """One batch: both inputs packed into one float32 host buffer, one copy to the device, one back.
+
+        The cast to fp16 happens on the device: done on the host by numpy it cost more than the
+        whole fp16 forward pass on an H200 (fp16 measured slower than fp32 that way).
+        """
         count = len(mel)
         mel_end = count * MEL_SIZE
         host = self._staging_buffer(mel_end + count * FACE_SIZE)
         staged = host.numpy()  # numpy casts and copies any input layout (read-only, strided) in place
         np.copyto(staged[:mel_end].reshape(count, *MEL_SHAPE), mel)
         np.copyto(staged[mel_end:].reshape(count, *FACE_SHAPE), face)
-        packed = host.to(self._device, non_blocking=True)
+        packed = host.to(self._device, non_blocking=True).to(self._dtype)
         mel_t = packed[:mel_end].view(count, *MEL_SHAPE)
         face_t = packed[mel_end:].view(count, *FACE_SHAPE).contiguous(memory_format=self._memory_format)
         with torch.inference_mode():
             output = self._model(mel_t, face_t)
-        return output.to("cpu", torch.float32).numpy()
+        return output.float().cpu().numpy()
 
     def _staging_buffer(self, size: int) -> torch.Tensor:
-        """A host buffer of the model's dtype, reused across batches (pinned for CUDA's async copy).
+        """A float32 host buffer reused across batches (pinned for CUDA's asynchronous copy).
 
         Reuse is safe: every batch ends by copying its output back, which waits for the upload.
         """
         if self._staging.numel() < size:
-            self._staging = torch.empty(size, dtype=self._dtype, pin_memory=self._device.type == "cuda")
+            self._staging = torch.empty(size, pin_memory=self._device.type == "cuda")
         return self._staging[:size]
 
     def _is_out_of_memory(self, error: BaseException) -> bool:
