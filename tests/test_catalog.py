@@ -143,6 +143,7 @@ def test_import_validates_copies_and_describes_an_onnx_model(models, twin_onnx):
     info = import_model(twin_onnx, models)
     assert info == ModelInfo(models / "twin.onnx", "twin.onnx", "ONNX", "fp32", twin_onnx.stat().st_size)
     assert (models / "twin.onnx").read_bytes() == twin_onnx.read_bytes()
+    assert (models / "twin.onnx").stat().st_mode & 0o777 == twin_onnx.stat().st_mode & 0o777
     assert twin_onnx.exists()
 
 

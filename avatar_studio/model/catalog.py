@@ -14,7 +14,7 @@ import functools
 import os
 import pickletools
 import shutil
-import tempfile
+import uuid
 import zipfile
 from dataclasses import dataclass
 from pathlib import Path
@@ -106,9 +106,9 @@ def import_model(source: str | os.PathLike[str], models_dir: Path, overwrite: bo
         return model_info(target)
     _refuse_to_replace(target, overwrite)
     _validate(source)
-    handle, temp_name = tempfile.mkstemp(prefix=_TEMP_PREFIX, suffix=".part", dir=models_dir)
-    os.close(handle)
-    temp = Path(temp_name)
+    # Beside the target (same file system, so the rename is atomic); not mkstemp, whose private
+    # 0600 mode would stick to the imported model.
+    temp = models_dir / f"{_TEMP_PREFIX}{uuid.uuid4().hex[:12]}.part"
     try:
         try:
             shutil.copyfile(source, temp)
