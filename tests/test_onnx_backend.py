@@ -97,6 +97,29 @@ def test_fixed_batch_axis_is_fed_that_many_samples_per_run(tmp_path, fixed):
     assert any("fixed" in n for n in notices)
 
 
+class ProvidersOnly:
+    """A session stand-in that only reports which providers it runs on."""
+
+    def __init__(self, providers: list[str]) -> None:
+        self.providers = providers
+
+    def get_providers(self) -> list[str]:
+        return self.providers
+
+
+def test_explicit_cuda_accepts_cuda_when_tensorrt_cannot_start(twin_files):
+    notices: list[str] = []
+    with OnnxBackend(twin_files["seed"][0], device="cpu", on_notice=notices.append) as backend:
+        backend._session = ProvidersOnly([CUDA, CPU])
+        backend._check_provider("cuda", [TENSORRT, CUDA, CPU])
+        assert backend.device_label == CUDA
+        backend._session = ProvidersOnly([CPU])
+        with pytest.raises(AvatarStudioError, match="choose device cpu"):
+            backend._check_provider("cuda", [TENSORRT, CUDA, CPU])
+    assert len(notices) == 1
+    assert notices[0].startswith(f"ONNX Runtime could not start {TENSORRT}") and notices[0].endswith(f"runs on {CUDA}.")
+
+
 def test_cpu_device_reports_the_cpu_provider(twin_files):
     with OnnxBackend(twin_files["seed"][0], device="cpu", batch_size=4) as backend:
         assert backend.device_label == CPU

@@ -152,7 +152,7 @@ class OnnxBackend(InferenceBackend):
         wanted = requested[0]
         if used == wanted:
             return
-        if device == "auto":
+        if device == "auto" or used != CPU:  # e.g. TensorRT missing but CUDA running: still the GPU asked for
             self._notify(
                 f"ONNX Runtime could not start {wanted} (its libraries are missing or no usable GPU was found), "
                 f"so it runs on {used}."
