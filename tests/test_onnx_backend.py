@@ -120,6 +120,14 @@ def test_explicit_cuda_accepts_cuda_when_tensorrt_cannot_start(twin_files):
     assert notices[0].startswith(f"ONNX Runtime could not start {TENSORRT}") and notices[0].endswith(f"runs on {CUDA}.")
 
 
+def test_tensorrt_warns_about_its_first_run(twin_files):
+    notices: list[str] = []
+    with OnnxBackend(twin_files["seed"][0], device="cpu", on_notice=notices.append) as backend:
+        backend._session = ProvidersOnly([TENSORRT, CUDA, CPU])
+        backend._check_provider("auto", [TENSORRT, CUDA, CPU])
+    assert len(notices) == 1 and "first run" in notices[0]
+
+
 def test_cpu_device_reports_the_cpu_provider(twin_files):
     with OnnxBackend(twin_files["seed"][0], device="cpu", batch_size=4) as backend:
         assert backend.device_label == CPU

@@ -150,6 +150,11 @@ class OnnxBackend(InferenceBackend):
         """Compare the provider the session really runs on with the one asked for."""
         used = self.device_label
         wanted = requested[0]
+        if used == TENSORRT:
+            self._notify(
+                "TensorRT optimises the model on its first run on this machine, which can take minutes; "
+                "later runs reuse the result."
+            )
         if used == wanted:
             return
         if device == "auto" or used != CPU:  # e.g. TensorRT missing but CUDA running: still the GPU asked for
