@@ -67,6 +67,11 @@ def test_explicit_matching_choice_is_honoured(small_onnx):
         assert backend.engine_name == "ONNX Runtime"
 
 
+def test_unknown_backend_is_a_clear_error(small_onnx):
+    with pytest.raises(AvatarStudioError, match="Unknown backend 'tensorflow'; choose one of auto, torch, onnx"):
+        open_backend(BackendSettings(small_onnx, backend="tensorflow"))
+
+
 def test_missing_file_is_a_clear_error(tmp_path):
     with pytest.raises(AvatarStudioError, match="does not exist"):
         open_backend(BackendSettings(tmp_path / "wav2lip.pth"))

@@ -164,6 +164,13 @@ def test_provider_choice_follows_the_device():
         choose_providers("mps", [CUDA, CPU])
 
 
+def test_unknown_device_or_precision_is_refused(twin_files):
+    with pytest.raises(AvatarStudioError, match="Unknown device 'gpu'; choose one of auto, cpu, cuda, mps"):
+        OnnxBackend(twin_files["seed"][0], device="gpu")
+    with pytest.raises(AvatarStudioError, match="Unknown precision 'int8'"):
+        OnnxBackend(twin_files["seed"][0], precision="int8")
+
+
 def test_auto_prefers_gpu_providers_only_where_a_driver_exists(monkeypatch):
     available = [CPU, CUDA, TENSORRT, "DmlExecutionProvider"]
     monkeypatch.setattr(onnx_backend, "nvidia_driver_present", lambda: True)

@@ -25,7 +25,7 @@ from pathlib import Path
 import numpy as np
 import platformdirs
 
-from avatar_studio.choices import DeviceChoice, PrecisionChoice
+from avatar_studio.choices import DEVICES, PRECISIONS, DeviceChoice, PrecisionChoice
 from avatar_studio.errors import AvatarStudioError
 from avatar_studio.model.backends.base import InferenceBackend, NoticeCallback
 from avatar_studio.model.wav2lip import FACE_SHAPE, MEL_SHAPE, OUTPUT_SHAPE
@@ -77,6 +77,9 @@ class OnnxBackend(InferenceBackend):
     ) -> None:
         super().__init__(batch_size, on_notice)
         import onnxruntime as ort
+
+        if precision not in PRECISIONS:
+            raise AvatarStudioError(f"Unknown precision {precision!r}; choose one of {', '.join(PRECISIONS)}.")
 
         self.model_path = Path(model_path)
         if not self.model_path.is_file():
@@ -147,7 +150,7 @@ class OnnxBackend(InferenceBackend):
         return any(marker in text for marker in _OOM_MARKERS)
 
     def _check_provider(self, device: DeviceChoice, requested: list[str]) -> None:
-        """Compare the provider the session really runs on with the one asked for."""
+        """Compare the provider the session really runs on with the one asked for, and say what matters."""
         used = self.device_label
         wanted = requested[0]
         if used == TENSORRT:
@@ -181,6 +184,8 @@ class _ClosedSession:
 
 def choose_providers(device: DeviceChoice, available: list[str]) -> list[str]:
     """The execution providers to ask for, best first, for the device the user chose."""
+    if device not in DEVICES:
+        raise AvatarStudioError(f"Unknown device {device!r}; choose one of {', '.join(DEVICES)}.")
     if device == "cpu":
         return [CPU]
     present = [p for p in PROVIDER_PREFERENCE if p in available]
