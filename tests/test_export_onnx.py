@@ -103,7 +103,7 @@ def test_existing_output_is_refused_and_left_alone(exports: dict, synthetic_chec
     run = run_cli("export-onnx", str(synthetic_checkpoint), "-o", str(path))
     assert run.code == 2 and run.stdout == ""
     assert run.stderr.strip().splitlines()[-1] == (
-        f"avatar-studio: error: '{path}' already exists; choose another name or pass --overwrite to replace it."
+        f"avatar-studio: error: '{path}' already exists; choose another name or allow replacing it (--overwrite)."
     )
     assert path.read_bytes() == before
 
@@ -133,7 +133,7 @@ def test_failed_verification_keeps_nothing(
     message = run.stderr.strip().splitlines()[-1]
     assert re.fullmatch(
         r"avatar-studio: error: The fp32 ONNX export of 'wav2lip_synthetic.pth' differs from the PyTorch model by "
-        r"0\.\d+ \(more than 0\.0001\), so it was not kept; export in fp32 or report the problem\.",
+        r"0\.\d+ \(more than 0\.0001\), so it was not kept; please report the problem\.",
         message,
     ), message
     assert list(out_dir.iterdir()) == []
@@ -172,6 +172,13 @@ def test_bad_requests_are_one_sentence(synthetic_checkpoint: Path, out_dir: Path
     run = run_cli("export-onnx", str(garbage), "-o", str(out_dir / "garbage.onnx"))
     assert run.code == 2 and "'garbage.pth' is not a readable PyTorch checkpoint" in run.stderr
     assert sorted(p.name for p in out_dir.iterdir()) == ["garbage.pth", "model.onnx"]
+
+
+def test_unwritable_destination_is_one_sentence(synthetic_checkpoint: Path, out_dir: Path) -> None:
+    blocker = out_dir / "not-a-folder"
+    blocker.write_bytes(b"a file where the export's folder should be")
+    with pytest.raises(AvatarStudioError, match=r"^Could not write '.*not-a-folder/model\.onnx' \("):
+        export.export_onnx(synthetic_checkpoint, blocker / "model.onnx")
 
 
 def test_default_output_sits_beside_the_model() -> None:

@@ -85,11 +85,11 @@ def export_onnx(
         expected = model(torch.from_numpy(mel), torch.from_numpy(face)).numpy()
     steps.advance()
 
-    output.parent.mkdir(parents=True, exist_ok=True)
     # Beside the output (same file system, so the rename is atomic), with the usual permissions
     # a new file gets (mkstemp's private 0600 would stick to the finished export).
     temp = output.with_name(f".{output.stem}-{uuid.uuid4().hex[:12]}.onnx.partial")
     try:
+        output.parent.mkdir(parents=True, exist_ok=True)
         _trace_to_onnx(model, _DTYPES[precision], temp)
         del model
         steps.advance()
@@ -98,14 +98,19 @@ def export_onnx(
             raise AvatarStudioError(
                 f"The {precision} ONNX export of {Path(model_path).name!r} differs from the PyTorch model by "
                 f"{max_abs_diff:.3g} (more than {TOLERANCE[precision]:g}), so it was not kept; "
-                "export in fp32 or report the problem."
+                + ("try fp32 instead." if precision == "fp16" else "please report the problem.")
             )
         steps.advance()
-        if output.exists() and not overwrite:  # appeared while we were exporting
-            _check_output(output, overwrite)
+        _check_output(output, overwrite)  # again: the file may have appeared while we were exporting
         os.replace(temp, output)
+    except OSError as error:
+        raise AvatarStudioError(
+            f"Could not write {str(output)!r} ({error.strerror or error}); choose a folder you can write to "
+            "with enough free space."
+        ) from None
     finally:
-        temp.unlink(missing_ok=True)
+        with contextlib.suppress(FileNotFoundError, NotADirectoryError):  # nothing was written
+            temp.unlink()
     return ExportReport(output, precision, max_abs_diff, time.perf_counter() - started)
 
 
@@ -116,7 +121,7 @@ def _check_output(output: Path, overwrite: bool) -> None:
         raise AvatarStudioError(f"{str(output)!r} is a folder; give the export a file name ending in .onnx.")
     if output.exists() and not overwrite:
         raise AvatarStudioError(
-            f"{str(output)!r} already exists; choose another name or pass --overwrite to replace it."
+            f"{str(output)!r} already exists; choose another name or allow replacing it (--overwrite)."
         )
 
 
