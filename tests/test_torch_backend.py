@@ -130,5 +130,5 @@ def test_unavailable_devices_are_clear_errors(synthetic_checkpoint: Path) -> Non
 def test_closed_backend_refuses_work(synthetic_checkpoint: Path, reference: dict) -> None:
     with TorchBackend(synthetic_checkpoint, device="cpu") as backend:
         backend(reference["mel"][:1], reference["face"][:1])
-    with pytest.raises(RuntimeError, match="closed"):
+    with pytest.raises(AvatarStudioError, match="This model has been closed"):
         backend(reference["mel"][:1], reference["face"][:1])
