@@ -11,7 +11,7 @@ from __future__ import annotations
 import os
 from pathlib import Path
 
-from PySide6.QtCore import QSettings, Qt, QUrl
+from PySide6.QtCore import QSettings, Qt, QUrl, Signal
 from PySide6.QtGui import QAction, QCloseEvent, QDesktopServices, QDragEnterEvent, QDropEvent, QKeySequence, QShortcut
 from PySide6.QtWidgets import (
     QDialog,
@@ -59,6 +59,8 @@ def choose_library(override: Path | None) -> Path:
 
 
 class MainWindow(QMainWindow):
+    models_changed = Signal()  # a model was imported (the Models dialog listens)
+
     def __init__(self, library: Path | None = None) -> None:
         super().__init__()
         self.setWindowTitle("Avatar Studio")
@@ -67,6 +69,7 @@ class MainWindow(QMainWindow):
         self.preparations: dict[str, BackgroundTask] = {}
         self._preview_jobs: set[int] = set()
         self._tasks: set[BackgroundTask] = set()
+        self._shut_down = False
 
         self.banner = MessageBanner()
         self.library_panel = LibraryPanel()
@@ -297,6 +300,7 @@ class MainWindow(QMainWindow):
             self.engine_settings.default_model = str(info.path)
             self.engine_settings.save(self.library_root)
         self.refresh_models()
+        self.models_changed.emit()
         self.banner.show_message(f"Model “{info.name}” imported ({info.format}, {info.precision}).", error=False)
 
     def open_models(self) -> None:
@@ -439,7 +443,7 @@ class MainWindow(QMainWindow):
     def open_about(self) -> None:
         from avatar_studio.gui.about_dialog import AboutDialog
 
-        AboutDialog(self.library_root, self.models_dir, self).exec()
+        AboutDialog(self.library_root, self).exec()
 
     # -- helpers -----------------------------------------------------------------------------------
 
@@ -595,7 +599,10 @@ class MainWindow(QMainWindow):
         event.accept()
 
     def shutdown(self) -> None:
-        """Save the window state, cancel and wait for every background task, close the queue."""
+        """Save the window state, cancel and wait for every background task, close the queue (once)."""
+        if self._shut_down:
+            return
+        self._shut_down = True
         settings = QSettings()
         settings.setValue("window/geometry", self.saveGeometry())
         settings.setValue("window/main_splitter", self.main_splitter.saveState())

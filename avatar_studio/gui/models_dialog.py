@@ -1,0 +1,189 @@
+"""The models panel: the models found, import, conversion to ONNX, the default model.
+
+Import goes through the main window's `import_model_file` (the same path as a drop), so a model is
+validated by the loader exactly once, wherever it comes from. Conversion runs `export_onnx` in a
+background task with a progress bar and a cancel button.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from PySide6.QtCore import Qt, QUrl
+from PySide6.QtGui import QDesktopServices, QDragEnterEvent, QDropEvent
+from PySide6.QtWidgets import (
+    QAbstractItemView,
+    QComboBox,
+    QDialog,
+    QHBoxLayout,
+    QHeaderView,
+    QLabel,
+    QProgressBar,
+    QPushButton,
+    QTableWidget,
+    QTableWidgetItem,
+    QVBoxLayout,
+)
+
+from avatar_studio.choices import MODEL_SUFFIXES_TORCH
+from avatar_studio.gui.file_kinds import FileKind, file_kind
+from avatar_studio.gui.formatting import format_progress, format_size
+from avatar_studio.gui.icons import icon
+from avatar_studio.gui.workers import BackgroundTask
+
+COLUMNS = ("", "Model", "Format", "Precision", "Size")
+
+
+def onnx_name(model: Path, precision: str) -> str:
+    """`wav2lip_gan.pth` -> `wav2lip_gan_fp16.onnx`."""
+    return f"{model.stem}_{precision}.onnx"
+
+
+class ModelsDialog(QDialog):
+    def __init__(self, window) -> None:
+        super().__init__(window)
+        self._window = window
+        self._models: list = []
+        self._task: BackgroundTask | None = None
+        self.setWindowTitle("Models")
+        self.setMinimumSize(680, 380)
+        self.setAcceptDrops(True)
+
+        self.folder_label = QLabel()
+        self.folder_label.setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByMouse)
+        self.table = QTableWidget(0, len(COLUMNS))
+        self.table.setHorizontalHeaderLabels(COLUMNS)
+        self.table.verticalHeader().hide()
+        self.table.setSelectionBehavior(QAbstractItemView.SelectionBehavior.SelectRows)
+        self.table.setSelectionMode(QAbstractItemView.SelectionMode.SingleSelection)
+        self.table.setEditTriggers(QAbstractItemView.EditTrigger.NoEditTriggers)
+        self.table.horizontalHeader().setSectionResizeMode(QHeaderView.ResizeMode.ResizeToContents)
+        self.table.horizontalHeader().setSectionResizeMode(1, QHeaderView.ResizeMode.Stretch)
+        self.table.itemSelectionChanged.connect(self._update_buttons)
+
+        self.import_button = QPushButton(icon("import"), "Import…")
+        self.import_button.clicked.connect(window.import_model_dialog)
+        self.default_button = QPushButton(icon("star"), "Set as default")
+        self.default_button.clicked.connect(self.set_default)
+        self.precision = QComboBox()
+        self.precision.addItems(["fp16", "fp32"])
+        self.precision.setToolTip("fp16 files are half the size and fastest on GPUs; fp32 is exact on every device")
+        self.convert_button = QPushButton(icon("convert"), "Convert to ONNX")
+        self.convert_button.setToolTip("Export the selected PyTorch checkpoint to ONNX (checked against PyTorch)")
+        self.convert_button.clicked.connect(self.convert_selected)
+        folder_button = QPushButton(icon("folder"), "Show folder")
+        folder_button.clicked.connect(lambda: QDesktopServices.openUrl(QUrl.fromLocalFile(str(window.models_dir))))
+        self.progress = QProgressBar()
+        self.progress.hide()
+        self.cancel_button = QPushButton(icon("cancel"), "Cancel")
+        self.cancel_button.hide()
+        self.cancel_button.clicked.connect(lambda: self._task.cancel() if self._task else None)
+        self.message = QLabel()
+        self.message.setWordWrap(True)
+
+        buttons = QHBoxLayout()
+        for widget in (self.import_button, self.default_button, folder_button):
+            buttons.addWidget(widget)
+        buttons.addStretch(1)
+        buttons.addWidget(self.precision)
+        buttons.addWidget(self.convert_button)
+        running = QHBoxLayout()
+        running.addWidget(self.progress, 1)
+        running.addWidget(self.cancel_button)
+        layout = QVBoxLayout(self)
+        layout.addWidget(self.folder_label)
+        layout.addWidget(self.table, 1)
+        layout.addLayout(buttons)
+        layout.addLayout(running)
+        layout.addWidget(self.message)
+        window.models_changed.connect(self.refresh)
+        self.refresh()
+
+    def refresh(self) -> None:
+        self._models = self._window.refresh_models()
+        self.folder_label.setText(f"Models folder: <tt>{self._window.models_dir}</tt> — drop .pth or .onnx files here")
+        default = self._window.engine_settings.default_model
+        self.table.setRowCount(len(self._models))
+        for row, info in enumerate(self._models):
+            is_default = bool(default) and Path(default).name == info.name
+            cells = ("★" if is_default else "", info.name, info.format, info.precision, format_size(info.size_bytes))
+            for column, text in enumerate(cells):
+                item = QTableWidgetItem(text)
+                item.setToolTip(str(info.path))
+                self.table.setItem(row, column, item)
+        self._update_buttons()
+
+    def selected(self):
+        rows = self.table.selectionModel().selectedRows()
+        return self._models[rows[0].row()] if rows else None
+
+    def set_default(self) -> None:
+        info = self.selected()
+        if info is None:
+            return
+        self._window.engine_settings.default_model = str(info.path)
+        self._window.engine_settings.save(self._window.library_root)
+        self.refresh()
+
+    def convert_selected(self) -> BackgroundTask | None:
+        info = self.selected()
+        if info is None or self._task is not None:
+            return None
+        from avatar_studio.model.export import export_onnx
+
+        precision = self.precision.currentText()
+        output = self._window.models_dir / onnx_name(info.path, precision)
+        task = BackgroundTask(lambda progress, cancel: export_onnx(info.path, output, precision, progress, cancel),
+                              name="export-onnx")
+        task.progressed.connect(self._on_progress)
+        task.succeeded.connect(lambda report: self.message.setText(
+            f"Wrote {report.path.name} ({report.precision}); largest difference from PyTorch "
+            f"{report.max_abs_diff:.2g}, in {report.seconds:.0f} s."))
+        task.failed.connect(lambda message, _details: self.message.setText(f"Conversion failed: {message}"))
+        task.cancelled.connect(lambda: self.message.setText("Conversion cancelled; nothing was written."))
+        task.finished.connect(self._on_finished)
+        self._task = task
+        self.progress.setRange(0, 0)
+        self.progress.show()
+        self.cancel_button.show()
+        self.message.setText(f"Converting {info.name} to ONNX {precision}…")
+        self._update_buttons()
+        task.start()
+        return task
+
+    def _on_progress(self, progress) -> None:
+        self.progress.setRange(0, max(progress.total, 1))
+        self.progress.setValue(progress.done)
+        self.progress.setFormat(format_progress(progress))
+
+    def _on_finished(self) -> None:
+        self._task = None
+        self.progress.hide()
+        self.cancel_button.hide()
+        self.refresh()
+
+    def _update_buttons(self) -> None:
+        info = self.selected()
+        self.default_button.setEnabled(info is not None)
+        is_checkpoint = info is not None and info.path.suffix.lower() in MODEL_SUFFIXES_TORCH
+        self.convert_button.setEnabled(is_checkpoint and self._task is None)
+
+    def dragEnterEvent(self, event: QDragEnterEvent) -> None:  # noqa: N802 - Qt override
+        if any(file_kind(Path(url.toLocalFile())) is FileKind.MODEL for url in event.mimeData().urls()):
+            event.acceptProposedAction()
+
+    def dropEvent(self, event: QDropEvent) -> None:  # noqa: N802 - Qt override
+        for url in event.mimeData().urls():
+            path = Path(url.toLocalFile())
+            if file_kind(path) is FileKind.MODEL:
+                self._window.import_model_file(path)
+        event.acceptProposedAction()
+
+    def done(self, result: int) -> None:
+        """Closing the dialog cancels a conversion in progress (its partial file is removed)."""
+        if self._task is not None:
+            self._task.cancel()
+            self._task.wait()
+        self._window.models_changed.disconnect(self.refresh)
+        super().done(result)
+

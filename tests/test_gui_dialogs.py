@@ -1,0 +1,67 @@
+"""The Models, Settings and About dialogs on a real window (offscreen)."""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+import pytest
+from gui_helpers import install_model, open_window, settings_dir  # noqa: F401 - shared fixtures
+
+pytestmark = pytest.mark.timeout(180)
+
+
+def test_models_dialog_lists_sets_default_and_converts_to_onnx(open_window, qtbot, synthetic_checkpoint):  # noqa: F811
+    from avatar_studio.gui.models_dialog import ModelsDialog
+
+    models = Path(os.environ["AVATAR_STUDIO_MODELS"])
+    install_model(synthetic_checkpoint, models)
+    window = open_window()
+    dialog = ModelsDialog(window)
+    qtbot.addWidget(dialog)
+    assert dialog.table.rowCount() == 1
+    assert [dialog.table.item(0, c).text() for c in (1, 2, 3)] == ["wav2lip.pth", "PyTorch", "fp32"]
+    dialog.table.selectRow(0)
+    dialog.set_default()
+    assert window.engine_settings.default_model.endswith("wav2lip.pth")
+    assert dialog.table.item(0, 0).text() == "★"
+
+    dialog.precision.setCurrentText("fp32")
+    task = dialog.convert_selected()
+    assert task is not None and not dialog.convert_button.isEnabled()
+    with qtbot.waitSignal(task.finished, timeout=150_000):
+        pass
+    assert "Wrote wav2lip_fp32.onnx" in dialog.message.text(), dialog.message.text()
+    names = [dialog.table.item(row, 1).text() for row in range(dialog.table.rowCount())]
+    assert names == ["wav2lip.pth", "wav2lip_fp32.onnx"]
+    assert window.form.model.count() == 2  # the render form offers it too
+    dialog.close()
+
+
+def test_settings_dialog_saves_engine_defaults_in_the_library(open_window, tmp_path):  # noqa: F811
+    from avatar_studio.gui.settings_dialog import SettingsDialog
+    from avatar_studio.settings import EngineSettings
+
+    window = open_window()
+    dialog = SettingsDialog(window.library_root, window.engine_settings, [], window)
+    dialog.crf.setValue(23)
+    dialog.preset.setCurrentText("fast")
+    dialog.output_dir.setText(str(tmp_path / "videos"))
+    assert dialog.library_root == window.library_root
+    saved = dialog.engine_settings()
+    saved.save(window.library_root)
+    reloaded = EngineSettings.load(window.library_root)
+    assert (reloaded.crf, reloaded.preset, reloaded.output_dir) == (23, "fast", str(tmp_path / "videos"))
+
+
+def test_about_dialog_reports_versions_and_providers(open_window, qtbot):  # noqa: F811
+    from avatar_studio.gui.about_dialog import AboutDialog
+
+    window = open_window()
+    dialog = AboutDialog(window.library_root, window)
+    qtbot.addWidget(dialog)
+    with qtbot.waitSignal(dialog.task.finished, timeout=60_000):
+        pass
+    text = dialog.details.toPlainText()
+    assert "onnxruntime" in text and "CPUExecutionProvider: usable" in text and "Torch devices" in text
+    dialog.close()
