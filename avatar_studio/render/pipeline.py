@@ -76,6 +76,8 @@ class RenderSettings:
 
 @dataclass(frozen=True)
 class RenderResult:
+    """What was written: the file, its frames and length, and how fast the render ran."""
+
     output: Path
     frame_count: int
     duration_s: float
