@@ -31,7 +31,8 @@ def tqdm_progress(unit: str = "frame") -> Iterator[ProgressCallback]:
             for other in bars.values():
                 other.close()
             bar = bars[progress.stage] = tqdm(
-                total=progress.total, desc=progress.stage, unit=unit, dynamic_ncols=True
+                total=progress.total, desc=progress.stage, unit=unit, dynamic_ncols=True,
+                disable=None,  # no bars when stderr is not a terminal (scripts, logs)
             )
         bar.total = progress.total
         bar.update(progress.done - bar.n)

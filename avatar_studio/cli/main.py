@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import argparse
 import importlib
+import os
 import sys
 import traceback
 from collections.abc import Sequence
@@ -45,6 +46,11 @@ def main(argv: Sequence[str] | None = None) -> int:
     except CancelledError as error:
         print(f"avatar-studio: {error}", file=sys.stderr)
         return EXIT_INTERRUPTED
+    except BrokenPipeError:
+        # The reader of our output went away (`avatar-studio avatars | head`): not an error.
+        # Point stdout at the null device so the interpreter's final flush does not fail again.
+        os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
+        return 0
     except KeyboardInterrupt:
         print("avatar-studio: interrupted; nothing unfinished was kept.", file=sys.stderr)
         return EXIT_INTERRUPTED
