@@ -175,3 +175,24 @@ def test_importing_a_garbage_model_shows_the_loaders_message_and_adds_nothing(
     assert not any(models.iterdir()) if models.exists() else True
     assert "was not imported" in window.banner.text() and "wav2lip.pth" in window.banner.text()
     assert window.form.no_model_banner.isVisible()
+
+
+def test_closing_the_window_mid_render_cancels_it_cleanly(
+        open_window, qtbot, shared_media, synthetic_checkpoint, isolated_home, tmp_path):
+    install_model(synthetic_checkpoint, Path(os.environ["AVATAR_STUDIO_MODELS"]))
+    prepare_avatar(isolated_home, shared_media)
+    out_dir = tmp_path / "out"
+    out_dir.mkdir()
+    window = open_window()
+    window.form.set_audio(make_speech(shared_media, tmp_path, 5.0))
+    window.form.output.setText(str(out_dir / "closed.mp4"))
+    window.form._output_edited = True
+    job = window.queue_render()
+    qtbot.waitUntil(lambda: window.scheduler.last_progress is not None, timeout=60_000)
+    started = time.perf_counter()
+    window.shutdown()  # what closeEvent does once the user confirms
+    assert time.perf_counter() - started < 20
+    assert not any(task.is_running for task in window.preparations.values())
+    with JobStore.for_library(isolated_home) as store:
+        assert store.get(job.id).state is JobState.CANCELLED
+    assert list(out_dir.iterdir()) == []

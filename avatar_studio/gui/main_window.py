@@ -348,6 +348,9 @@ class MainWindow(QMainWindow):
         return job
 
     def _on_job_progress(self, job_id: int, progress: Progress) -> None:
+        shown = self.queue.job(job_id)
+        if shown is not None and shown.state is not JobState.RUNNING:
+            self.refresh_jobs()  # the runner has marked it running (and named its device) meanwhile
         self.queue.show_progress(job_id, progress)
         self._update_activity()
 
@@ -506,13 +509,14 @@ class MainWindow(QMainWindow):
         self.center_splitter = QSplitter(Qt.Orientation.Horizontal)
         self.center_splitter.addWidget(self.player)
         self.center_splitter.addWidget(right)
-        self.center_splitter.setStretchFactor(0, 3)
-        self.center_splitter.setStretchFactor(1, 2)
+        self.center_splitter.setStretchFactor(0, 1)
+        self.center_splitter.setStretchFactor(1, 1)
+        self.center_splitter.setSizes([620, 560])
         self.main_splitter = QSplitter(Qt.Orientation.Horizontal)
         self.main_splitter.addWidget(self.library_panel)
         self.main_splitter.addWidget(self.center_splitter)
         self.main_splitter.setStretchFactor(1, 1)
-        self.main_splitter.setSizes([280, 1200])
+        self.main_splitter.setSizes([250, 1190])
         self.library_panel.setMinimumWidth(220)
         central = QWidget()
         layout = QVBoxLayout(central)

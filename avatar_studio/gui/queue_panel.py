@@ -9,10 +9,13 @@ from __future__ import annotations
 from PySide6.QtCore import Qt, Signal
 from PySide6.QtWidgets import (
     QAbstractItemView,
+    QApplication,
     QHBoxLayout,
     QHeaderView,
     QLabel,
-    QProgressBar,
+    QStyle,
+    QStyledItemDelegate,
+    QStyleOptionProgressBar,
     QTableWidget,
     QTableWidgetItem,
     QToolButton,
@@ -28,6 +31,24 @@ from avatar_studio.progress import Progress
 COLUMNS = ("#", "Job", "State", "Progress", "Speed", "Time")
 _COL_STATE, _COL_PROGRESS, _COL_SPEED, _COL_TIME = 2, 3, 4, 5
 _ROLE_ID = Qt.ItemDataRole.UserRole
+_ROLE_FRACTION = Qt.ItemDataRole.UserRole + 1
+
+
+class _ProgressDelegate(QStyledItemDelegate):
+    """Paints the progress cell as a progress bar (the cell's text is the bar's label)."""
+
+    def paint(self, painter, option, index) -> None:
+        bar = QStyleOptionProgressBar()
+        bar.rect = option.rect.adjusted(2, 3, -2, -3)
+        bar.minimum, bar.maximum = 0, 1000
+        bar.progress = int(round((index.data(_ROLE_FRACTION) or 0.0) * 1000))
+        bar.text = index.data(Qt.ItemDataRole.DisplayRole) or ""
+        bar.textVisible = True
+        bar.textAlignment = Qt.AlignmentFlag.AlignCenter
+        bar.state = option.state | QStyle.StateFlag.State_Horizontal
+        bar.palette = option.palette
+        style = option.widget.style() if option.widget else QApplication.style()
+        style.drawControl(QStyle.ControlElement.CE_ProgressBar, bar, painter, option.widget)
 
 
 def job_title(job: Job) -> str:
@@ -71,7 +92,8 @@ class QueuePanel(QWidget):
         header.setSectionResizeMode(QHeaderView.ResizeMode.ResizeToContents)
         header.setSectionResizeMode(1, QHeaderView.ResizeMode.Stretch)
         header.setSectionResizeMode(_COL_PROGRESS, QHeaderView.ResizeMode.Fixed)
-        self.table.setColumnWidth(_COL_PROGRESS, 140)
+        self.table.setColumnWidth(_COL_PROGRESS, 150)
+        self.table.setItemDelegateForColumn(_COL_PROGRESS, _ProgressDelegate(self.table))
         self.table.itemSelectionChanged.connect(self._update_actions)
         self.table.itemDoubleClicked.connect(self._on_double_click)
 
@@ -109,20 +131,14 @@ class QueuePanel(QWidget):
         self._jobs = {job.id: job for job in jobs}
         self.table.setRowCount(len(jobs))
         for row, job in enumerate(jobs):
-            cells = (str(job.id), job_title(job), self._state_text(job), None,
+            cells = (str(job.id), job_title(job), self._state_text(job), f"{job.progress * 100:.0f} %",
                      format_rate(job.fps), job_time_text(job))
             for column, text in enumerate(cells):
-                if text is None:
-                    continue
                 item = QTableWidgetItem(text)
                 item.setData(_ROLE_ID, job.id)
                 item.setToolTip(self._tooltip(job))
                 self.table.setItem(row, column, item)
-            bar = QProgressBar()
-            bar.setRange(0, 1000)
-            bar.setValue(int(round(job.progress * 1000)))
-            bar.setFormat(f"{job.progress * 100:.0f} %")
-            self.table.setCellWidget(row, _COL_PROGRESS, bar)
+            self.table.item(row, _COL_PROGRESS).setData(_ROLE_FRACTION, job.progress)
         if selected is not None:
             self.select(selected)
         self._update_actions()
@@ -132,10 +148,9 @@ class QueuePanel(QWidget):
         row = self._row_of(job_id)
         if row is None:
             return
-        bar = self.table.cellWidget(row, _COL_PROGRESS)
-        if isinstance(bar, QProgressBar):
-            bar.setValue(int(round(progress.fraction * 1000)))
-            bar.setFormat(f"{progress.stage} {progress.percent:.0f} %")
+        cell = self.table.item(row, _COL_PROGRESS)
+        cell.setData(_ROLE_FRACTION, progress.fraction)
+        cell.setText(f"{progress.percent:.0f} %")
         self.table.item(row, _COL_SPEED).setText(format_rate(progress.rate))
         eta = progress.eta_s
         self.table.item(row, _COL_TIME).setText(f"{format_clock(eta)} left" if eta is not None else "")

@@ -31,7 +31,7 @@ class RenderScheduler(QObject):
         self._library_root = library_root
         self._task: BackgroundTask | None = None
         self._job_id: int | None = None
-        self._paused = False
+        self._closed = False
         # Emitted on the render thread, delivered (queued) on the GUI thread.
         self._notice_from_worker.connect(self._forward_notice)
 
@@ -45,7 +45,7 @@ class RenderScheduler(QObject):
 
     def start_next(self) -> None:
         """Start the next queued job unless one is rendering (call after any queue change)."""
-        if self._task is not None or self._paused:
+        if self._task is not None or self._closed:
             return
         job = self._store.next_queued()
         if job is None:
@@ -75,22 +75,25 @@ class RenderScheduler(QObject):
             self.job_changed.emit(job_id)
 
     def shutdown(self, timeout_ms: int = 30_000) -> None:
-        """Cancel the running render and wait for it, so no thread outlives the window."""
-        self._paused = True
+        """Cancel the running render and wait for it, so no thread outlives the window.
+
+        Afterwards the scheduler ignores the task's late signals: the store is about to close.
+        """
+        self._closed = True
         if self._task is not None:
             self._task.cancel()
             self._task.wait(timeout_ms)
 
     @Slot(object)
     def _on_progress(self, progress: Progress) -> None:
-        if self._job_id is not None:
+        if self._job_id is not None and not self._closed:
             self.job_progress.emit(self._job_id, progress)
 
     @Slot(str, str)
     def _on_failed(self, message: str, details: str) -> None:
         """`run_job` records engine errors itself; this catches what escaped it (a bug)."""
         job_id = self._job_id
-        if job_id is None:
+        if job_id is None or self._closed:
             return
         try:
             if self._store.get(job_id).state is JobState.RUNNING:
@@ -101,7 +104,7 @@ class RenderScheduler(QObject):
     @Slot()
     def _on_finished(self) -> None:
         job_id, self._job_id, self._task = self._job_id, None, None
-        if job_id is not None:
+        if job_id is not None and not self._closed:
             try:
                 job = self._store.get(job_id)
             except AvatarStudioError:

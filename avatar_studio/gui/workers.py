@@ -14,7 +14,7 @@ import traceback
 from collections.abc import Callable
 from typing import Any
 
-from PySide6.QtCore import QObject, QThread, Signal, Slot
+from PySide6.QtCore import QObject, Qt, QThread, Signal, Slot
 
 from avatar_studio.errors import AvatarStudioError, CancelledError
 from avatar_studio.progress import CancelToken, Progress, ProgressCallback
@@ -88,7 +88,9 @@ class BackgroundTask(QObject):
         self._worker.succeeded.connect(self.succeeded)
         self._worker.failed.connect(self.failed)
         self._worker.cancelled.connect(self.cancelled)
-        self._worker.done.connect(self._thread.quit)
+        # Direct: the thread must end even while the GUI thread is blocked in wait() at shutdown
+        # (a queued quit would only be delivered by the GUI thread's event loop).
+        self._worker.done.connect(self._thread.quit, Qt.ConnectionType.DirectConnection)
         self._thread.finished.connect(self._on_thread_finished)
 
     def start(self) -> "BackgroundTask":
