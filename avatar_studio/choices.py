@@ -22,4 +22,7 @@ MODEL_SUFFIXES = MODEL_SUFFIXES_TORCH + MODEL_SUFFIXES_ONNX
 
 DEFAULT_FPS = 25.0
 DEFAULT_CRF = 18
+MAX_CRF = 51  # the top of libx264's quality scale
+#: Soft edge of the blended mouth region, as a fraction of the face box's smaller side.
+DEFAULT_FEATHER = 0.15
 DEFAULT_PRESET: EncoderPreset = "medium"

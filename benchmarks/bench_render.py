@@ -98,7 +98,8 @@ def bare_model_fps(avatar: Avatar, speech: Path, backend, batches: int) -> float
 
 def run_speed(avatar: Avatar, model: Path, speech: Path, out: Path, options: argparse.Namespace) -> None:
     from avatar_studio.model.backends.onnx_backend import OnnxBackend
-    from avatar_studio.render.pipeline import RenderSettings, render_video
+    from avatar_studio.render.pipeline import render_video
+    from avatar_studio.render.settings import RenderSettings
 
     with OnnxBackend(model, "cpu", "fp32", options.batch_size, threads=options.threads) as backend:
         print(f"backend: {backend.describe()}")
@@ -122,7 +123,8 @@ def run_speed(avatar: Avatar, model: Path, speech: Path, out: Path, options: arg
 def run_memory_child(options: argparse.Namespace) -> None:
     """In a fresh process: render `--child-audio` with `--child-model`, print peak memory as JSON."""
     from avatar_studio.model.backends.onnx_backend import OnnxBackend
-    from avatar_studio.render.pipeline import RenderSettings, render_video
+    from avatar_studio.render.pipeline import render_video
+    from avatar_studio.render.settings import RenderSettings
 
     avatar = AvatarLibrary(Path(options.child_library)).get("bench")
     with OnnxBackend(Path(options.child_model), "cpu", "fp32", options.batch_size, threads=options.threads) as backend:

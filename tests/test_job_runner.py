@@ -13,7 +13,7 @@ from pathlib import Path
 
 import pytest
 
-from avatar_studio.errors import AvatarStudioError, CancelledError
+from avatar_studio.errors import AvatarStudioError
 from avatar_studio.jobs import JobSpec, JobState, JobStore
 from avatar_studio.jobs import runner
 from avatar_studio.progress import CancelToken, Progress

@@ -16,7 +16,8 @@ from avatar_studio.errors import AvatarStudioError, CancelledError
 from avatar_studio.media.probe import probe_media
 from avatar_studio.model.backends.onnx_backend import OnnxBackend
 from avatar_studio.progress import CancelToken
-from avatar_studio.render.pipeline import RenderSettings, render_video
+from avatar_studio.render.pipeline import render_video
+from avatar_studio.render.settings import RenderSettings
 from avatar_studio.render.schedule import source_frame
 from render_media import (  # noqa: F401 - render_avatar, render_library, synthetic_model_files are fixtures
     BEEP_TRACK_S,

@@ -45,7 +45,8 @@ def run(args: argparse.Namespace) -> int:
     from avatar_studio.model.backends.factory import open_backend
     from avatar_studio.model.catalog import resolve_model
     from avatar_studio.paths import library_dir, models_dir
-    from avatar_studio.render.pipeline import RenderSettings, render_video
+    from avatar_studio.render.pipeline import render_video
+    from avatar_studio.render.settings import RenderSettings
     from avatar_studio.settings import EngineSettings
 
     library = library_dir(args.library)

@@ -11,18 +11,9 @@ from dataclasses import asdict, dataclass, fields
 from enum import Enum
 from typing import Any
 
-from avatar_studio.choices import (
-    BACKENDS,
-    DEFAULT_CRF,
-    DEFAULT_PRESET,
-    DEVICES,
-    ENCODER_PRESETS,
-    LOOP_MODES,
-    PRECISIONS,
-)
+from avatar_studio.choices import BACKENDS, DEFAULT_CRF, DEFAULT_FEATHER, DEFAULT_PRESET, DEVICES, PRECISIONS
 from avatar_studio.errors import AvatarStudioError
-
-MAX_CRF = 51  # the top of libx264's quality scale
+from avatar_studio.render.settings import RenderSettings
 
 
 class JobState(str, Enum):
@@ -57,6 +48,7 @@ class JobSpec:
     preset: str = DEFAULT_PRESET
     seconds: float | None = None  # render only the first N seconds (preview)
     overwrite: bool = False
+    feather: float = DEFAULT_FEATHER
 
     def to_dict(self) -> dict[str, Any]:
         return asdict(self)
@@ -79,17 +71,19 @@ class JobSpec:
             ("backend", self.backend, BACKENDS),
             ("device", self.device, DEVICES),
             ("precision", self.precision, PRECISIONS),
-            ("loop mode", self.loop, LOOP_MODES),
-            ("encoder preset", self.preset, ENCODER_PRESETS),
         ):
             if value not in allowed:
                 raise AvatarStudioError(f"Unknown {name} {value!r}; choose one of {', '.join(allowed)}.")
         if self.batch_size < 1:
             raise AvatarStudioError(f"Batch size must be at least 1, not {self.batch_size}.")
-        if not 0 <= self.crf <= MAX_CRF:
-            raise AvatarStudioError(f"CRF must be between 0 and {MAX_CRF}, not {self.crf}.")
-        if self.seconds is not None and self.seconds <= 0:
-            raise AvatarStudioError(f"Preview length must be positive, not {self.seconds} s.")
+        self.render_settings().validate()
+
+    def render_settings(self) -> RenderSettings:
+        """The part of the job that `render_video` takes."""
+        return RenderSettings(
+            loop=self.loop, crf=self.crf, preset=self.preset, seconds=self.seconds,
+            overwrite=self.overwrite, feather=self.feather,
+        )
 
 
 @dataclass(frozen=True)

@@ -23,7 +23,7 @@ from avatar_studio.model.backends.factory import open_backend
 from avatar_studio.model.catalog import resolve_model
 from avatar_studio.paths import models_dir
 from avatar_studio.progress import CancelToken, Progress, ProgressCallback
-from avatar_studio.render.pipeline import RenderResult, RenderSettings, render_video
+from avatar_studio.render.pipeline import RenderResult, render_video
 from avatar_studio.settings import EngineSettings
 
 #: Progress reaches the database at most this often: enough for a live bar, cheap for SQLite.
@@ -71,9 +71,7 @@ def _render(
     on_backend_ready: NoticeCallback,
 ) -> RenderResult:
     """The same steps as `avatar-studio render`, with the job's stored settings."""
-    render_settings = RenderSettings(
-        loop=spec.loop, crf=spec.crf, preset=spec.preset, seconds=spec.seconds, overwrite=spec.overwrite,
-    )
+    render_settings = spec.render_settings()
     render_settings.validate()
     avatar = AvatarLibrary(library_root).get(spec.avatar)
     engine = EngineSettings.load(library_root)

@@ -1,5 +1,3 @@
-"""Rendering: frame schedule, compositing and the streaming render pipeline."""
-
-from avatar_studio.render.pipeline import RenderResult, RenderSettings, render_video
-
-__all__ = ["RenderResult", "RenderSettings", "render_video"]
+"""Rendering: frame schedule (`schedule`), compositing (`composite`), settings (`settings`) and the
+streaming render pipeline (`pipeline`). Import the submodule you need: `settings` stays light so the
+job queue can validate render settings without loading the pipeline."""

@@ -18,11 +18,11 @@ from dataclasses import dataclass
 import cv2
 import numpy as np
 
+from avatar_studio.choices import DEFAULT_FEATHER
+
 #: Where the blended region starts, as a fraction of the box height: the model only re-draws the
 #: lower half of its input (rows 48-95 of 96), so the mask ramps in around the middle of the box.
 MOUTH_REGION_TOP = 0.5
-#: Default feather width as a fraction of the box's smaller side.
-DEFAULT_FEATHER = 0.15
 
 
 @dataclass(frozen=True)

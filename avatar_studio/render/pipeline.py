@@ -30,14 +30,13 @@ from typing import TYPE_CHECKING
 import numpy as np
 
 from avatar_studio.audio import MelWindows, frames_for_duration, load_audio
-from avatar_studio.choices import DEFAULT_CRF, DEFAULT_PRESET, LOOP_MODES, EncoderPreset, LoopMode
-from avatar_studio.errors import AvatarStudioError
 from avatar_studio.media.video_writer import VideoWriter
 from avatar_studio.model.backends.base import InferenceBackend
 from avatar_studio.progress import CancelToken, ProgressCallback, ProgressReporter
-from avatar_studio.render.composite import DEFAULT_FEATHER, paste_mouth
+from avatar_studio.render.composite import paste_mouth
 from avatar_studio.render.model_io import face_batch, predictions_to_images
 from avatar_studio.render.schedule import frame_schedule, source_frame
+from avatar_studio.render.settings import RenderSettings
 from avatar_studio.render.stages import END, StageGroup
 
 if TYPE_CHECKING:  # the avatar library imports the face detector; rendering needs only the type
@@ -50,28 +49,6 @@ FRAME_BUFFER_BYTES = 64 * 1024 * 1024
 BATCHES_AHEAD = 2
 #: Composited frames waiting for the encoder.
 ENCODE_QUEUE_FRAMES = 4
-
-
-@dataclass(frozen=True)
-class RenderSettings:
-    """How to render: frame order, encoder quality, preview length, overwrite, mask softness."""
-
-    loop: LoopMode = "pingpong"
-    crf: int = DEFAULT_CRF
-    preset: EncoderPreset = DEFAULT_PRESET
-    #: Render only the first `seconds` of the audio (a preview); None renders all of it.
-    seconds: float | None = None
-    overwrite: bool = False
-    #: Soft edge of the mouth mask as a fraction of the face box (see `composite.blend_mask`).
-    feather: float = DEFAULT_FEATHER
-
-    def validate(self) -> None:
-        if self.loop not in LOOP_MODES:
-            raise AvatarStudioError(f"Unknown loop mode {self.loop!r}; use one of: {', '.join(LOOP_MODES)}.")
-        if self.seconds is not None and not self.seconds > 0:
-            raise AvatarStudioError(f"Preview length must be a positive number of seconds, not {self.seconds}.")
-        if not 0.0 <= self.feather <= 0.5:
-            raise AvatarStudioError(f"Feather must be between 0 and 0.5 of the face box, not {self.feather}.")
 
 
 @dataclass(frozen=True)
