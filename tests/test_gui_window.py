@@ -117,6 +117,14 @@ def test_render_job_runs_to_done_plays_and_the_queue_survives_a_rebuild(
     assert reloaded.state is JobState.DONE and reloaded.output_path == str(output)
     assert reloaded.elapsed_s and reloaded.elapsed_s > 0
 
+    # Quick preview: the form's settings, rendered ahead of the queue and played when done.
+    rebuilt.form.set_audio(audio)
+    with qtbot.waitSignal(rebuilt.player.media_loaded, timeout=120_000):
+        preview = rebuilt.quick_preview()
+    assert rebuilt.store.get(preview.id).state is JobState.DONE
+    assert rebuilt.player.source == Path(rebuilt.store.get(preview.id).output_path)
+    assert rebuilt.player.source.parent == isolated_home.resolve() / "previews"
+
 
 def test_cancel_stops_the_render_and_leaves_no_output(
         open_window, qtbot, shared_media, synthetic_checkpoint, isolated_home, tmp_path):
@@ -196,3 +204,11 @@ def test_closing_the_window_mid_render_cancels_it_cleanly(
     with JobStore.for_library(isolated_home) as store:
         assert store.get(job.id).state is JobState.CANCELLED
     assert list(out_dir.iterdir()) == []
+
+
+def test_without_qt_multimedia_the_player_says_why(qapp):
+    from avatar_studio.gui.player_panel import UnavailablePlayer
+
+    player = UnavailablePlayer("libpulse.so.0: cannot open shared object file")
+    assert "libpulse.so.0" in player.title.text() and "libpulse0" in player.title.text()
+    player.toggle_play()  # the window's Space shortcut must not fail

@@ -25,11 +25,11 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
-from avatar_studio.choices import BACKENDS, DEVICES, ENCODER_PRESETS, LOOP_MODES, PRECISIONS
+from avatar_studio.choices import BACKENDS, DEVICES, ENCODER_PRESETS, LOOP_MODES, MAX_CRF, PRECISIONS
 from avatar_studio.gui.file_kinds import AUDIO_FILTER, FileKind, file_kind
 from avatar_studio.gui.formatting import format_size
 from avatar_studio.gui.icons import icon
-from avatar_studio.jobs.model import MAX_CRF, JobSpec
+from avatar_studio.jobs.model import JobSpec
 from avatar_studio.jobs.naming import default_output_path
 from avatar_studio.settings import EngineSettings
 

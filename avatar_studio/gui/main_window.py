@@ -35,7 +35,7 @@ from avatar_studio.gui.formatting import format_progress
 from avatar_studio.gui.icons import icon
 from avatar_studio.gui.job_form import JobForm
 from avatar_studio.gui.library_panel import LibraryPanel
-from avatar_studio.gui.player_panel import PlayerPanel
+from avatar_studio.gui.player_panel import create_player
 from avatar_studio.gui.queue_panel import QueuePanel, job_title
 from avatar_studio.gui.scheduler import RenderScheduler
 from avatar_studio.gui.workers import BackgroundTask
@@ -73,7 +73,7 @@ class MainWindow(QMainWindow):
 
         self.banner = MessageBanner()
         self.library_panel = LibraryPanel()
-        self.player = PlayerPanel()
+        self.player = create_player()
         self.form = JobForm()
         self.queue = QueuePanel()
         self._build_layout()
@@ -154,6 +154,10 @@ class MainWindow(QMainWindow):
             avatars = []
         self.library_panel.set_avatars(avatars)
         self.form.set_avatars([avatar.name for avatar in avatars])
+        if self.library.skipped:
+            folder, reason = self.library.skipped[0]
+            more = f" (and {len(self.library.skipped) - 1} more)" if len(self.library.skipped) > 1 else ""
+            self.show_error(f"The avatar folder “{folder.name}”{more} could not be read: {reason}")
 
     def refresh_models(self) -> list:
         from avatar_studio.model.catalog import list_models
@@ -258,7 +262,7 @@ class MainWindow(QMainWindow):
             self, "Delete avatar", f"Delete the avatar “{name}” and its prepared frames?\n"
             "The original video file is not touched.")
         if answer == QMessageBox.StandardButton.Yes:
-            if self.player.title.text().endswith(f": {name}"):
+            if self.player.avatar_name == name:
                 self.player.clear()
             self._run_instant(lambda: self.library.delete(name))
             self.refresh_avatars()
@@ -349,8 +353,11 @@ class MainWindow(QMainWindow):
 
     def _on_job_progress(self, job_id: int, progress: Progress) -> None:
         shown = self.queue.job(job_id)
-        if shown is not None and shown.state is not JobState.RUNNING:
+        if shown is None or shown.state is not JobState.RUNNING or not shown.device_description:
             self.refresh_jobs()  # the runner has marked it running (and named its device) meanwhile
+            shown = self.queue.job(job_id)
+            if shown is not None and shown.device_description:
+                self._show_device(shown.device_description)
         self.queue.show_progress(job_id, progress)
         self._update_activity()
 
@@ -611,7 +618,7 @@ class MainWindow(QMainWindow):
         settings.setValue("window/geometry", self.saveGeometry())
         settings.setValue("window/main_splitter", self.main_splitter.saveState())
         settings.setValue("window/center_splitter", self.center_splitter.saveState())
-        self.player.player.stop()
+        self.player.stop()
         self.scheduler.shutdown()
         for task in [*self.preparations.values(), *self._tasks]:
             task.cancel()

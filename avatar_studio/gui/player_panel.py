@@ -12,8 +12,6 @@ from pathlib import Path
 import numpy as np
 from PySide6.QtCore import QRectF, QSizeF, Qt, QUrl, Signal
 from PySide6.QtGui import QColor, QPainter, QPen
-from PySide6.QtMultimedia import QAudioOutput, QMediaPlayer
-from PySide6.QtMultimediaWidgets import QGraphicsVideoItem
 from PySide6.QtWidgets import (
     QCheckBox,
     QGraphicsRectItem,
@@ -29,6 +27,16 @@ from PySide6.QtWidgets import (
 
 from avatar_studio.gui.formatting import format_clock
 from avatar_studio.gui.icons import icon
+
+try:  # QtMultimedia needs system libraries (libpulse on Linux) that a bare server may lack
+    from PySide6.QtMultimedia import QAudioOutput, QMediaPlayer
+    from PySide6.QtMultimediaWidgets import QGraphicsVideoItem
+
+    MULTIMEDIA_ERROR = ""
+except ImportError as error:
+    MULTIMEDIA_ERROR = str(error)
+
+NOTHING_TO_PLAY = "Nothing to play — select an avatar or a finished job."
 
 
 def box_at(boxes: np.ndarray | None, fps: float, position_ms: int) -> tuple[float, float, float, float] | None:
@@ -87,9 +95,9 @@ class PlayerPanel(QWidget):
         self._view = _FittingView(self._scene, self._video)
         self._boxes: np.ndarray | None = None
         self._fps = 0.0
-        self._seeking = False
+        self.avatar_name: str | None = None  # the avatar being shown, if any
 
-        self.title = QLabel("Nothing to play — select an avatar or a finished job.")
+        self.title = QLabel(NOTHING_TO_PLAY)
         self.title.setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByMouse)
         self.play_button = QToolButton()
         self.play_button.setIcon(icon("play"))
@@ -140,6 +148,7 @@ class PlayerPanel(QWidget):
         self._fps = float(avatar.fps)
         self._set_has_boxes(self._boxes is not None and len(self._boxes) > 0)
         self._load(Path(avatar.preview_path), f"Avatar: {avatar.name}", QSizeF(avatar.width, avatar.height))
+        self.avatar_name = avatar.name
 
     def show_file(self, path: Path, title: str | None = None, autoplay: bool = False) -> None:
         """Play a finished render (no face boxes)."""
@@ -153,8 +162,12 @@ class PlayerPanel(QWidget):
         self.player.stop()
         self.player.setSource(QUrl())
         self._boxes = None
+        self.avatar_name = None
         self._set_has_boxes(False)
-        self.title.setText("Nothing to play — select an avatar or a finished job.")
+        self.title.setText(NOTHING_TO_PLAY)
+
+    def stop(self) -> None:
+        self.player.stop()
 
     def toggle_play(self) -> None:
         if self.player.source().isEmpty():
@@ -173,6 +186,7 @@ class PlayerPanel(QWidget):
 
     def _load(self, path: Path, title: str, size: QSizeF | None) -> None:
         self.player.stop()
+        self.avatar_name = None
         self.title.setText(title)
         if size is not None:
             self._set_video_size(size)
@@ -228,3 +242,41 @@ class PlayerPanel(QWidget):
     @staticmethod
     def _time_text(position_ms: int, duration_ms: int) -> str:
         return f"{format_clock(position_ms / 1000)} / {format_clock(duration_ms / 1000)}"
+
+
+class UnavailablePlayer(QWidget):
+    """Stands in for the player where QtMultimedia cannot load: says why; the rest of the app works."""
+
+    media_loaded = Signal(int)
+    media_failed = Signal(str)
+
+    def __init__(self, reason: str, parent: QWidget | None = None) -> None:
+        super().__init__(parent)
+        self.avatar_name: str | None = None
+        self.title = QLabel(
+            f"Video preview is unavailable: Qt Multimedia could not load ({reason}). On Linux install the "
+            "PulseAudio client library (e.g. <tt>apt install libpulse0</tt>) and restart; rendering works regardless."
+        )
+        self.title.setWordWrap(True)
+        layout = QVBoxLayout(self)
+        layout.addWidget(self.title, 1)
+
+    def show_avatar(self, avatar) -> None:
+        self.avatar_name = avatar.name
+
+    def show_file(self, path: Path, title: str | None = None, autoplay: bool = False) -> None:
+        self.avatar_name = None
+
+    def clear(self) -> None:
+        self.avatar_name = None
+
+    def stop(self) -> None:
+        pass
+
+    def toggle_play(self) -> None:
+        pass
+
+
+def create_player(parent: QWidget | None = None) -> QWidget:
+    """The preview player, or a note saying why there is none."""
+    return UnavailablePlayer(MULTIMEDIA_ERROR, parent) if MULTIMEDIA_ERROR else PlayerPanel(parent)

@@ -20,7 +20,7 @@ from PySide6.QtWidgets import (
 
 from avatar_studio.choices import BACKENDS, DEVICES, ENCODER_PRESETS, PRECISIONS
 from avatar_studio.gui.icons import icon
-from avatar_studio.jobs.model import MAX_CRF
+from avatar_studio.choices import MAX_CRF
 from avatar_studio.settings import EngineSettings
 
 
