@@ -31,6 +31,7 @@ from types import TracebackType
 
 import numpy as np
 
+from avatar_studio.choices import DEFAULT_CRF, DEFAULT_PRESET
 from avatar_studio.errors import AvatarStudioError
 from avatar_studio.media.ffmpeg import base_args
 from avatar_studio.media.ffmpeg_process import StderrTail, stop_process
@@ -79,8 +80,8 @@ class VideoWriter:
         fps: float | Fraction,
         *,
         audio: Path | str | None = None,
-        crf: int = 18,
-        preset: str = "medium",
+        crf: int = DEFAULT_CRF,
+        preset: str = DEFAULT_PRESET,
         overwrite: bool = False,
         pix_fmt: str = "yuv420p",
         audio_bitrate: str = DEFAULT_AUDIO_BITRATE,
