@@ -40,9 +40,8 @@ def main() -> int:
 
 def take(work: Path, output: Path) -> int:
     sys.path.insert(0, str(ROOT / "tests"))
-    from synthetic_weights import write_checkpoint
-
     from PySide6.QtCore import QSettings
+    from synthetic_weights import write_checkpoint
 
     from avatar_studio.avatars.library import AvatarLibrary
     from avatar_studio.avatars.prepare import PrepareSettings

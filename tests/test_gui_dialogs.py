@@ -1,3 +1,4 @@
+# ruff: noqa: F811 - pytest fixtures imported from gui_helpers are "redefined" as test arguments
 """The Models, Settings and About dialogs on a real window (offscreen)."""
 
 from __future__ import annotations
@@ -11,7 +12,7 @@ from gui_helpers import install_model, open_window, settings_dir  # noqa: F401 -
 pytestmark = pytest.mark.timeout(180)
 
 
-def test_models_dialog_lists_sets_default_and_converts_to_onnx(open_window, qtbot, synthetic_checkpoint):  # noqa: F811
+def test_models_dialog_lists_sets_default_and_converts_to_onnx(open_window, qtbot, synthetic_checkpoint):
     from avatar_studio.gui.models_dialog import ModelsDialog
 
     models = Path(os.environ["AVATAR_STUDIO_MODELS"])
@@ -38,7 +39,7 @@ def test_models_dialog_lists_sets_default_and_converts_to_onnx(open_window, qtbo
     dialog.close()
 
 
-def test_settings_dialog_saves_engine_defaults_in_the_library(open_window, tmp_path):  # noqa: F811
+def test_settings_dialog_saves_engine_defaults_in_the_library(open_window, tmp_path):
     from avatar_studio.gui.settings_dialog import SettingsDialog
     from avatar_studio.settings import EngineSettings
 
@@ -54,7 +55,7 @@ def test_settings_dialog_saves_engine_defaults_in_the_library(open_window, tmp_p
     assert (reloaded.crf, reloaded.preset, reloaded.output_dir) == (23, "fast", str(tmp_path / "videos"))
 
 
-def test_about_dialog_reports_versions_and_providers(open_window, qtbot):  # noqa: F811
+def test_about_dialog_reports_versions_and_providers(open_window, qtbot):
     from avatar_studio.gui.about_dialog import AboutDialog
 
     window = open_window()

@@ -1,3 +1,4 @@
+# ruff: noqa: F811 - pytest fixtures imported from gui_helpers are "redefined" as test arguments
 """The desktop app under pytest-qt (offscreen): building, adding avatars, rendering, the queue.
 
 Each test drives the real window with real engine calls: mediapipe preparation, a synthetic-weight
@@ -11,7 +12,15 @@ import time
 from pathlib import Path
 
 import pytest
-from gui_helpers import CLIP, SMALL, install_model, make_speech, open_window, prepare_avatar, settings_dir  # noqa: F401
+from gui_helpers import (  # noqa: F401
+    CLIP,
+    SMALL,
+    install_model,
+    make_speech,
+    open_window,
+    prepare_avatar,
+    settings_dir,
+)
 from PySide6 import QtCore
 from PySide6.QtGui import QDropEvent
 from PySide6.QtWidgets import QLabel

@@ -23,7 +23,6 @@ from avatar_studio.faces.boxes import Pads
 from avatar_studio.gui.file_kinds import is_image
 
 
-
 class AddAvatarDialog(QDialog):
     """Name, face padding, smoothing, maximum height (and fps for a still image)."""
 

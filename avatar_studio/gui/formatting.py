@@ -14,7 +14,7 @@ def format_clock(seconds: float | None) -> str:
     """`m:ss` (or `h:mm:ss`) for player times and ETAs; '–' when unknown."""
     if seconds is None or not math.isfinite(seconds) or seconds < 0:
         return "–"
-    total = int(round(seconds))
+    total = round(seconds)
     hours, rest = divmod(total, 3600)
     minutes, secs = divmod(rest, 60)
     return f"{hours}:{minutes:02d}:{secs:02d}" if hours else f"{minutes}:{secs:02d}"

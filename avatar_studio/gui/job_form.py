@@ -25,7 +25,14 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
-from avatar_studio.choices import BACKENDS, DEVICES, ENCODER_PRESETS, LOOP_MODES, MAX_CRF, PRECISIONS
+from avatar_studio.choices import (
+    BACKENDS,
+    DEVICES,
+    ENCODER_PRESETS,
+    LOOP_MODES,
+    MAX_CRF,
+    PRECISIONS,
+)
 from avatar_studio.gui.file_kinds import AUDIO_FILTER, FileKind, file_kind
 from avatar_studio.gui.formatting import format_size
 from avatar_studio.gui.icons import icon
@@ -226,11 +233,11 @@ class JobForm(QWidget):
             self.output.setText(path if path.lower().endswith(".mp4") else path + ".mp4")
             self._output_edited = True
 
-    def dragEnterEvent(self, event: QDragEnterEvent) -> None:  # noqa: N802 - Qt override
+    def dragEnterEvent(self, event: QDragEnterEvent) -> None:
         if audio_from_urls(event.mimeData().urls()) is not None:
             event.acceptProposedAction()
 
-    def dropEvent(self, event: QDropEvent) -> None:  # noqa: N802 - Qt override
+    def dropEvent(self, event: QDropEvent) -> None:
         path = audio_from_urls(event.mimeData().urls())
         if path is not None:
             self.set_audio(path)

@@ -12,7 +12,15 @@ import os
 from pathlib import Path
 
 from PySide6.QtCore import QSettings, Qt, QUrl, Signal
-from PySide6.QtGui import QAction, QCloseEvent, QDesktopServices, QDragEnterEvent, QDropEvent, QKeySequence, QShortcut
+from PySide6.QtGui import (
+    QAction,
+    QCloseEvent,
+    QDesktopServices,
+    QDragEnterEvent,
+    QDropEvent,
+    QKeySequence,
+    QShortcut,
+)
 from PySide6.QtWidgets import (
     QDialog,
     QFileDialog,
@@ -30,7 +38,12 @@ from avatar_studio.avatars.prepare import PrepareSettings
 from avatar_studio.errors import AvatarStudioError
 from avatar_studio.gui.add_avatar_dialog import AddAvatarDialog
 from avatar_studio.gui.banner import MessageBanner
-from avatar_studio.gui.file_kinds import AVATAR_FILTER, MODEL_FILTER, FileKind, file_kind
+from avatar_studio.gui.file_kinds import (
+    AVATAR_FILTER,
+    MODEL_FILTER,
+    FileKind,
+    file_kind,
+)
 from avatar_studio.gui.formatting import format_progress
 from avatar_studio.gui.icons import icon
 from avatar_studio.gui.job_form import JobForm
@@ -425,11 +438,11 @@ class MainWindow(QMainWindow):
         if unknown:
             self.show_error(f"Not a video, photo, audio or model file: {', '.join(unknown)}.")
 
-    def dragEnterEvent(self, event: QDragEnterEvent) -> None:  # noqa: N802 - Qt override
+    def dragEnterEvent(self, event: QDragEnterEvent) -> None:
         if any(url.isLocalFile() for url in event.mimeData().urls()):
             event.acceptProposedAction()
 
-    def dropEvent(self, event: QDropEvent) -> None:  # noqa: N802 - Qt override
+    def dropEvent(self, event: QDropEvent) -> None:
         paths = [Path(url.toLocalFile()) for url in event.mimeData().urls() if url.isLocalFile()]
         event.acceptProposedAction()
         self.handle_dropped_paths(paths)
@@ -443,8 +456,9 @@ class MainWindow(QMainWindow):
         if dialog.exec() != QDialog.DialogCode.Accepted:
             return
         if dialog.library_root != self.library_root:
-            if not self.switch_library(dialog.library_root):
-                return
+            # The other settings live in the library: the new folder brings its own.
+            self.switch_library(dialog.library_root)
+            return
         self.engine_settings = dialog.engine_settings()
         self._run_instant(lambda: self.engine_settings.save(self.library_root))
         self.refresh_models()
@@ -597,7 +611,7 @@ class MainWindow(QMainWindow):
             if state is not None:
                 splitter.restoreState(state)
 
-    def closeEvent(self, event: QCloseEvent) -> None:  # noqa: N802 - Qt override
+    def closeEvent(self, event: QCloseEvent) -> None:
         if self.is_busy():
             answer = QMessageBox.question(
                 self, "Stop the running work?",

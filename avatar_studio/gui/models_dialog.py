@@ -168,11 +168,11 @@ class ModelsDialog(QDialog):
         is_checkpoint = info is not None and info.path.suffix.lower() in MODEL_SUFFIXES_TORCH
         self.convert_button.setEnabled(is_checkpoint and self._task is None)
 
-    def dragEnterEvent(self, event: QDragEnterEvent) -> None:  # noqa: N802 - Qt override
+    def dragEnterEvent(self, event: QDragEnterEvent) -> None:
         if any(file_kind(Path(url.toLocalFile())) is FileKind.MODEL for url in event.mimeData().urls()):
             event.acceptProposedAction()
 
-    def dropEvent(self, event: QDropEvent) -> None:  # noqa: N802 - Qt override
+    def dropEvent(self, event: QDropEvent) -> None:
         for url in event.mimeData().urls():
             path = Path(url.toLocalFile())
             if file_kind(path) is FileKind.MODEL:

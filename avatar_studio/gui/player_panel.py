@@ -64,7 +64,7 @@ class _FittingView(QGraphicsView):
     def fit(self) -> None:
         self.fitInView(self._item, Qt.AspectRatioMode.KeepAspectRatio)
 
-    def resizeEvent(self, event) -> None:  # noqa: N802 - Qt override
+    def resizeEvent(self, event) -> None:
         super().resizeEvent(event)
         self.fit()
 

@@ -6,6 +6,8 @@ running row, so a render reporting ten times a second costs nothing noticeable.
 
 from __future__ import annotations
 
+from pathlib import Path
+
 from PySide6.QtCore import Qt, Signal
 from PySide6.QtWidgets import (
     QAbstractItemView,
@@ -41,7 +43,7 @@ class _ProgressDelegate(QStyledItemDelegate):
         bar = QStyleOptionProgressBar()
         bar.rect = option.rect.adjusted(2, 3, -2, -3)
         bar.minimum, bar.maximum = 0, 1000
-        bar.progress = int(round((index.data(_ROLE_FRACTION) or 0.0) * 1000))
+        bar.progress = round((index.data(_ROLE_FRACTION) or 0.0) * 1000)
         bar.text = index.data(Qt.ItemDataRole.DisplayRole) or ""
         bar.textVisible = True
         bar.textAlignment = Qt.AlignmentFlag.AlignCenter
@@ -52,8 +54,6 @@ class _ProgressDelegate(QStyledItemDelegate):
 
 
 def job_title(job: Job) -> str:
-    from pathlib import Path
-
     title = f"{job.spec.avatar} ← {Path(job.spec.audio).name}"
     return f"Preview · {title}" if job.spec.seconds else title
 

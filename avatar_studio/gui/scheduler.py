@@ -50,7 +50,9 @@ class RenderScheduler(QObject):
         job = self._store.next_queued()
         if job is None:
             return
-        from avatar_studio.jobs.runner import run_job  # pulls in torch/onnxruntime: only when rendering
+        from avatar_studio.jobs.runner import (
+            run_job,  # pulls in torch/onnxruntime: only when rendering
+        )
 
         store, library = self._store, self._library_root
 

@@ -12,15 +12,21 @@ from PySide6.QtWidgets import (
     QFileDialog,
     QFormLayout,
     QHBoxLayout,
+    QLabel,
     QLineEdit,
     QSpinBox,
     QToolButton,
     QWidget,
 )
 
-from avatar_studio.choices import BACKENDS, DEVICES, ENCODER_PRESETS, PRECISIONS
+from avatar_studio.choices import (
+    BACKENDS,
+    DEVICES,
+    ENCODER_PRESETS,
+    MAX_CRF,
+    PRECISIONS,
+)
 from avatar_studio.gui.icons import icon
-from avatar_studio.choices import MAX_CRF
 from avatar_studio.settings import EngineSettings
 
 
@@ -64,6 +70,11 @@ class SettingsDialog(QDialog):
         form.addRow("Batch size", self.batch_size)
         form.addRow("Encoder quality (CRF)", self.crf)
         form.addRow("Encoder preset", self.preset)
+        note = QLabel("The settings below are stored in the library folder: choosing another library "
+                      "folder switches to that library's own settings (the changes below are not applied).")
+        note.setWordWrap(True)
+        note.setEnabled(False)
+        form.addRow(note)
         buttons = QDialogButtonBox(QDialogButtonBox.StandardButton.Ok | QDialogButtonBox.StandardButton.Cancel)
         buttons.accepted.connect(self.accept)
         buttons.rejected.connect(self.reject)

@@ -12,7 +12,7 @@ from __future__ import annotations
 import logging
 import traceback
 from collections.abc import Callable
-from typing import Any
+from typing import Any, ClassVar
 
 from PySide6.QtCore import QObject, Qt, QThread, Signal, Slot
 
@@ -46,7 +46,7 @@ class _Worker(QObject):
             self.cancelled.emit()
         except AvatarStudioError as error:
             self.failed.emit(str(error), "")
-        except Exception as error:  # noqa: BLE001 - shown in the window instead of killing the app
+        except Exception as error:
             log.exception("background task failed")
             self.failed.emit(f"Unexpected error: {type(error).__name__}: {error}", traceback.format_exc())
         else:
@@ -71,7 +71,7 @@ class BackgroundTask(QObject):
     cancelled = Signal()
     finished = Signal()
 
-    _running: set["BackgroundTask"] = set()
+    _running: ClassVar[set[BackgroundTask]] = set()
 
     def __init__(self, task: Task, name: str = "task") -> None:
         super().__init__()
@@ -93,7 +93,7 @@ class BackgroundTask(QObject):
         self._worker.done.connect(self._thread.quit, Qt.ConnectionType.DirectConnection)
         self._thread.finished.connect(self._on_thread_finished)
 
-    def start(self) -> "BackgroundTask":
+    def start(self) -> BackgroundTask:
         # Held here until the thread ends so neither Python nor Qt deletes a running thread.
         BackgroundTask._running.add(self)
         self._thread.start()
@@ -117,9 +117,12 @@ class BackgroundTask(QObject):
 
     @Slot()
     def _on_thread_finished(self) -> None:
+        # `finished` is emitted from the thread just *before* it ends; wait for the end so that
+        # dropping the last reference never destroys a QThread that is still running (abort).
+        self._thread.wait()
         BackgroundTask._running.discard(self)
         self.finished.emit()
 
     @classmethod
-    def running(cls) -> list["BackgroundTask"]:
+    def running(cls) -> list[BackgroundTask]:
         return list(cls._running)
