@@ -221,3 +221,27 @@ def test_without_qt_multimedia_the_player_says_why(qapp):
     player = UnavailablePlayer("libpulse.so.0: cannot open shared object file")
     assert "libpulse.so.0" in player.title.text() and "libpulse0" in player.title.text()
     player.toggle_play()  # the window's Space shortcut must not fail
+
+
+def test_rename_reprepare_and_delete_from_the_library_panel(
+        open_window, qtbot, shared_media, isolated_home, monkeypatch):
+    from PySide6.QtWidgets import QInputDialog, QMessageBox
+
+    from avatar_studio.avatars.prepare import PrepareSettings
+
+    prepare_avatar(isolated_home, shared_media)
+    window = open_window()
+    monkeypatch.setattr(QInputDialog, "getText", lambda *args, **kwargs: ("Anna Ü", True))
+    window.rename_avatar("Presenter")
+    assert [a.name for a in window.library.list()] == ["Anna Ü"]
+    assert window.form.avatar.currentText() == "Anna Ü"
+
+    monkeypatch.setattr(window, "ask_prepare_settings",
+                        lambda source, name, reprepare=False: (name, PrepareSettings(max_height=128)))
+    window.reprepare_avatar("Anna Ü")
+    qtbot.waitUntil(lambda: not window.preparations, timeout=120_000)
+    assert window.library.get("Anna Ü").height == 128
+
+    monkeypatch.setattr(QMessageBox, "question", lambda *args, **kwargs: QMessageBox.StandardButton.Yes)
+    window.delete_avatar("Anna Ü")
+    assert window.library.list() == [] and window.form.avatar.count() == 0
