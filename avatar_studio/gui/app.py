@@ -38,8 +38,15 @@ def create_application(argv: list[str] | None = None) -> QApplication:
 def run(library: Path | None = None) -> int:
     """Open the main window on `library` (else the remembered or default folder) until it closes."""
     app = create_application()
+    from PySide6.QtWidgets import QMessageBox
+
+    from avatar_studio.errors import AvatarStudioError
     from avatar_studio.gui.main_window import MainWindow
 
-    window = MainWindow(library)
+    try:
+        window = MainWindow(library)
+    except AvatarStudioError as error:  # e.g. an unwritable library folder or a damaged queue file
+        QMessageBox.critical(None, APPLICATION, str(error))
+        return 2
     window.show()
     return app.exec()

@@ -77,7 +77,7 @@ class LibraryPanel(QWidget):
         layout.setContentsMargins(0, 0, 0, 0)
         layout.addLayout(header)
         layout.addWidget(self.list, 1)
-        layout.addWidget(self._empty_hint)
+        layout.addWidget(self._empty_hint, 1)
 
     # -- contents --------------------------------------------------------------------------------
 
@@ -139,6 +139,7 @@ class LibraryPanel(QWidget):
             self.list.addItem(item)
         self.list.blockSignals(False)
         self._empty_hint.setVisible(self.list.count() == 0)
+        self.list.setVisible(self.list.count() > 0)
         if selected is not None:
             for kind in ("ready", "pending"):
                 item = self._find(selected, kind)

@@ -492,7 +492,7 @@ class MainWindow(QMainWindow):
 
     def _update_activity(self) -> None:
         parts = []
-        job_id = self.scheduler.running_job_id if hasattr(self, "scheduler") else None
+        job_id = self.scheduler.running_job_id
         if job_id is not None:
             progress = self.scheduler.last_progress
             parts.append(f"Job #{job_id}: " + (format_progress(progress) if progress else "loading the model…"))
@@ -632,7 +632,7 @@ class MainWindow(QMainWindow):
         settings.setValue("window/geometry", self.saveGeometry())
         settings.setValue("window/main_splitter", self.main_splitter.saveState())
         settings.setValue("window/center_splitter", self.center_splitter.saveState())
-        self.player.stop()
+        self.player.clear()  # ends QtMultimedia's decoding and audio threads now, not at some later GC
         self.scheduler.shutdown()
         for task in [*self.preparations.values(), *self._tasks]:
             task.cancel()

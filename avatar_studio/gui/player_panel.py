@@ -166,9 +166,6 @@ class PlayerPanel(QWidget):
         self._set_has_boxes(False)
         self.title.setText(NOTHING_TO_PLAY)
 
-    def stop(self) -> None:
-        self.player.stop()
-
     def toggle_play(self) -> None:
         if self.player.source().isEmpty():
             return
@@ -269,9 +266,6 @@ class UnavailablePlayer(QWidget):
 
     def clear(self) -> None:
         self.avatar_name = None
-
-    def stop(self) -> None:
-        pass
 
     def toggle_play(self) -> None:
         pass

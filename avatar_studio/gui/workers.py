@@ -14,7 +14,7 @@ import traceback
 from collections.abc import Callable
 from typing import Any, ClassVar
 
-from PySide6.QtCore import QObject, Qt, QThread, Signal, Slot
+from PySide6.QtCore import QCoreApplication, QObject, Qt, QThread, QTimer, Signal, Slot
 
 from avatar_studio.errors import AvatarStudioError, CancelledError
 from avatar_studio.progress import CancelToken, Progress, ProgressCallback
@@ -55,6 +55,9 @@ class _Worker(QObject):
             else:
                 self.succeeded.emit(result)
         finally:
+            # Hand this object back to the GUI thread, which will delete it: a QObject must not be
+            # destroyed from a thread other than its own, and this thread is about to end.
+            self.moveToThread(QCoreApplication.instance().thread())
             self.done.emit()
 
 
@@ -104,7 +107,7 @@ class BackgroundTask(QObject):
 
     @property
     def is_running(self) -> bool:
-        return self in BackgroundTask._running
+        return self._thread.isRunning()
 
     def wait(self, timeout_ms: int = 30_000) -> bool:
         """Block until the thread ends (used when the window closes)."""
@@ -120,9 +123,10 @@ class BackgroundTask(QObject):
         # `finished` is emitted from the thread just *before* it ends; wait for the end so that
         # dropping the last reference never destroys a QThread that is still running (abort).
         self._thread.wait()
-        BackgroundTask._running.discard(self)
         self.finished.emit()
+        # Release later, not here: dropping the last reference inside this object's own slot
+        # would delete it while Qt is still delivering the event to it.
+        QTimer.singleShot(0, self._release)
 
-    @classmethod
-    def running(cls) -> list[BackgroundTask]:
-        return list(cls._running)
+    def _release(self) -> None:
+        BackgroundTask._running.discard(self)
