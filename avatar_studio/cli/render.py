@@ -40,39 +40,35 @@ def add_parser(subparsers: argparse._SubParsersAction) -> None:
 def run(args: argparse.Namespace) -> int:
     from pathlib import Path
 
-    from avatar_studio.avatars.library import AvatarLibrary
-    from avatar_studio.model.backends.base import BackendSettings
-    from avatar_studio.model.backends.factory import open_backend
-    from avatar_studio.model.catalog import resolve_model
-    from avatar_studio.paths import library_dir, models_dir
-    from avatar_studio.render.pipeline import render_video
+    from avatar_studio.paths import library_dir
+    from avatar_studio.render.request import RenderRequest, run_render_request
     from avatar_studio.render.settings import RenderSettings
     from avatar_studio.settings import EngineSettings
 
     library = library_dir(args.library)
     engine = EngineSettings.load(library)
-    render_settings = RenderSettings(
-        loop=args.loop,
-        crf=engine.crf if args.crf is None else args.crf,
-        preset=engine.preset if args.preset is None else args.preset,
-        seconds=args.seconds,
-        overwrite=args.overwrite,
-        **({} if args.feather is None else {"feather": args.feather}),
+    request = RenderRequest(
+        avatar=args.avatar,
+        audio=Path(args.audio),
+        output=Path(args.output),
+        settings=RenderSettings(
+            loop=args.loop,
+            crf=engine.crf if args.crf is None else args.crf,
+            preset=engine.preset if args.preset is None else args.preset,
+            seconds=args.seconds,
+            overwrite=args.overwrite,
+            **({} if args.feather is None else {"feather": args.feather}),
+        ),
+        model=args.model,
+        backend=args.backend,
+        device=args.device,
+        precision=args.precision,
+        batch_size=args.batch_size,
     )
-    render_settings.validate()
-    avatar = AvatarLibrary(library).get(args.avatar)
-    model = resolve_model(args.model, engine, models_dir(engine.models_dir or None))
-    backend_settings = BackendSettings(
-        model_path=model,
-        backend=args.backend or engine.backend,
-        device=args.device or engine.device,
-        precision=args.precision or engine.precision,
-        batch_size=engine.batch_size if args.batch_size is None else args.batch_size,
-    )
-    with open_backend(backend_settings, on_notice=_print_notice) as backend:
-        print(backend.describe())
-        with tqdm_progress() as on_progress:
-            result = render_video(avatar, Path(args.audio), backend, Path(args.output), render_settings, on_progress)
+    with tqdm_progress() as on_progress:
+        result = run_render_request(
+            request, library, progress=on_progress, on_notice=_print_notice, on_backend_ready=print
+        )
     print(
         f"Wrote {result.output} ({result.frame_count} frames, {result.duration_s:.2f} s) "
         f"in {result.elapsed_s:.1f} s ({result.frames_per_second:.1f} frames/s)."

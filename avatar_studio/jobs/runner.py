@@ -14,17 +14,13 @@ import traceback
 from collections.abc import Callable
 from pathlib import Path
 
-from avatar_studio.avatars.library import AvatarLibrary
 from avatar_studio.errors import AvatarStudioError, CancelledError
 from avatar_studio.jobs.model import Job, JobSpec
 from avatar_studio.jobs.store import JobStore
-from avatar_studio.model.backends.base import BackendSettings, NoticeCallback
-from avatar_studio.model.backends.factory import open_backend
-from avatar_studio.model.catalog import resolve_model
-from avatar_studio.paths import models_dir
+from avatar_studio.model.backends.base import NoticeCallback
 from avatar_studio.progress import CancelToken, Progress, ProgressCallback
-from avatar_studio.render.pipeline import RenderResult, render_video
-from avatar_studio.settings import EngineSettings
+from avatar_studio.render.pipeline import RenderResult
+from avatar_studio.render.request import RenderRequest, run_render_request
 
 #: Progress reaches the database at most this often: enough for a live bar, cheap for SQLite.
 STORE_PROGRESS_INTERVAL_S = 0.25
@@ -71,23 +67,12 @@ def _render(
     on_backend_ready: NoticeCallback,
 ) -> RenderResult:
     """The same steps as `avatar-studio render`, with the job's stored settings."""
-    render_settings = spec.render_settings()
-    render_settings.validate()
-    avatar = AvatarLibrary(library_root).get(spec.avatar)
-    engine = EngineSettings.load(library_root)
-    model_path = resolve_model(spec.model or None, engine, models_dir(engine.models_dir or None))
-    backend_settings = BackendSettings(
-        model_path=model_path, backend=spec.backend, device=spec.device,
-        precision=spec.precision, batch_size=spec.batch_size,
+    request = RenderRequest(
+        avatar=spec.avatar, audio=Path(spec.audio), output=Path(spec.output),
+        settings=spec.render_settings(), model=spec.model or None, backend=spec.backend,
+        device=spec.device, precision=spec.precision, batch_size=spec.batch_size,
     )
-    if cancel is not None:
-        cancel.raise_if_cancelled()  # loading a model takes seconds: do not start it for nothing
-    with open_backend(backend_settings, on_notice) as backend:
-        on_backend_ready(backend.describe())
-        return render_video(
-            avatar, Path(spec.audio), backend, Path(spec.output), render_settings,
-            progress=progress, cancel=cancel,
-        )
+    return run_render_request(request, library_root, progress, cancel, on_notice, on_backend_ready)
 
 
 class _ProgressRecorder:

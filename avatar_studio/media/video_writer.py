@@ -94,8 +94,8 @@ class VideoWriter:
         mult_w, mult_h = PIXEL_FORMATS.get(pix_fmt, (1, 1))
         self._pad = (-self.width % mult_w, -self.height % mult_h)
         _check_settings(self.width, self.height, self.fps, crf, preset, pix_fmt, audio_duration_s)
-        _check_destination(self.output, overwrite)
-        self.audio = _checked_audio(Path(audio)) if audio is not None else None
+        check_destination(self.output, overwrite)
+        self.audio = checked_audio(Path(audio)) if audio is not None else None
         self._overwrite = overwrite
         self._temp = reserve_temp_beside(self.output)
         command = self._command(crf, preset, pix_fmt, audio_bitrate, audio_duration_s)
@@ -252,7 +252,8 @@ def _exists_error(output: Path) -> AvatarStudioError:
     return AvatarStudioError(f"{str(output)!r} exists; pass --overwrite or choose another name.")
 
 
-def _check_destination(output: Path, overwrite: bool) -> None:
+def check_destination(output: Path, overwrite: bool) -> None:
+    """Refuse an output path the writer could not or must not replace, before any slow work."""
     if output.is_dir():
         example = str(output / "out.mp4")
         raise AvatarStudioError(f"{str(output)!r} is a folder; give a file name such as {example!r}.")
@@ -262,7 +263,8 @@ def _check_destination(output: Path, overwrite: bool) -> None:
         raise AvatarStudioError(f"{output.name!r} needs a video file extension; use .mp4.")
 
 
-def _checked_audio(audio: Path) -> Path:
+def checked_audio(audio: Path) -> Path:
+    """`audio` if it holds a sound track, else a one-sentence error."""
     info = probe_media(audio)
     if not info.has_audio:
         raise AvatarStudioError(f"{audio.name!r} has no audio track; choose a file with sound.")
