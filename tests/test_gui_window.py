@@ -106,8 +106,7 @@ def test_render_job_runs_to_done_plays_and_the_queue_survives_a_rebuild(
     window.form.set_audio(audio)
     output = tmp_path / "out" / "first render.mp4"
     output.parent.mkdir()
-    window.form.output.setText(str(output))
-    window.form._output_edited = True
+    window.form.set_output(output)
     window.form.batch_size.setValue(8)
     job = window.queue_render()
     assert job is not None and job.spec.avatar == "Presenter"
@@ -146,14 +145,30 @@ def test_cancel_stops_the_render_and_leaves_no_output(
     out_dir.mkdir()
     window = open_window()
     window.form.set_audio(audio)
-    window.form.output.setText(str(out_dir / "cancelled.mp4"))
-    window.form._output_edited = True
+    window.form.set_output(out_dir / "cancelled.mp4")
     window.form.batch_size.setValue(4)
     job = window.queue_render()
+    waiting = []
+    for name in ("second.mp4", "third.mp4"):
+        window.form.set_output(out_dir / name)
+        waiting.append(window.queue_render())
     qtbot.waitUntil(lambda: window.scheduler.last_progress is not None
                     and window.scheduler.last_progress.done > 0, timeout=60_000)
+
+    # The buttons act on the selected job: reorder, remove and cancel the waiting ones.
+    second, third = waiting
+    window.queue.select(third.id)
+    window.queue.buttons["up"].click()
+    assert [j.id for j in window.store.list() if j.state is JobState.QUEUED] == [third.id, second.id]
+    window.queue.select(second.id)
+    window.queue.buttons["remove"].click()
+    window.queue.select(third.id)
+    window.queue.buttons["cancel"].click()
+    assert window.store.get(third.id).state is JobState.CANCELLED
+    assert [row.id for row in window.store.list()] == [job.id, third.id]
+
     window.queue.select(job.id)
-    assert window.queue.buttons["cancel"].isEnabled()
+    assert window.queue.buttons["cancel"].isEnabled() and not window.queue.buttons["remove"].isEnabled()
     window.queue.buttons["cancel"].click()
     ended = wait_for_job(qtbot, window, job.id, {JobState.CANCELLED, JobState.DONE, JobState.FAILED})
     assert ended.state is JobState.CANCELLED
@@ -204,8 +219,7 @@ def test_closing_the_window_mid_render_cancels_it_cleanly(
     out_dir.mkdir()
     window = open_window()
     window.form.set_audio(make_speech(shared_media, tmp_path, 5.0))
-    window.form.output.setText(str(out_dir / "closed.mp4"))
-    window.form._output_edited = True
+    window.form.set_output(out_dir / "closed.mp4")
     job = window.queue_render()
     qtbot.waitUntil(lambda: window.scheduler.last_progress is not None, timeout=60_000)
     render_task = window.scheduler._task

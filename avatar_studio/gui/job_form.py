@@ -178,6 +178,11 @@ class JobForm(QWidget):
     def set_audio(self, path: Path) -> None:
         self.audio.setText(str(path))
 
+    def set_output(self, path: Path) -> None:
+        """Use `path` as the output (kept until a job is queued, as if typed)."""
+        self.output.setText(str(path))
+        self._output_edited = True
+
     def set_taken_outputs(self, outputs: list[str]) -> None:
         """Outputs promised to queued jobs, so the suggested name does not collide with them."""
         self._taken_outputs = outputs
@@ -230,8 +235,7 @@ class JobForm(QWidget):
     def _browse_output(self) -> None:
         path, _ = QFileDialog.getSaveFileName(self, "Save the video as", self.output.text(), "MP4 video (*.mp4)")
         if path:
-            self.output.setText(path if path.lower().endswith(".mp4") else path + ".mp4")
-            self._output_edited = True
+            self.set_output(Path(path if path.lower().endswith(".mp4") else path + ".mp4"))
 
     def dragEnterEvent(self, event: QDragEnterEvent) -> None:
         if audio_from_urls(event.mimeData().urls()) is not None:

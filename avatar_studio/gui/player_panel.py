@@ -29,7 +29,7 @@ from avatar_studio.gui.formatting import format_clock
 from avatar_studio.gui.icons import icon
 
 try:  # QtMultimedia needs system libraries (libpulse on Linux) that a bare server may lack
-    from PySide6.QtMultimedia import QAudioOutput, QMediaPlayer
+    from PySide6.QtMultimedia import QAudioOutput, QMediaDevices, QMediaPlayer
     from PySide6.QtMultimediaWidgets import QGraphicsVideoItem
 
     MULTIMEDIA_ERROR = ""
@@ -78,8 +78,10 @@ class PlayerPanel(QWidget):
     def __init__(self, parent: QWidget | None = None) -> None:
         super().__init__(parent)
         self.player = QMediaPlayer(self)
-        self.audio = QAudioOutput(self)
-        self.player.setAudioOutput(self.audio)
+        # Without a sound device an audio output only runs a thread that keeps warning; skip it.
+        self.audio = QAudioOutput(self) if QMediaDevices.audioOutputs() else None
+        if self.audio is not None:
+            self.player.setAudioOutput(self.audio)
         self._scene = QGraphicsScene(self)
         self._video = QGraphicsVideoItem()
         self._video.setAspectRatioMode(Qt.AspectRatioMode.IgnoreAspectRatio)
@@ -111,9 +113,13 @@ class PlayerPanel(QWidget):
         self.volume.setRange(0, 100)
         self.volume.setValue(80)
         self.volume.setMaximumWidth(90)
-        self.volume.setToolTip("Volume")
-        self.volume.valueChanged.connect(lambda value: self.audio.setVolume(value / 100))
-        self.audio.setVolume(0.8)
+        if self.audio is not None:
+            self.volume.setToolTip("Volume")
+            self.volume.valueChanged.connect(lambda value: self.audio.setVolume(value / 100))
+            self.audio.setVolume(0.8)
+        else:
+            self.volume.setEnabled(False)
+            self.volume.setToolTip("No sound output device was found")
         self.face_box_toggle = QCheckBox("Face box")
         self.face_box_toggle.setToolTip("Draw the detected face box over the avatar, to check detection")
         self.face_box_toggle.toggled.connect(self._update_box)
