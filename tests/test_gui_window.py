@@ -155,6 +155,12 @@ def test_cancel_stops_the_render_and_leaves_no_output(
     qtbot.waitUntil(lambda: window.scheduler.last_progress is not None
                     and window.scheduler.last_progress.done > 0, timeout=60_000)
 
+    # The avatar being rendered can be neither deleted nor re-prepared until the render ends.
+    window.delete_avatar("Presenter")
+    assert "being rendered" in window.banner.text()
+    window.reprepare_avatar("presenter")
+    assert window.library.find("Presenter") is not None
+
     # The buttons act on the selected job: reorder, remove and cancel the waiting ones.
     second, third = waiting
     window.queue.select(third.id)

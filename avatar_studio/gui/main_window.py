@@ -33,6 +33,7 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
+from avatar_studio.avatars.naming import name_key
 from avatar_studio.avatars.library import AvatarLibrary
 from avatar_studio.avatars.prepare import PrepareSettings
 from avatar_studio.errors import AvatarStudioError
@@ -270,7 +271,17 @@ class MainWindow(QMainWindow):
             self.refresh_avatars()
             self.library_panel.select(new.strip())
 
+    def _refuse_if_rendering(self, name: str) -> bool:
+        """Say so and return True when the running render reads this avatar's frames."""
+        job_id = self.scheduler.running_job_id
+        if job_id is None or name_key(self.store.get(job_id).spec.avatar) != name_key(name):
+            return False
+        self.show_error(f"“{name}” is being rendered right now; wait for that render to finish or cancel it first.")
+        return True
+
     def delete_avatar(self, name: str) -> None:
+        if self._refuse_if_rendering(name):
+            return
         answer = QMessageBox.question(
             self, "Delete avatar", f"Delete the avatar “{name}” and its prepared frames?\n"
             "The original video file is not touched.")
@@ -281,6 +292,8 @@ class MainWindow(QMainWindow):
             self.refresh_avatars()
 
     def reprepare_avatar(self, name: str) -> None:
+        if self._refuse_if_rendering(name):
+            return
         avatar = self._run_instant(lambda: self.library.get(name))
         if avatar is None:
             return
