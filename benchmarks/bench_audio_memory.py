@@ -11,7 +11,6 @@ each step and this process's peak resident memory (VmHWM) after it.
 from __future__ import annotations
 
 import argparse
-import resource
 import subprocess
 import tempfile
 import time
@@ -23,18 +22,11 @@ from avatar_studio.audio import SAMPLE_RATE, decode_audio, frames_for_duration, 
 from avatar_studio.audio.windows import MelWindows
 from avatar_studio.media.ffmpeg import base_args
 
+from memory import peak_rss_mb  # benchmarks/memory.py (this folder is on sys.path)
+
 SPEECH = Path(__file__).resolve().parents[2] / "shared" / "media" / "speech_en_22k_mono.wav"
 
 
-def peak_rss_mb() -> float:
-    """This process's peak resident set size so far, in MB (VmHWM from /proc, else getrusage)."""
-    try:
-        for line in Path("/proc/self/status").read_text().splitlines():
-            if line.startswith("VmHWM:"):
-                return int(line.split()[1]) / 1024
-    except OSError:
-        pass
-    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024  # kB on Linux
 
 
 def make_recording(path: Path, minutes: float, rate: int) -> str:

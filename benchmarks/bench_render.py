@@ -22,7 +22,6 @@ from __future__ import annotations
 
 import argparse
 import json
-import resource
 import subprocess
 import sys
 import tempfile
@@ -38,21 +37,14 @@ from avatar_studio.avatars.prepare import PrepareSettings  # noqa: E402
 from avatar_studio.choices import DEFAULT_PRESET, ENCODER_PRESETS  # noqa: E402
 from avatar_studio.media.ffmpeg import base_args  # noqa: E402
 
+from memory import peak_rss_mb  # noqa: E402 - benchmarks/memory.py (this folder is on sys.path)
+
 AVATAR_SOURCE = SHARED_MEDIA / "talking_man_25fps_844x844.mp4"
 SPEECH = SHARED_MEDIA / "speech_en_22k_mono.wav"
 SPEED_TARGET = 0.90
 MEMORY_TARGET_MB = 300.0
 
 
-def peak_rss_mb() -> float:
-    """This process's peak resident memory in MB (VmHWM, else getrusage)."""
-    try:
-        for line in Path("/proc/self/status").read_text().splitlines():
-            if line.startswith("VmHWM:"):
-                return int(line.split()[1]) / 1024
-    except OSError:
-        pass
-    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
 
 
 def make_speech(path: Path, seconds: float) -> Path:
