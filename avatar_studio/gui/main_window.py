@@ -22,6 +22,7 @@ from PySide6.QtGui import (
     QShortcut,
 )
 from PySide6.QtWidgets import (
+    QApplication,
     QDialog,
     QFileDialog,
     QInputDialog,
@@ -59,6 +60,7 @@ from avatar_studio.paths import HOME_ENV, library_dir, models_dir
 from avatar_studio.progress import Progress
 from avatar_studio.settings import EngineSettings
 
+DEFAULT_SIZE = (1440, 900)
 MIN_SIZE = (1000, 640)
 SETTINGS_LIBRARY = "library/folder"
 PREVIEWS_FOLDER = "previews"
@@ -617,12 +619,22 @@ class MainWindow(QMainWindow):
         if geometry is not None:
             self.restoreGeometry(geometry)
         else:
-            self.resize(1440, 900)
+            self._fit_default_size()
         for key, splitter in (("window/main_splitter", self.main_splitter),
                               ("window/center_splitter", self.center_splitter)):
             state = settings.value(key)
             if state is not None:
                 splitter.restoreState(state)
+
+    def _fit_default_size(self) -> None:
+        """First start: the preferred size, shrunk to 90 % of the screen so no panel is cut off."""
+        width, height = DEFAULT_SIZE
+        screen = self.screen() or QApplication.primaryScreen()
+        if screen is not None:
+            available = screen.availableGeometry()
+            width = min(width, int(available.width() * 0.9))
+            height = min(height, int(available.height() * 0.9))
+        self.resize(max(width, MIN_SIZE[0]), max(height, MIN_SIZE[1]))
 
     def closeEvent(self, event: QCloseEvent) -> None:
         if self.is_busy():
