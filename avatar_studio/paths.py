@@ -17,7 +17,10 @@ HOME_ENV = "AVATAR_STUDIO_HOME"
 MODELS_ENV = "AVATAR_STUDIO_MODELS"
 
 PROJECT_ROOT = Path(__file__).resolve().parent.parent
-RESOURCES_DIR = PROJECT_ROOT / "resources"
+_INSTALLED_RESOURCES = Path(__file__).resolve().parent / "resources"  # where a wheel puts them
+#: Icons, style sheet and the face-detector model: `resources/` in a checkout (editable install),
+#: the `avatar_studio.resources` package in a wheel install (see pyproject.toml).
+RESOURCES_DIR = _INSTALLED_RESOURCES if _INSTALLED_RESOURCES.is_dir() else PROJECT_ROOT / "resources"
 
 
 def library_dir(override: str | os.PathLike[str] | None = None) -> Path:
