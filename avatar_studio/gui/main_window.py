@@ -55,6 +55,7 @@ from avatar_studio.gui.queue_panel import QueuePanel, job_title
 from avatar_studio.gui.scheduler import RenderScheduler
 from avatar_studio.gui.workers import BackgroundTask
 from avatar_studio.jobs.model import Job, JobState
+from avatar_studio.jobs.naming import safe_file_stem
 from avatar_studio.jobs.store import JobStore
 from avatar_studio.paths import HOME_ENV, library_dir, models_dir
 from avatar_studio.progress import Progress
@@ -367,8 +368,7 @@ class MainWindow(QMainWindow):
         """Render the first seconds of the form's settings ahead of the queue, then play them."""
         folder = self.library_root / PREVIEWS_FOLDER
         folder.mkdir(exist_ok=True)
-        avatar = self.form.avatar.currentText() or "preview"
-        output = folder / f"{''.join(c if c.isalnum() else '_' for c in avatar)}_preview.mp4"
+        output = folder / f"{safe_file_stem(self.form.avatar.currentText(), 'preview')}.mp4"
         job = self._run_instant(lambda: self.store.add(self.form.spec(preview_output=output)))
         if job is None:
             return None

@@ -28,12 +28,7 @@ def default_output_path(
     jobs queued with the same avatar and audio do not get the same file.
     """
     folder = Path(output_dir)
-    parts = [_safe_part(avatar_name), _safe_part(Path(audio_path).stem)]
-    stem = _truncate_utf8("_".join(part for part in parts if part), MAX_STEM_BYTES).rstrip(" .")
-    if not stem:
-        stem = FALLBACK_STEM
-    if _WINDOWS_RESERVED.match(stem):
-        stem = f"{stem}_{FALLBACK_STEM}"
+    stem = safe_file_stem(avatar_name, Path(audio_path).stem)
     reserved = {Path(path) for path in taken}
     candidate = folder / f"{stem}{OUTPUT_SUFFIX}"
     number = 2
@@ -41,6 +36,17 @@ def default_output_path(
         candidate = folder / f"{stem} ({number}){OUTPUT_SUFFIX}"
         number += 1
     return candidate
+
+
+def safe_file_stem(*parts: str) -> str:
+    """A file name stem made of `parts` joined by "_" that every OS accepts (never empty)."""
+    cleaned = (_safe_part(part) for part in parts)
+    stem = _truncate_utf8("_".join(part for part in cleaned if part), MAX_STEM_BYTES).rstrip(" .")
+    if not stem:
+        stem = FALLBACK_STEM
+    if _WINDOWS_RESERVED.match(stem):
+        stem = f"{stem}_{FALLBACK_STEM}"
+    return stem
 
 
 def _safe_part(text: str) -> str:
