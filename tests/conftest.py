@@ -24,6 +24,25 @@ def shared_media() -> Path:
     return SHARED_MEDIA
 
 
+def _load_npz(name: str) -> dict:
+    import numpy as np
+
+    with np.load(FIXTURES / name) as data:
+        return {key: data[key] for key in data.files}
+
+
+@pytest.fixture(scope="session")
+def reference_forward() -> dict:
+    """`mel`, `face` and the original model's `output` for the synthetic weights."""
+    return _load_npz("wav2lip_reference_forward.npz")
+
+
+@pytest.fixture(scope="session")
+def reference_mel() -> dict:
+    """`wav`, its `mel` and the chunk starts for 25/30/29.97 fps, from the original audio code."""
+    return _load_npz("wav2lip_reference_mel.npz")
+
+
 @pytest.fixture(scope="session")
 def synthetic_checkpoint(tmp_path_factory: pytest.TempPathFactory) -> Path:
     """A `wav2lip.pth`-shaped file ({"state_dict": ...}) holding the fixture's synthetic weights."""

@@ -16,16 +16,13 @@ import numpy as np
 import pytest
 
 from avatar_studio.media.ffmpeg import base_args
+from media_clips import ffmpeg  # the tests' shared ffmpeg runner (fails with ffmpeg's own message)
 
 AUDIO_RATE = 16_000
 BEEP_HZ = 1000.0
 #: Beeps at irregular times (seconds) so the loudness curve correlates with itself only at lag 0.
 BEEPS: tuple[tuple[float, float], ...] = ((0.30, 0.55), (0.90, 1.00), (1.40, 1.90), (2.20, 2.30))
 BEEP_TRACK_S = 2.6
-
-def ffmpeg(*args: str) -> None:
-    subprocess.run([*base_args(), "-y", *args], check=True, capture_output=True)
-
 
 def make_clip(source: Path, dest: Path, *, seconds: float, fps: str = "25", height: int = 256,
               hue_step_degrees: float = 0.0) -> Path:  # fmt: skip

@@ -12,7 +12,6 @@ import pytest
 from avatar_studio.errors import AvatarStudioError
 from avatar_studio.model.backends.base import BackendSettings
 from avatar_studio.model.backends.factory import open_backend
-from conftest import FIXTURES
 from onnx_exports import ShapeTwin, export, synthetic_wav2lip_onnx
 
 
@@ -27,8 +26,8 @@ def small_onnx(tmp_path_factory: pytest.TempPathFactory) -> Path:
     return export(ShapeTwin(), tmp_path_factory.mktemp("factory") / "small.onnx", ("mel_batch", "face_batch"))
 
 
-def test_both_backends_agree_on_the_same_synthetic_weights(synthetic_checkpoint, synthetic_onnx):
-    reference = np.load(FIXTURES / "wav2lip_reference_forward.npz")
+def test_both_backends_agree_on_the_same_synthetic_weights(synthetic_checkpoint, synthetic_onnx, reference_forward):
+    reference = reference_forward
     outputs = {}
     for path in (synthetic_checkpoint, synthetic_onnx):
         with open_backend(BackendSettings(path, device="cpu", precision="fp32", batch_size=2)) as backend:

@@ -13,7 +13,6 @@ from torch import nn
 
 from avatar_studio.errors import AvatarStudioError
 from avatar_studio.model.checkpoint import load_state_dict, load_wav2lip, validate_checkpoint
-from conftest import FIXTURES
 from synthetic_weights import synthetic_torch_state_dict
 
 
@@ -33,10 +32,10 @@ def one_line_error(excinfo: pytest.ExceptionInfo[AvatarStudioError]) -> str:
     return message
 
 
-def test_public_layout_loads_and_reproduces_reference(synthetic_checkpoint: Path) -> None:
+def test_public_layout_loads_and_reproduces_reference(synthetic_checkpoint: Path, reference_forward) -> None:
     model = load_wav2lip(synthetic_checkpoint)
     assert not model.training and next(model.parameters()).device.type == "cpu"
-    ref = np.load(FIXTURES / "wav2lip_reference_forward.npz")
+    ref = reference_forward
     with torch.inference_mode():
         out = model(torch.from_numpy(ref["mel"]), torch.from_numpy(ref["face"])).numpy()
     assert np.abs(out - ref["output"]).max() < 1e-4

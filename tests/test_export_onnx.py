@@ -18,7 +18,6 @@ from avatar_studio.cli.main import main
 from avatar_studio.errors import AvatarStudioError, CancelledError
 from avatar_studio.model import export
 from avatar_studio.progress import CancelToken
-from conftest import FIXTURES
 
 
 @dataclass(frozen=True)
@@ -54,12 +53,6 @@ def exports(synthetic_checkpoint: Path, tmp_path_factory: pytest.TempPathFactory
         }
 
 
-@pytest.fixture(scope="module")
-def reference() -> dict[str, np.ndarray]:
-    with np.load(FIXTURES / "wav2lip_reference_forward.npz") as data:
-        return {name: data[name] for name in data.files}
-
-
 def reported_difference(stdout: str) -> tuple[float, float]:
     match = re.search(r"largest difference from the PyTorch model: (\S+) \(limit (\S+)\)\.", stdout)
     assert match, stdout
@@ -68,7 +61,7 @@ def reported_difference(stdout: str) -> tuple[float, float]:
 
 @pytest.mark.parametrize("precision, element_type, tolerance", [("fp32", "float", 1e-4), ("fp16", "float16", 2e-2)])
 def test_export_runs_batch_1_and_3_like_pytorch(
-    exports: dict, reference: dict, precision: str, element_type: str, tolerance: float
+    exports: dict, reference_forward: dict, precision: str, element_type: str, tolerance: float
 ) -> None:
     path, run = exports[precision]
     assert run.code == 0, run.stderr
@@ -91,10 +84,10 @@ def test_export_runs_batch_1_and_3_like_pytorch(
     for count in (1, 3):
         (output,) = session.run(
             ["output"],
-            {"mel_batch": reference["mel"][:count].astype(dtype), "face_batch": reference["face"][:count].astype(dtype)},
+            {"mel_batch": reference_forward["mel"][:count].astype(dtype), "face_batch": reference_forward["face"][:count].astype(dtype)},
         )
         assert output.shape == (count, 3, 96, 96) and output.dtype == dtype
-        assert np.abs(output.astype(np.float32) - reference["output"][:count]).max() < tolerance
+        assert np.abs(output.astype(np.float32) - reference_forward["output"][:count]).max() < tolerance
 
 
 def test_existing_output_is_refused_and_left_alone(exports: dict, synthetic_checkpoint: Path) -> None:

@@ -12,14 +12,7 @@ import torch
 from avatar_studio.errors import AvatarStudioError
 from avatar_studio.model.backends import onnx_backend
 from avatar_studio.model.backends.onnx_backend import CPU, CUDA, TENSORRT, OnnxBackend, choose_providers
-from conftest import FIXTURES
 from onnx_exports import ShapeTwin, export, synthetic_wav2lip_onnx
-
-
-@pytest.fixture(scope="module")
-def reference() -> dict[str, np.ndarray]:
-    """Inputs and the original code's output for the synthetic weights."""
-    return dict(np.load(FIXTURES / "wav2lip_reference_forward.npz"))
 
 
 @pytest.fixture(scope="session")
@@ -51,23 +44,23 @@ def random_inputs(count: int, seed: int = 0) -> tuple[np.ndarray, np.ndarray]:
     return mel, face
 
 
-def test_fp32_export_reproduces_the_reference_output(exports_dir, reference):
+def test_fp32_export_reproduces_the_reference_output(exports_dir, reference_forward):
     with OnnxBackend(synthetic_wav2lip_onnx(exports_dir), device="cpu", batch_size=2) as backend:
-        output = backend(reference["mel"], reference["face"])  # 3 samples in chunks of 2
+        output = backend(reference_forward["mel"], reference_forward["face"])  # 3 samples in chunks of 2
         assert backend.precision == "fp32"
         assert backend.engine_name == "ONNX Runtime"
     assert output.dtype == np.float32 and output.shape == (3, 3, 96, 96)
-    assert np.abs(output - reference["output"]).max() < 1e-4
+    assert np.abs(output - reference_forward["output"]).max() < 1e-4
 
 
-def test_fp16_model_is_fed_fp16_on_cpu(exports_dir, reference):
+def test_fp16_model_is_fed_fp16_on_cpu(exports_dir, reference_forward):
     with OnnxBackend(synthetic_wav2lip_onnx(exports_dir, "fp16"), device="cpu") as backend:
         assert backend.signature.face_dtype == np.float16 and backend.signature.mel_dtype == np.float16
-        output = backend(reference["mel"], reference["face"])
+        output = backend(reference_forward["mel"], reference_forward["face"])
         assert backend.precision == "fp16"
         assert "fp16" in backend.describe()
     assert output.dtype == np.float32
-    assert np.abs(output - reference["output"]).max() < 2e-2
+    assert np.abs(output - reference_forward["output"]).max() < 2e-2
 
 
 @pytest.mark.parametrize("layout", ["seed", "face_tool", "converter", "reversed"])

@@ -10,13 +10,6 @@ import torch
 
 from avatar_studio.errors import AvatarStudioError
 from avatar_studio.model.backends.torch_backend import TorchBackend
-from conftest import FIXTURES
-
-
-@pytest.fixture(scope="module")
-def reference() -> dict[str, np.ndarray]:
-    with np.load(FIXTURES / "wav2lip_reference_forward.npz") as data:
-        return {name: data[name] for name in data.files}
 
 
 class RecordingBackend(TorchBackend):
@@ -39,11 +32,11 @@ class RecordingBackend(TorchBackend):
         super()._release_cached_memory()
 
 
-def test_fp32_reproduces_reference_in_batches(synthetic_checkpoint: Path, reference: dict) -> None:
+def test_fp32_reproduces_reference_in_batches(synthetic_checkpoint: Path, reference_forward: dict) -> None:
     backend = RecordingBackend(synthetic_checkpoint, device="cpu", batch_size=2)
-    output = backend(reference["mel"], reference["face"])
+    output = backend(reference_forward["mel"], reference_forward["face"])
     assert output.dtype == np.float32 and output.shape == (3, 3, 96, 96)
-    assert np.abs(output - reference["output"]).max() < 1e-4
+    assert np.abs(output - reference_forward["output"]).max() < 1e-4
     assert backend.batches == [2, 1]
     assert backend.describe() == "PyTorch · cpu · fp32 · batch 2"
 
@@ -55,7 +48,7 @@ def test_auto_picks_cpu_and_fp32_without_a_gpu(synthetic_checkpoint: Path) -> No
     assert (backend.device_label, backend.precision, backend.batch_size) == ("cpu", "fp32", 16)
 
 
-def test_fp16_on_cpu_is_close_to_fp32(synthetic_checkpoint: Path, reference: dict) -> None:
+def test_fp16_on_cpu_is_close_to_fp32(synthetic_checkpoint: Path, reference_forward: dict) -> None:
     """fp16 keeps 11 significant bits (relative step 2^-11 ~ 5e-4 per rounding). Over the ~40 layers
     the rounding errors grow to ~1e-3 before the final sigmoid (slope <= 1/4), so 1e-2 leaves a
     wide margin, while a mis-wired half model (wrong cast, a layer left in fp32 inputs) is off by
@@ -64,34 +57,34 @@ def test_fp16_on_cpu_is_close_to_fp32(synthetic_checkpoint: Path, reference: dic
     backend = TorchBackend(synthetic_checkpoint, device="cpu", precision="fp16", on_notice=notices.append)
     assert backend.precision == "fp16" and next(backend._model.parameters()).dtype == torch.float16
     assert notices == ["fp16 on the CPU runs much slower than fp32 on most processors; choose fp32 for speed."]
-    output = backend(reference["mel"][:1], reference["face"][:1])
+    output = backend(reference_forward["mel"][:1], reference_forward["face"][:1])
     assert output.dtype == np.float32
-    difference = np.abs(output - reference["output"][:1]).max()
+    difference = np.abs(output - reference_forward["output"][:1]).max()
     assert 0 < difference < 1e-2
 
 
-def test_channels_last_gives_the_same_output(synthetic_checkpoint: Path, reference: dict) -> None:
+def test_channels_last_gives_the_same_output(synthetic_checkpoint: Path, reference_forward: dict) -> None:
     backend = TorchBackend(synthetic_checkpoint, device="cpu", channels_last=True)
     assert backend.describe().endswith("· channels-last")
-    output = backend(reference["mel"], reference["face"])
-    assert np.abs(output - reference["output"]).max() < 1e-4
+    output = backend(reference_forward["mel"], reference_forward["face"])
+    assert np.abs(output - reference_forward["output"]).max() < 1e-4
 
 
-def test_any_input_layout_is_accepted(synthetic_checkpoint: Path, reference: dict) -> None:
+def test_any_input_layout_is_accepted(synthetic_checkpoint: Path, reference_forward: dict) -> None:
     """Read-only, float64 and non-contiguous inputs give the same result as plain float32 ones."""
     backend = TorchBackend(synthetic_checkpoint, device="cpu")
-    mel = reference["mel"].astype(np.float64)
-    face = np.asfortranarray(reference["face"])
+    mel = reference_forward["mel"].astype(np.float64)
+    face = np.asfortranarray(reference_forward["face"])
     face.setflags(write=False)
-    assert np.abs(backend(mel, face) - reference["output"]).max() < 1e-4
+    assert np.abs(backend(mel, face) - reference_forward["output"]).max() < 1e-4
     assert backend(mel[:0], face[:0]).shape == (0, 3, 96, 96)
 
 
-def test_out_of_memory_halves_the_batch_and_says_so(synthetic_checkpoint: Path, reference: dict) -> None:
+def test_out_of_memory_halves_the_batch_and_says_so(synthetic_checkpoint: Path, reference_forward: dict) -> None:
     notices: list[str] = []
     backend = RecordingBackend(synthetic_checkpoint, device="cpu", batch_size=4, on_notice=notices.append, fits=1)
-    output = backend(reference["mel"], reference["face"])
-    assert np.abs(output - reference["output"]).max() < 1e-4
+    output = backend(reference_forward["mel"], reference_forward["face"])
+    assert np.abs(output - reference_forward["output"]).max() < 1e-4
     assert backend.batches == [3, 2, 1, 1, 1]  # 4 (3 samples) -> OOM, 2 -> OOM, then 1+1+1 fit
     assert backend.batch_size == 1
     assert backend.cache_releases == 2
@@ -101,10 +94,10 @@ def test_out_of_memory_halves_the_batch_and_says_so(synthetic_checkpoint: Path, 
     ]
 
 
-def test_out_of_memory_at_batch_one_gives_up_clearly(synthetic_checkpoint: Path, reference: dict) -> None:
+def test_out_of_memory_at_batch_one_gives_up_clearly(synthetic_checkpoint: Path, reference_forward: dict) -> None:
     backend = RecordingBackend(synthetic_checkpoint, device="cpu", batch_size=2, fits=0)
     with pytest.raises(AvatarStudioError, match="ran out of memory even at batch size 1;"):
-        backend(reference["mel"], reference["face"])
+        backend(reference_forward["mel"], reference_forward["face"])
     assert backend.batches == [2, 1]
 
 
@@ -127,8 +120,8 @@ def test_unavailable_devices_are_clear_errors(synthetic_checkpoint: Path) -> Non
         TorchBackend(synthetic_checkpoint, device="cpu", precision="bf16")
 
 
-def test_closed_backend_refuses_work(synthetic_checkpoint: Path, reference: dict) -> None:
+def test_closed_backend_refuses_work(synthetic_checkpoint: Path, reference_forward: dict) -> None:
     with TorchBackend(synthetic_checkpoint, device="cpu") as backend:
-        backend(reference["mel"][:1], reference["face"][:1])
+        backend(reference_forward["mel"][:1], reference_forward["face"][:1])
     with pytest.raises(AvatarStudioError, match="This model has been closed"):
-        backend(reference["mel"][:1], reference["face"][:1])
+        backend(reference_forward["mel"][:1], reference_forward["face"][:1])
