@@ -11,7 +11,7 @@ import time
 from dataclasses import dataclass, field
 from typing import Callable
 
-from avatar_studio.errors import CancelledError
+from avatar_studio.errors import Cancelled
 
 
 @dataclass(frozen=True)
@@ -62,7 +62,7 @@ class CancelToken:
 
     def raise_if_cancelled(self) -> None:
         if self._event.is_set():
-            raise CancelledError()
+            raise Cancelled()
 
 
 @dataclass
@@ -83,7 +83,7 @@ class ProgressReporter:
     _last_report: float = -1.0
 
     def advance(self, n: int = 1) -> None:
-        """Record `n` more units; raises `CancelledError` if cancellation was requested."""
+        """Record `n` more units; raises `Cancelled` if cancellation was requested."""
         self.done += n
         if self.cancel is not None:
             self.cancel.raise_if_cancelled()

@@ -17,7 +17,7 @@ import scipy.io.wavfile
 
 from avatar_studio.audio import decode as decode_module
 from avatar_studio.audio import SAMPLE_RATE, decode_audio, load_audio
-from avatar_studio.errors import AvatarStudioError, CancelledError
+from avatar_studio.errors import AvatarStudioError, Cancelled
 from avatar_studio.media.ffmpeg import base_args
 from avatar_studio.progress import CancelToken
 
@@ -159,7 +159,7 @@ def test_cancel_stops_decoding(awkward_dir: Path) -> None:
     path = make_media(awkward_dir / "long.wav", *sine(16000, seconds=5.0))
     token = CancelToken()
     token.cancel()
-    with pytest.raises(CancelledError):
+    with pytest.raises(Cancelled):
         decode_audio(path, cancel=token)
 
 

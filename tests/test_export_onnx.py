@@ -15,7 +15,7 @@ import pytest
 
 from avatar_studio.cli.export_onnx import default_output
 from avatar_studio.cli.main import main
-from avatar_studio.errors import AvatarStudioError, CancelledError
+from avatar_studio.errors import AvatarStudioError, Cancelled
 from avatar_studio.model import export
 from avatar_studio.progress import CancelToken
 
@@ -135,7 +135,7 @@ def test_failed_verification_keeps_nothing(
 def test_cancel_leaves_nothing(synthetic_checkpoint: Path, out_dir: Path) -> None:
     token = CancelToken()
     token.cancel()
-    with pytest.raises(CancelledError):
+    with pytest.raises(Cancelled):
         export.export_onnx(synthetic_checkpoint, out_dir / "a.onnx", cancel=token)
 
     token = CancelToken()
@@ -145,7 +145,7 @@ def test_cancel_leaves_nothing(synthetic_checkpoint: Path, out_dir: Path) -> Non
         stages.append(progress.done)
         token.cancel()
 
-    with pytest.raises(CancelledError):
+    with pytest.raises(Cancelled):
         export.export_onnx(synthetic_checkpoint, out_dir / "b.onnx", progress=cancel_after_loading, cancel=token)
     assert stages == [1]
     assert list(out_dir.iterdir()) == []

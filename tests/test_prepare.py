@@ -9,7 +9,7 @@ import pytest
 
 from avatar_studio.avatars.library import AvatarLibrary
 from avatar_studio.avatars.prepare import PrepareSettings
-from avatar_studio.errors import AvatarStudioError, CancelledError
+from avatar_studio.errors import AvatarStudioError, Cancelled
 from avatar_studio.progress import CancelToken, Progress
 from media_clips import ffmpeg, with_display_rotation
 
@@ -110,7 +110,7 @@ def test_cancel_in_the_middle_leaves_the_library_unchanged(shared_media: Path, t
         if progress.done >= 10:
             token.cancel()
 
-    with pytest.raises(CancelledError):
+    with pytest.raises(Cancelled):
         library.prepare(shared_media / TALKING, "Cancelled", SMALL, progress=on_progress, cancel=token)
     assert seen and seen[-1].done < 125
     assert library_state(library) == before
@@ -129,7 +129,7 @@ def test_replace_swaps_only_on_success(short_clip: Path, tmp_path: Path) -> None
 
     token = CancelToken()
     token.cancel()
-    with pytest.raises(CancelledError):
+    with pytest.raises(Cancelled):
         library.reprepare("presenter", PrepareSettings(max_height=120), cancel=token)
     assert library_state(library) == state
 

@@ -12,7 +12,7 @@ import numpy as np
 import pytest
 
 from avatar_studio.audio import frames_for_duration, load_audio
-from avatar_studio.errors import AvatarStudioError, CancelledError
+from avatar_studio.errors import AvatarStudioError, Cancelled
 from avatar_studio.media.probe import probe_media
 from avatar_studio.model.backends.onnx_backend import OnnxBackend
 from avatar_studio.progress import CancelToken
@@ -168,7 +168,7 @@ def test_cancel_midway_leaves_the_output_folder_as_it_was(
         if progress.done >= 20:
             cancel.cancel()
 
-    with OnnxBackend(standins["identity"], batch_size=4) as backend, pytest.raises(CancelledError):
+    with OnnxBackend(standins["identity"], batch_size=4) as backend, pytest.raises(Cancelled):
         render_video(
             avatar, shared_media / "speech_en_22k_mono.wav", backend, folder / "video.mp4",
             progress=on_progress, cancel=cancel,

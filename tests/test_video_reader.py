@@ -13,7 +13,7 @@ import numpy as np
 import pytest
 from media_clips import ffmpeg, marker_frame, pattern_clip, raw_clip, vfr_clip, with_display_rotation
 
-from avatar_studio.errors import AvatarStudioError, CancelledError
+from avatar_studio.errors import AvatarStudioError, Cancelled
 from avatar_studio.media import video_reader
 from avatar_studio.media.image_io import read_image
 from avatar_studio.media.video_reader import open_video
@@ -134,7 +134,7 @@ def test_cancel_stops_and_reaps(tmp_path: Path, started) -> None:
     token = CancelToken()
     source = open_video(pattern_clip(tmp_path / "clip.mp4", seconds=2.0))
     seen = 0
-    with pytest.raises(CancelledError):
+    with pytest.raises(Cancelled):
         for _ in source.frames(cancel=token):
             seen += 1
             if seen == 3:

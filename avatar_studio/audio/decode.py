@@ -42,7 +42,7 @@ def decode_audio(path: Path | str, *, cancel: CancelToken | None = None) -> np.n
     """Return the audio of `path` as a 1-D float32 array, mono, `SAMPLE_RATE` samples per second.
 
     Raises `AvatarStudioError` (one sentence) for a missing file, a file without an audio stream,
-    undecodable data or a recording with no samples; `CancelledError` when `cancel` is set.
+    undecodable data or a recording with no samples; `Cancelled` when `cancel` is set.
     """
     source = Path(path)
     if not source.is_file():

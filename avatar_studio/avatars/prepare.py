@@ -86,7 +86,7 @@ def prepare_avatar(
     """Write a complete avatar into the existing empty `dest_folder` and return its metadata.
 
     Raises AvatarStudioError for unusable input (not media, no frames, no face anywhere) and
-    CancelledError when `cancel` is set; the caller discards `dest_folder` in both cases.
+    Cancelled when `cancel` is set; the caller discards `dest_folder` in both cases.
     """
     settings = settings.validated()
     source = Path(source).expanduser().resolve()

@@ -15,7 +15,7 @@ import traceback
 from collections.abc import Sequence
 
 from avatar_studio import __version__
-from avatar_studio.errors import AvatarStudioError, CancelledError
+from avatar_studio.errors import AvatarStudioError, Cancelled
 
 COMMAND_MODULES = ("info", "export_onnx", "prepare", "avatars", "render", "gui")
 
@@ -43,7 +43,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         return EXIT_BAD_INPUT
     try:
         return int(args.func(args) or 0)
-    except CancelledError as error:
+    except Cancelled as error:
         print(f"avatar-studio: {error}", file=sys.stderr)
         return EXIT_INTERRUPTED
     except BrokenPipeError:

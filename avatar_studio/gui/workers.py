@@ -16,7 +16,7 @@ from typing import Any, ClassVar
 
 from PySide6.QtCore import QCoreApplication, QObject, Qt, QThread, QTimer, Signal, Slot
 
-from avatar_studio.errors import AvatarStudioError, CancelledError
+from avatar_studio.errors import AvatarStudioError, Cancelled
 from avatar_studio.progress import CancelToken, Progress, ProgressCallback
 
 log = logging.getLogger(__name__)
@@ -42,7 +42,7 @@ class _Worker(QObject):
     def run(self) -> None:
         try:
             result = self._task(self.progressed.emit, self._token)
-        except CancelledError:
+        except Cancelled:
             self.cancelled.emit()
         except AvatarStudioError as error:
             self.failed.emit(str(error), "")

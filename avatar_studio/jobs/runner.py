@@ -14,7 +14,7 @@ import traceback
 from collections.abc import Callable
 from pathlib import Path
 
-from avatar_studio.errors import AvatarStudioError, CancelledError
+from avatar_studio.errors import AvatarStudioError, Cancelled
 from avatar_studio.jobs.model import Job, JobSpec
 from avatar_studio.jobs.store import JobStore
 from avatar_studio.model.backends.base import NoticeCallback
@@ -48,7 +48,7 @@ def run_job(
             job.spec, Path(library_root), recorder, cancel, on_notice,
             on_backend_ready=lambda description: store.set_device_description(job.id, description),
         )
-    except CancelledError:
+    except Cancelled:
         return store.mark_cancelled(job.id)
     except AvatarStudioError as error:
         return store.mark_failed(job.id, str(error), str(error))

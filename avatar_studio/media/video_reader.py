@@ -79,7 +79,7 @@ class VideoFrameSource:
         """Yield each frame as a new writable HxWx3 BGR uint8 array, from the first frame on.
 
         Every call is a fresh pass over the file (one new ffmpeg process).
-        Raises `CancelledError` when `cancel` is set, `AvatarStudioError` when decoding fails.
+        Raises `Cancelled` when `cancel` is set, `AvatarStudioError` when decoding fails.
         """
         if cancel is not None:
             cancel.raise_if_cancelled()

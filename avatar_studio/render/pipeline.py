@@ -73,7 +73,7 @@ def render_video(
 ) -> RenderResult:
     """Write `output` (MP4, H.264 + AAC): `avatar` lip-synced to `audio_path` by `backend`.
 
-    Raises `AvatarStudioError` for bad input (nothing is written) and `CancelledError` when
+    Raises `AvatarStudioError` for bad input (nothing is written) and `Cancelled` when
     `cancel` fires (the partial file is removed); the destination appears only when complete.
     """
     started = time.perf_counter()

@@ -69,7 +69,7 @@ class StageGroup:
         self._stop.set()
 
     def check(self) -> None:
-        """Raise the first stage's error, or `CancelledError`, or `StageStopped` once stopping."""
+        """Raise the first stage's error, or `Cancelled`, or `StageStopped` once stopping."""
         if self._error is not None:
             raise self._error
         if self._cancel is not None:
