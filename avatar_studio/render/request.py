@@ -59,6 +59,11 @@ def run_render_request(
     request.settings.validate()
     check_destination(request.output, request.settings.overwrite)
     avatar = AvatarLibrary(library_root).get(request.avatar)
+    if on_notice is not None and request.settings.mask != "box" and not avatar.has_landmarks:
+        on_notice(
+            f"{avatar.name!r} was prepared without face-mesh landmarks, so it renders with the box mask; "
+            "re-prepare it for face-mesh masks."
+        )
     checked_audio(request.audio)
     backend_settings = request.backend_settings(library_root)
     if cancel is not None:
