@@ -5,7 +5,19 @@ from __future__ import annotations
 import argparse
 import sys
 
-from avatar_studio.choices import BACKENDS, DEVICES, ENCODER_PRESETS, LOOP_MODES, PRECISIONS
+from avatar_studio.choices import (
+    BACKENDS,
+    DEFAULT_MASK,
+    DEFAULT_MASK_BLUR,
+    DEFAULT_MOUTH_DILATE,
+    DEFAULT_SILENCE,
+    DEVICES,
+    ENCODER_PRESETS,
+    LOOP_MODES,
+    MASK_KINDS,
+    PRECISIONS,
+    SILENCE_MODES,
+)
 from avatar_studio.cli.common import add_common_options, tqdm_progress
 
 
@@ -32,6 +44,29 @@ def add_parser(subparsers: argparse._SubParsersAction) -> None:
     parser.add_argument("--preset", choices=ENCODER_PRESETS, default=None, help="H.264 speed/size trade-off (default: settings)")
     parser.add_argument("--seconds", type=float, default=None, metavar="S", help="render only the first S seconds (a preview)")
     parser.add_argument("--feather", type=float, default=None, metavar="F", help="soft mask edge as a fraction of the face box")
+    quality = parser.add_argument_group("mouth quality")
+    quality.add_argument(
+        # No argparse `choices`: a bad value then gets the engine's one-line error naming the valid ones.
+        "--mask", default=DEFAULT_MASK, metavar="|".join(MASK_KINDS),
+        help="where the new mouth is blended in: the face below the nose (lower-face), the lips only "
+        f"(mouth), or the old feathered box (box); avatars without face-mesh landmarks use box (default: {DEFAULT_MASK})",
+    )
+    quality.add_argument(
+        "--mask-blur", type=float, default=DEFAULT_MASK_BLUR, metavar="F",
+        help=f"soft edge of the lower-face and mouth masks as a fraction of the face size (default: {DEFAULT_MASK_BLUR:g})",
+    )
+    quality.add_argument(
+        "--mouth-dilate", type=float, default=DEFAULT_MOUTH_DILATE, metavar="F",
+        help=f"how far the mouth mask reaches beyond the lips, fraction of the face size (default: {DEFAULT_MOUTH_DILATE:g})",
+    )
+    quality.add_argument(
+        "--color-match", action=argparse.BooleanOptionalAction, default=True,
+        help="match the new mouth's colour to the face around it (default: on)",
+    )
+    quality.add_argument(
+        "--silence", default=DEFAULT_SILENCE, metavar="|".join(SILENCE_MODES),
+        help=f"silent stretches: keep lip-syncing, or show the avatar's own frames (original) (default: {DEFAULT_SILENCE})",
+    )
     parser.add_argument("--overwrite", action="store_true", help="replace OUT.mp4 if it exists")
     add_common_options(parser)
     parser.set_defaults(func=run)
@@ -58,6 +93,11 @@ def run(args: argparse.Namespace) -> int:
             seconds=args.seconds,
             overwrite=args.overwrite,
             **({} if args.feather is None else {"feather": args.feather}),
+            mask=args.mask,
+            mask_blur=args.mask_blur,
+            mouth_dilate=args.mouth_dilate,
+            color_match=args.color_match,
+            silence=args.silence,
         ),
         model=args.model,
         backend=args.backend,

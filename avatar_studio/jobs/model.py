@@ -11,7 +11,19 @@ from dataclasses import asdict, dataclass, fields
 from enum import Enum
 from typing import Any
 
-from avatar_studio.choices import BACKENDS, DEFAULT_CRF, DEFAULT_FEATHER, DEFAULT_PRESET, DEVICES, PRECISIONS
+from avatar_studio.choices import (
+    BACKENDS,
+    DEFAULT_COLOR_MATCH,
+    DEFAULT_CRF,
+    DEFAULT_FEATHER,
+    DEFAULT_MASK,
+    DEFAULT_MASK_BLUR,
+    DEFAULT_MOUTH_DILATE,
+    DEFAULT_PRESET,
+    DEFAULT_SILENCE,
+    DEVICES,
+    PRECISIONS,
+)
 from avatar_studio.errors import AvatarStudioError
 from avatar_studio.render.settings import RenderSettings
 
@@ -49,6 +61,11 @@ class JobSpec:
     seconds: float | None = None  # render only the first N seconds (preview)
     overwrite: bool = False
     feather: float = DEFAULT_FEATHER
+    mask: str = DEFAULT_MASK
+    mask_blur: float = DEFAULT_MASK_BLUR
+    mouth_dilate: float = DEFAULT_MOUTH_DILATE
+    color_match: bool = DEFAULT_COLOR_MATCH
+    silence: str = DEFAULT_SILENCE
 
     def to_dict(self) -> dict[str, Any]:
         return asdict(self)
@@ -83,6 +100,8 @@ class JobSpec:
         return RenderSettings(
             loop=self.loop, crf=self.crf, preset=self.preset, seconds=self.seconds,
             overwrite=self.overwrite, feather=self.feather,
+            mask=self.mask, mask_blur=self.mask_blur, mouth_dilate=self.mouth_dilate,  # type: ignore[arg-type]
+            color_match=self.color_match, silence=self.silence,  # type: ignore[arg-type]
         )
 
 
