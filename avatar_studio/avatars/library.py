@@ -219,6 +219,23 @@ class AvatarLibrary:
             f"No avatar is called {name!r} (known: {known}); check the name or prepare it first."
         )
 
+    def get_by_id(self, avatar_id: str, name: str = "") -> Avatar:
+        """The avatar whose folder is `avatar_id` (its stable id: a rename keeps the folder).
+
+        `name` is what the caller knew it as, for the message when the avatar has been deleted;
+        an empty id (a job queued before ids existed) falls back to looking `name` up.
+        """
+        if not avatar_id:
+            return self.get(name)
+        folder = self.avatars_dir / avatar_id
+        if avatar_id.startswith(".") or folder.parent != self.avatars_dir or not folder.is_dir():
+            shown = repr(name) if name else f"with the id {avatar_id!r}"
+            raise AvatarStudioError(
+                f"The avatar {shown} is no longer in the library (it was deleted); "
+                "prepare it again or choose another avatar."
+            )
+        return Avatar(folder)
+
     def find(self, name: str) -> Avatar | None:
         """Like `get`, but None when there is no such avatar."""
         try:

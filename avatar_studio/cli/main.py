@@ -36,8 +36,10 @@ def build_parser() -> argparse.ArgumentParser:
 
 
 def main(argv: Sequence[str] | None = None) -> int:
+    """`avatar-studio [COMMAND ...]`; with no arguments at all it opens the app, like `gui`."""
+    arguments = list(sys.argv[1:] if argv is None else argv)
     parser = build_parser()
-    args = parser.parse_args(argv)
+    args = parser.parse_args(arguments or ["gui"])
     if not getattr(args, "func", None):
         parser.print_help()
         return EXIT_BAD_INPUT
@@ -67,6 +69,11 @@ def main(argv: Sequence[str] | None = None) -> int:
             file=sys.stderr,
         )
         return 1
+
+
+def gui_main() -> int:
+    """The `avatar-studio-gui` launcher (a gui-script: on Windows it opens no console window)."""
+    return main(["gui", *sys.argv[1:]])
 
 
 if __name__ == "__main__":

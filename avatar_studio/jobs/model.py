@@ -11,6 +11,7 @@ from dataclasses import asdict, dataclass, fields
 from enum import Enum
 from typing import Any
 
+from avatar_studio.avatars.naming import name_key
 from avatar_studio.choices import (
     BACKENDS,
     DEFAULT_COLOR_MATCH,
@@ -47,9 +48,10 @@ FINISHED_STATES = RETRYABLE_STATES | {JobState.DONE}
 class JobSpec:
     """The render settings of one job, as the user chose them in the form or on the command line."""
 
-    avatar: str
+    avatar: str  # the display name when queued (shown if the avatar is gone; old jobs resolve by it)
     audio: str
     output: str
+    avatar_id: str = ""  # the avatar's folder name: stable across renames; "" in jobs from before ids
     model: str = ""  # "" = the configured default model, resolved when the job runs
     backend: str = "auto"
     device: str = "auto"
@@ -67,6 +69,12 @@ class JobSpec:
     color_match: bool = DEFAULT_COLOR_MATCH
     silence: str = DEFAULT_SILENCE
 
+    def uses_avatar(self, avatar_id: str, name: str) -> bool:
+        """Whether this job renders the avatar with folder `avatar_id` (called `name` now)."""
+        if self.avatar_id:
+            return self.avatar_id == avatar_id
+        return name_key(self.avatar) == name_key(name) or self.avatar.strip() == avatar_id
+
     def to_dict(self) -> dict[str, Any]:
         return asdict(self)
 
@@ -78,7 +86,7 @@ class JobSpec:
 
     def validate(self) -> None:
         """Refuse settings that could never render, before they sit in the queue."""
-        if not self.avatar.strip():
+        if not self.avatar.strip() and not self.avatar_id:
             raise AvatarStudioError("The job has no avatar; choose one from the library.")
         if not self.audio.strip():
             raise AvatarStudioError("The job has no audio file; choose the voice recording to lip-sync.")

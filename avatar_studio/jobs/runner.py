@@ -68,7 +68,7 @@ def _render(
 ) -> RenderResult:
     """The same steps as `avatar-studio render`, with the job's stored settings."""
     request = RenderRequest(
-        avatar=spec.avatar, audio=Path(spec.audio), output=Path(spec.output),
+        avatar=spec.avatar, avatar_id=spec.avatar_id, audio=Path(spec.audio), output=Path(spec.output),
         settings=spec.render_settings(), model=spec.model or None, backend=spec.backend,
         device=spec.device, precision=spec.precision, batch_size=spec.batch_size,
     )

@@ -25,7 +25,7 @@ from avatar_studio.settings import EngineSettings
 class RenderRequest:
     """What to render and with which model; None means "the library's configured default"."""
 
-    avatar: str
+    avatar: str  # a display name (any case) or folder name; see `avatar_id`
     audio: Path
     output: Path
     settings: RenderSettings
@@ -34,6 +34,7 @@ class RenderRequest:
     device: str | None = None
     precision: str | None = None
     batch_size: int | None = None
+    avatar_id: str = ""  # the folder name: when set, wins over `avatar` (which survives no rename)
 
     def backend_settings(self, library_root: Path) -> BackendSettings:
         """The model file and how to run it, defaults filled in from the library's settings."""
@@ -58,7 +59,7 @@ def run_render_request(
     """Check everything cheap, open the backend, render; `on_backend_ready` gets its description."""
     request.settings.validate()
     check_destination(request.output, request.settings.overwrite)
-    avatar = AvatarLibrary(library_root).get(request.avatar)
+    avatar = AvatarLibrary(library_root).get_by_id(request.avatar_id, request.avatar)
     checked_audio(request.audio)
     backend_settings = request.backend_settings(library_root)
     if cancel is not None:
