@@ -27,6 +27,10 @@ MODEL_SUFFIXES_ONNX = (".onnx",)
 MODEL_SUFFIXES = MODEL_SUFFIXES_TORCH + MODEL_SUFFIXES_ONNX
 
 DEFAULT_FPS = 25.0
+#: Frame rates an avatar may be prepared at (--fps): below 1 a clip collapses into a few frames
+#: that each stand for seconds of speech; above 240 no camera or encoder setting makes sense.
+MIN_FPS = 1.0
+MAX_FPS = 240.0
 DEFAULT_CRF = 18
 MAX_CRF = 51  # the top of libx264's quality scale
 #: Soft edge of the blended mouth region, as a fraction of the face box's smaller side.

@@ -14,7 +14,6 @@ from __future__ import annotations
 import logging
 import os
 import shutil
-import sys
 import uuid
 from collections.abc import Iterable, Iterator
 from dataclasses import replace as dataclass_replace
@@ -31,6 +30,7 @@ from avatar_studio.avatars.prepare import PrepareSettings, prepare_avatar
 from avatar_studio.errors import AvatarStudioError
 from avatar_studio.faces.boxes import Pads
 from avatar_studio.faces.landmarks import LANDMARK_COUNT, OPEN_MOUTH_NOTE_SHARE
+from avatar_studio.processes import process_alive
 from avatar_studio.progress import CancelToken, ProgressCallback
 
 log = logging.getLogger(__name__)
@@ -351,7 +351,7 @@ class AvatarLibrary:
         for entry in self.staging_dir.iterdir():
             pid = _staging_pid(entry.name)
             # This process's own entries are work in progress of another AvatarLibrary object.
-            if pid == os.getpid() or (pid is not None and _process_alive(pid)):
+            if pid == os.getpid() or (pid is not None and process_alive(pid)):
                 continue
             log.info("Removing leftover of interrupted work: %s", entry)
             _remove_tree(entry)
@@ -368,30 +368,6 @@ def _staging_pid(name: str) -> int | None:
     if len(parts) == 3 and parts[1].isdigit():
         return int(parts[1])
     return None
-
-
-def _process_alive(pid: int) -> bool:
-    """Whether process `pid` still runs (never signals it; os.kill would terminate it on Windows)."""
-    if sys.platform == "win32":
-        import ctypes
-
-        kernel32 = ctypes.windll.kernel32  # type: ignore[attr-defined]
-        handle = kernel32.OpenProcess(0x1000, False, pid)  # PROCESS_QUERY_LIMITED_INFORMATION
-        if not handle:
-            return False
-        try:
-            code = ctypes.c_ulong()
-            kernel32.GetExitCodeProcess(handle, ctypes.byref(code))
-            return code.value == 259  # STILL_ACTIVE
-        finally:
-            kernel32.CloseHandle(handle)
-    try:
-        os.kill(pid, 0)
-    except ProcessLookupError:
-        return False
-    except PermissionError:
-        return True
-    return True
 
 
 def _remove_tree(path: Path) -> None:
