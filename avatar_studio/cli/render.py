@@ -5,7 +5,17 @@ from __future__ import annotations
 import argparse
 import sys
 
-from avatar_studio.choices import BACKENDS, DEVICES, ENCODER_PRESETS, LOOP_MODES, PRECISIONS
+from avatar_studio.choices import (
+    BACKENDS,
+    DEFAULT_ENHANCER_BLEND,
+    DEFAULT_ENHANCER_REGION,
+    DEFAULT_ENHANCER_WEIGHT,
+    DEVICES,
+    ENCODER_PRESETS,
+    ENHANCER_REGIONS,
+    LOOP_MODES,
+    PRECISIONS,
+)
 from avatar_studio.cli.common import add_common_options, tqdm_progress
 
 
@@ -32,6 +42,22 @@ def add_parser(subparsers: argparse._SubParsersAction) -> None:
     parser.add_argument("--preset", choices=ENCODER_PRESETS, default=None, help="H.264 speed/size trade-off (default: settings)")
     parser.add_argument("--seconds", type=float, default=None, metavar="S", help="render only the first S seconds (a preview)")
     parser.add_argument("--feather", type=float, default=None, metavar="F", help="soft mask edge as a fraction of the face box")
+    parser.add_argument(
+        "--enhancer", metavar="MODEL", default=None,
+        help="face-restoration ONNX model (GFPGAN, CodeFormer, GPEN-BFR, RestoreFormer++) run after the lip sync",
+    )
+    parser.add_argument(
+        "--enhancer-blend", type=float, default=DEFAULT_ENHANCER_BLEND, metavar="0..1",
+        help=f"share of the restored face (default: {DEFAULT_ENHANCER_BLEND})",
+    )
+    parser.add_argument(
+        "--enhancer-region", choices=ENHANCER_REGIONS, default=DEFAULT_ENHANCER_REGION,
+        help="restore only where the lip sync drew (mouth) or the whole face (default: %(default)s)",
+    )
+    parser.add_argument(
+        "--enhancer-weight", type=float, default=DEFAULT_ENHANCER_WEIGHT, metavar="0..1",
+        help=f"CodeFormer's fidelity: 0 restores most, 1 keeps closest to the input (default: {DEFAULT_ENHANCER_WEIGHT})",
+    )
     parser.add_argument("--overwrite", action="store_true", help="replace OUT.mp4 if it exists")
     add_common_options(parser)
     parser.set_defaults(func=run)
@@ -58,6 +84,10 @@ def run(args: argparse.Namespace) -> int:
             seconds=args.seconds,
             overwrite=args.overwrite,
             **({} if args.feather is None else {"feather": args.feather}),
+            enhancer=args.enhancer,
+            enhancer_region=args.enhancer_region,
+            enhancer_blend=args.enhancer_blend,
+            enhancer_weight=args.enhancer_weight,
         ),
         model=args.model,
         backend=args.backend,

@@ -11,7 +11,17 @@ from dataclasses import asdict, dataclass, fields
 from enum import Enum
 from typing import Any
 
-from avatar_studio.choices import BACKENDS, DEFAULT_CRF, DEFAULT_FEATHER, DEFAULT_PRESET, DEVICES, PRECISIONS
+from avatar_studio.choices import (
+    BACKENDS,
+    DEFAULT_CRF,
+    DEFAULT_ENHANCER_BLEND,
+    DEFAULT_ENHANCER_REGION,
+    DEFAULT_ENHANCER_WEIGHT,
+    DEFAULT_FEATHER,
+    DEFAULT_PRESET,
+    DEVICES,
+    PRECISIONS,
+)
 from avatar_studio.errors import AvatarStudioError
 from avatar_studio.render.settings import RenderSettings
 
@@ -49,6 +59,10 @@ class JobSpec:
     seconds: float | None = None  # render only the first N seconds (preview)
     overwrite: bool = False
     feather: float = DEFAULT_FEATHER
+    enhancer: str = ""  # "" = no face enhancer
+    enhancer_region: str = DEFAULT_ENHANCER_REGION
+    enhancer_blend: float = DEFAULT_ENHANCER_BLEND
+    enhancer_weight: float = DEFAULT_ENHANCER_WEIGHT
 
     def to_dict(self) -> dict[str, Any]:
         return asdict(self)
@@ -83,6 +97,8 @@ class JobSpec:
         return RenderSettings(
             loop=self.loop, crf=self.crf, preset=self.preset, seconds=self.seconds,
             overwrite=self.overwrite, feather=self.feather,
+            enhancer=self.enhancer or None, enhancer_region=self.enhancer_region,
+            enhancer_blend=self.enhancer_blend, enhancer_weight=self.enhancer_weight,
         )
 
 

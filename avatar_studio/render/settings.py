@@ -6,12 +6,17 @@ from dataclasses import dataclass
 
 from avatar_studio.choices import (
     DEFAULT_CRF,
+    DEFAULT_ENHANCER_BLEND,
+    DEFAULT_ENHANCER_REGION,
+    DEFAULT_ENHANCER_WEIGHT,
     DEFAULT_FEATHER,
     DEFAULT_PRESET,
     ENCODER_PRESETS,
+    ENHANCER_REGIONS,
     LOOP_MODES,
     MAX_CRF,
     EncoderPreset,
+    EnhancerRegion,
     LoopMode,
 )
 from avatar_studio.errors import AvatarStudioError
@@ -29,6 +34,14 @@ class RenderSettings:
     overwrite: bool = False
     #: Soft edge of the mouth mask as a fraction of the face box (see `composite.blend_mask`).
     feather: float = DEFAULT_FEATHER
+    #: Face-restoration model run after compositing (a path or a name in the models folder); None = off.
+    enhancer: str | None = None
+    #: Where the restored face shows: "mouth" (the lip-sync region only) or "face".
+    enhancer_region: EnhancerRegion = DEFAULT_ENHANCER_REGION
+    #: Share of the restored face over the composited one, 0..1.
+    enhancer_blend: float = DEFAULT_ENHANCER_BLEND
+    #: CodeFormer's fidelity, 0 (strongest restoration) .. 1 (closest to the input); others ignore it.
+    enhancer_weight: float = DEFAULT_ENHANCER_WEIGHT
 
     def validate(self) -> None:
         """Refuse settings that could never render, with a sentence saying what to choose."""
@@ -44,3 +57,10 @@ class RenderSettings:
             raise AvatarStudioError(f"Preview length must be a positive number of seconds, not {self.seconds}.")
         if not 0.0 <= self.feather <= 0.5:
             raise AvatarStudioError(f"Feather must be between 0 and 0.5 of the face box, not {self.feather}.")
+        if self.enhancer_region not in ENHANCER_REGIONS:
+            raise AvatarStudioError(
+                f"Unknown enhancer region {self.enhancer_region!r}; use one of: {', '.join(ENHANCER_REGIONS)}."
+            )
+        for label, value in (("Enhancer blend", self.enhancer_blend), ("Enhancer weight", self.enhancer_weight)):
+            if not 0.0 <= value <= 1.0:
+                raise AvatarStudioError(f"{label} must be between 0 and 1, not {value}.")
