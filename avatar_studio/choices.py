@@ -48,3 +48,17 @@ DEFAULT_SILENCE: SilenceMode = "lipsync"
 # "veryfast" (files were no larger at CRF 18 on the test clips), and on a GPU the encoder is what sets
 # the pace (240 vs 419 frames/s on an H200 machine); see docs/benchmarks.md.
 DEFAULT_PRESET: EncoderPreset = "veryfast"
+
+# Face enhancer (face restoration after the lip sync): see model/enhancers.py and render/enhance.py.
+ModelKind = Literal["lip-sync", "enhancer"]
+EnhancerRegion = Literal["mouth", "face"]
+MODEL_KINDS: tuple[str, ...] = get_args(ModelKind)
+ENHANCER_REGIONS: tuple[str, ...] = get_args(EnhancerRegion)
+#: `mouth`: the restored face shows only where the lip-sync model drew, the rest stays the original.
+DEFAULT_ENHANCER_REGION: EnhancerRegion = "mouth"
+#: Share of the restored face over the composited one (0 = off, 1 = fully restored).
+DEFAULT_ENHANCER_BLEND = 0.8
+#: CodeFormer's fidelity: 0 = strongest restoration, 1 = closest to the input.
+DEFAULT_ENHANCER_WEIGHT = 0.5
+#: Restoration networks at 512x512 are large: a few faces per run keep GPU memory modest.
+ENHANCER_MAX_BATCH = 4

@@ -16,6 +16,9 @@ from avatar_studio.choices import (
     BACKENDS,
     DEFAULT_COLOR_MATCH,
     DEFAULT_CRF,
+    DEFAULT_ENHANCER_BLEND,
+    DEFAULT_ENHANCER_REGION,
+    DEFAULT_ENHANCER_WEIGHT,
     DEFAULT_FEATHER,
     DEFAULT_MASK,
     DEFAULT_MASK_BLUR,
@@ -68,6 +71,10 @@ class JobSpec:
     mouth_dilate: float = DEFAULT_MOUTH_DILATE
     color_match: bool = DEFAULT_COLOR_MATCH
     silence: str = DEFAULT_SILENCE
+    enhancer: str = ""  # "" = no face enhancer
+    enhancer_region: str = DEFAULT_ENHANCER_REGION
+    enhancer_blend: float = DEFAULT_ENHANCER_BLEND
+    enhancer_weight: float = DEFAULT_ENHANCER_WEIGHT
 
     def uses_avatar(self, avatar_id: str, name: str) -> bool:
         """Whether this job renders the avatar with folder `avatar_id` (called `name` now)."""
@@ -110,6 +117,8 @@ class JobSpec:
             overwrite=self.overwrite, feather=self.feather,
             mask=self.mask, mask_blur=self.mask_blur, mouth_dilate=self.mouth_dilate,  # type: ignore[arg-type]
             color_match=self.color_match, silence=self.silence,  # type: ignore[arg-type]
+            enhancer=self.enhancer or None, enhancer_region=self.enhancer_region,
+            enhancer_blend=self.enhancer_blend, enhancer_weight=self.enhancer_weight,
         )
 
 
