@@ -13,26 +13,18 @@ from avatar_studio.batch.check import ManifestProblems, check_manifest
 from avatar_studio.batch.manifest import read_manifest
 from avatar_studio.errors import AvatarStudioError
 from avatar_studio.jobs import JobStore
+from batch_media import identity_model, models_folder  # noqa: F401 - fixtures
 from render_media import render_avatar, render_library, write_beeps  # noqa: F401 - fixtures
-from standin_models import write_identity_model
-
-
-@pytest.fixture(scope="session")
-def identity_model(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    return write_identity_model(tmp_path_factory.mktemp("batch_models") / "identity.onnx")
 
 
 @pytest.fixture
-def project(tmp_path: Path, identity_model: Path, render_avatar) -> Path:
+def project(tmp_path: Path, models_folder: Path, render_avatar) -> Path:
     """A manifest folder with two short recordings, the still avatar in the library and one model."""
     render_avatar("still")
     folder = tmp_path / "course"
     (folder / "audio").mkdir(parents=True)
     write_beeps(folder / "audio" / "one.wav", beeps=((0.2, 0.4),), seconds=1.0)
     write_beeps(folder / "audio" / "two.wav", beeps=((0.1, 0.3),), seconds=1.2)
-    models = Path(os.environ["AVATAR_STUDIO_MODELS"])
-    models.mkdir(parents=True, exist_ok=True)
-    shutil.copy(identity_model, models / "identity.onnx")
     return folder
 
 
