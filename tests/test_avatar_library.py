@@ -193,6 +193,11 @@ def test_list_get_rename_delete(library: AvatarLibrary, still_jpg: Path) -> None
     extra = library.prepare(still_jpg, "Temporary")
     renamed = library.rename("temporary", "Zoë im Büro")
     assert renamed.folder == extra.folder and library.get("zoë im büro").name == "Zoë im Büro"
+    assert library.get_by_id(extra.folder.name, "Temporary").name == "Zoë im Büro"  # the id survives
+    assert library.get_by_id("", "ZOË IM BÜRO").folder == extra.folder  # jobs from before ids
+    for foreign in ("../library", ".staging", "nobody-000000"):
+        with pytest.raises(AvatarStudioError, match="no longer in the library"):
+            library.get_by_id(foreign, "Temporary")
     with pytest.raises(AvatarStudioError, match="already exists"):
         library.rename("Zoë im Büro", "talking man")
     with pytest.raises(AvatarStudioError, match="already exists"):

@@ -14,7 +14,6 @@ from __future__ import annotations
 import logging
 import os
 import shutil
-import sys
 import uuid
 from collections.abc import Iterable, Iterator
 from dataclasses import replace as dataclass_replace
@@ -31,6 +30,7 @@ from avatar_studio.avatars.prepare import PrepareSettings, prepare_avatar
 from avatar_studio.errors import AvatarStudioError
 from avatar_studio.faces.boxes import Pads
 from avatar_studio.faces.landmarks import LANDMARK_COUNT, OPEN_MOUTH_NOTE_SHARE
+from avatar_studio.processes import process_alive
 from avatar_studio.progress import CancelToken, ProgressCallback
 
 log = logging.getLogger(__name__)
@@ -219,6 +219,23 @@ class AvatarLibrary:
             f"No avatar is called {name!r} (known: {known}); check the name or prepare it first."
         )
 
+    def get_by_id(self, avatar_id: str, name: str = "") -> Avatar:
+        """The avatar whose folder is `avatar_id` (its stable id: a rename keeps the folder).
+
+        `name` is what the caller knew it as, for the message when the avatar has been deleted;
+        an empty id (a job queued before ids existed) falls back to looking `name` up.
+        """
+        if not avatar_id:
+            return self.get(name)
+        folder = self.avatars_dir / avatar_id
+        if avatar_id.startswith(".") or folder.parent != self.avatars_dir or not folder.is_dir():
+            shown = repr(name) if name else f"with the id {avatar_id!r}"
+            raise AvatarStudioError(
+                f"The avatar {shown} is no longer in the library (it was deleted); "
+                "prepare it again or choose another avatar."
+            )
+        return Avatar(folder)
+
     def find(self, name: str) -> Avatar | None:
         """Like `get`, but None when there is no such avatar."""
         try:
@@ -334,7 +351,7 @@ class AvatarLibrary:
         for entry in self.staging_dir.iterdir():
             pid = _staging_pid(entry.name)
             # This process's own entries are work in progress of another AvatarLibrary object.
-            if pid == os.getpid() or (pid is not None and _process_alive(pid)):
+            if pid == os.getpid() or (pid is not None and process_alive(pid)):
                 continue
             log.info("Removing leftover of interrupted work: %s", entry)
             _remove_tree(entry)
@@ -351,30 +368,6 @@ def _staging_pid(name: str) -> int | None:
     if len(parts) == 3 and parts[1].isdigit():
         return int(parts[1])
     return None
-
-
-def _process_alive(pid: int) -> bool:
-    """Whether process `pid` still runs (never signals it; os.kill would terminate it on Windows)."""
-    if sys.platform == "win32":
-        import ctypes
-
-        kernel32 = ctypes.windll.kernel32  # type: ignore[attr-defined]
-        handle = kernel32.OpenProcess(0x1000, False, pid)  # PROCESS_QUERY_LIMITED_INFORMATION
-        if not handle:
-            return False
-        try:
-            code = ctypes.c_ulong()
-            kernel32.GetExitCodeProcess(handle, ctypes.byref(code))
-            return code.value == 259  # STILL_ACTIVE
-        finally:
-            kernel32.CloseHandle(handle)
-    try:
-        os.kill(pid, 0)
-    except ProcessLookupError:
-        return False
-    except PermissionError:
-        return True
-    return True
 
 
 def _remove_tree(path: Path) -> None:

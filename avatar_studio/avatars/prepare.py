@@ -27,6 +27,7 @@ import numpy as np
 
 from avatar_studio.avatars import storage
 from avatar_studio.avatars.metadata import META_FILE, AvatarMeta
+from avatar_studio.choices import MAX_FPS, MIN_FPS
 from avatar_studio.errors import AvatarStudioError
 from avatar_studio.faces.boxes import (
     DEFAULT_PADS,
@@ -84,8 +85,10 @@ class PrepareSettings:
             raise AvatarStudioError("The smoothing window cannot be negative; use 0 to turn smoothing off.")
         if self.detector not in DETECTOR_MODELS:
             raise AvatarStudioError(f"Unknown face detector {self.detector!r}; choose {', '.join(DETECTOR_MODELS)}.")
-        if self.fps is not None and not 0 < self.fps <= 240:
-            raise AvatarStudioError(f"A frame rate of {self.fps:g} is not usable; choose 1 to 240.")
+        if self.fps is not None and not MIN_FPS <= self.fps <= MAX_FPS:
+            raise AvatarStudioError(
+                f"A frame rate of {self.fps:g} is not usable; choose {MIN_FPS:g} to {MAX_FPS:g} frames per second."
+            )
         return PrepareSettings(
             self.fps, Pads(*map(float, self.pads)), int(self.smooth_window), self.max_height,
             self.detector, self.min_confidence, bool(self.face_mesh),

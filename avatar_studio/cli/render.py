@@ -7,12 +7,16 @@ import sys
 
 from avatar_studio.choices import (
     BACKENDS,
+    DEFAULT_ENHANCER_BLEND,
+    DEFAULT_ENHANCER_REGION,
+    DEFAULT_ENHANCER_WEIGHT,
     DEFAULT_MASK,
     DEFAULT_MASK_BLUR,
     DEFAULT_MOUTH_DILATE,
     DEFAULT_SILENCE,
     DEVICES,
     ENCODER_PRESETS,
+    ENHANCER_REGIONS,
     LOOP_MODES,
     MASK_KINDS,
     PRECISIONS,
@@ -67,6 +71,22 @@ def add_parser(subparsers: argparse._SubParsersAction) -> None:
         "--silence", default=DEFAULT_SILENCE, metavar="|".join(SILENCE_MODES),
         help=f"silent stretches: keep lip-syncing, or show the avatar's own frames (original) (default: {DEFAULT_SILENCE})",
     )
+    quality.add_argument(
+        "--enhancer", metavar="MODEL", default=None,
+        help="face-restoration ONNX model (GFPGAN, CodeFormer, GPEN-BFR, RestoreFormer++) run after the lip sync",
+    )
+    quality.add_argument(
+        "--enhancer-blend", type=float, default=DEFAULT_ENHANCER_BLEND, metavar="0..1",
+        help=f"share of the restored face (default: {DEFAULT_ENHANCER_BLEND})",
+    )
+    quality.add_argument(
+        "--enhancer-region", choices=ENHANCER_REGIONS, default=DEFAULT_ENHANCER_REGION,
+        help="restore only where the lip sync drew (mouth) or the whole face (default: %(default)s)",
+    )
+    quality.add_argument(
+        "--enhancer-weight", type=float, default=DEFAULT_ENHANCER_WEIGHT, metavar="0..1",
+        help=f"CodeFormer's fidelity: 0 restores most, 1 keeps closest to the input (default: {DEFAULT_ENHANCER_WEIGHT})",
+    )
     parser.add_argument("--overwrite", action="store_true", help="replace OUT.mp4 if it exists")
     add_common_options(parser)
     parser.set_defaults(func=run)
@@ -98,6 +118,10 @@ def run(args: argparse.Namespace) -> int:
             mouth_dilate=args.mouth_dilate,
             color_match=args.color_match,
             silence=args.silence,
+            enhancer=args.enhancer,
+            enhancer_region=args.enhancer_region,
+            enhancer_blend=args.enhancer_blend,
+            enhancer_weight=args.enhancer_weight,
         ),
         model=args.model,
         backend=args.backend,

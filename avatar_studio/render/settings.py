@@ -7,6 +7,9 @@ from dataclasses import dataclass
 from avatar_studio.choices import (
     DEFAULT_COLOR_MATCH,
     DEFAULT_CRF,
+    DEFAULT_ENHANCER_BLEND,
+    DEFAULT_ENHANCER_REGION,
+    DEFAULT_ENHANCER_WEIGHT,
     DEFAULT_FEATHER,
     DEFAULT_MASK,
     DEFAULT_MASK_BLUR,
@@ -14,6 +17,7 @@ from avatar_studio.choices import (
     DEFAULT_PRESET,
     DEFAULT_SILENCE,
     ENCODER_PRESETS,
+    ENHANCER_REGIONS,
     LOOP_MODES,
     MASK_BLUR_RANGE,
     MASK_KINDS,
@@ -21,6 +25,7 @@ from avatar_studio.choices import (
     MOUTH_DILATE_RANGE,
     SILENCE_MODES,
     EncoderPreset,
+    EnhancerRegion,
     LoopMode,
     MaskKind,
     SilenceMode,
@@ -50,6 +55,14 @@ class RenderSettings:
     color_match: bool = DEFAULT_COLOR_MATCH
     #: What silent stretches show (see `audio.silence`).
     silence: SilenceMode = DEFAULT_SILENCE
+    #: Face-restoration model run after compositing (a path or a name in the models folder); None = off.
+    enhancer: str | None = None
+    #: Where the restored face shows: "mouth" (the lip-sync region only) or "face".
+    enhancer_region: EnhancerRegion = DEFAULT_ENHANCER_REGION
+    #: Share of the restored face over the composited one, 0..1.
+    enhancer_blend: float = DEFAULT_ENHANCER_BLEND
+    #: CodeFormer's fidelity, 0 (strongest restoration) .. 1 (closest to the input); others ignore it.
+    enhancer_weight: float = DEFAULT_ENHANCER_WEIGHT
 
     def validate(self) -> None:
         """Refuse settings that could never render, with a sentence saying what to choose."""
@@ -81,3 +94,10 @@ class RenderSettings:
             raise AvatarStudioError(
                 f"Unknown silence handling {self.silence!r}; use one of: {', '.join(SILENCE_MODES)}."
             )
+        if self.enhancer_region not in ENHANCER_REGIONS:
+            raise AvatarStudioError(
+                f"Unknown enhancer region {self.enhancer_region!r}; use one of: {', '.join(ENHANCER_REGIONS)}."
+            )
+        for label, value in (("Enhancer blend", self.enhancer_blend), ("Enhancer weight", self.enhancer_weight)):
+            if not 0.0 <= value <= 1.0:
+                raise AvatarStudioError(f"{label} must be between 0 and 1, not {value}.")
