@@ -78,6 +78,7 @@ def render_video(
     """
     started = time.perf_counter()
     settings.validate()
+    avatar.verify()  # a damaged box or crop array fails here, in a sentence, before any work
     fps = avatar.fps_fraction  # exact: 30000/1001, never 29.97
     audio = load_audio(audio_path, cancel=cancel)
     duration_s = audio.duration_s if settings.seconds is None else min(settings.seconds, audio.duration_s)
