@@ -30,6 +30,7 @@ from avatar_studio.avatars.naming import clean_display_name, folder_name_for, na
 from avatar_studio.avatars.prepare import PrepareSettings, prepare_avatar
 from avatar_studio.errors import AvatarStudioError
 from avatar_studio.faces.boxes import Pads
+from avatar_studio.faces.landmarks import LANDMARK_COUNT, OPEN_MOUTH_NOTE_SHARE
 from avatar_studio.processes import process_alive
 from avatar_studio.progress import CancelToken, ProgressCallback
 
@@ -37,6 +38,8 @@ log = logging.getLogger(__name__)
 
 AVATARS_DIR = "avatars"
 STAGING_DIR = ".staging"
+OPEN_MOUTH_NOTE = "filmed with an open mouth: lip sync looks best on a closed-mouth clip"
+NO_LANDMARKS_NOTE = "prepared before face-mesh masks: re-prepare for face-mesh masks (renders with the box mask)"
 
 
 class Avatar:
@@ -62,6 +65,7 @@ class Avatar:
         last = self.meta.frame_count - 1
         validation.check_frame_files(self.meta, storage.frame_path(folder, 0), storage.frame_path(folder, last))
         self._frames = storage.FrameStore(folder, self.meta.frame_count, self._check_frame)
+        self._arrays: dict[str, np.ndarray] = {}
 
     def __repr__(self) -> str:
         return f"Avatar({self.name!r}, {self.frame_count} frames at {self.fps:g} fps, {self.width}x{self.height})"
@@ -113,6 +117,36 @@ class Avatar:
         return self._load_array(storage.CROPS_FILE, (self.frame_count, size, size, 3), np.uint8, mmap=True)
 
     @property
+    def has_landmarks(self) -> bool:
+        """Whether the avatar carries the face mesh (avatars prepared before it do not)."""
+        return self.meta.landmarks
+
+    def landmarks(self) -> np.ndarray | None:
+        """(N, 468, 2) float32 face-mesh points in frame pixels, or None for an avatar without them."""
+        if not self.has_landmarks:
+            return None
+        if storage.LANDMARKS_FILE not in self._arrays:
+            landmarks = self._load_array(storage.LANDMARKS_FILE, (self.frame_count, LANDMARK_COUNT, 2), np.float32)
+            validation.check_landmarks(self.meta, landmarks)
+            self._arrays[storage.LANDMARKS_FILE] = landmarks
+        return self._arrays[storage.LANDMARKS_FILE]
+
+    def mouth_openness(self) -> np.ndarray | None:
+        """(N,) float32 inner-lip gap over mouth width per frame, or None without landmarks."""
+        if not self.has_landmarks:
+            return None
+        return self._cached_array(storage.MOUTH_OPENNESS_FILE, (self.frame_count,), np.float32)
+
+    @property
+    def notes(self) -> tuple[str, ...]:
+        """What the library tells the user about this avatar's quality (CLI list, GUI library)."""
+        if not self.has_landmarks:
+            return (NO_LANDMARKS_NOTE,)
+        if (self.meta.open_mouth_share or 0.0) > OPEN_MOUTH_NOTE_SHARE:
+            return (OPEN_MOUTH_NOTE,)
+        return ()
+
+    @property
     def thumbnail_path(self) -> Path:
         """A small JPEG of the first frame (longest side at most 320 pixels)."""
         return self.folder / storage.THUMBNAIL_FILE
@@ -124,7 +158,7 @@ class Avatar:
 
     def verify(self) -> None:
         """Load and check the per-frame arrays now (before a render starts, not in its middle)."""
-        _ = self.boxes, self.crops
+        _ = self.boxes, self.crops, self.landmarks()
 
     def read_frame(self, index: int) -> np.ndarray:
         """Frame `index` as an HxWx3 BGR uint8 array."""
@@ -133,6 +167,11 @@ class Avatar:
     def iter_frames(self, indices: Iterable[int]) -> Iterator[np.ndarray]:
         """The frames at `indices` in that order (any order, may be endless), a few decoded ahead."""
         return self._frames.iter_frames(indices)
+
+    def _cached_array(self, name: str, shape: tuple[int, ...], dtype: type) -> np.ndarray:
+        if name not in self._arrays:
+            self._arrays[name] = self._load_array(name, shape, dtype)
+        return self._arrays[name]
 
     def _load_array(self, name: str, shape: tuple[int, ...], dtype: type, mmap: bool = False) -> np.ndarray:
         try:
@@ -195,6 +234,23 @@ class AvatarLibrary:
         raise AvatarStudioError(
             f"No avatar is called {name!r} (known: {known}); check the name or prepare it first."
         )
+
+    def get_by_id(self, avatar_id: str, name: str = "") -> Avatar:
+        """The avatar whose folder is `avatar_id` (its stable id: a rename keeps the folder).
+
+        `name` is what the caller knew it as, for the message when the avatar has been deleted;
+        an empty id (a job queued before ids existed) falls back to looking `name` up.
+        """
+        if not avatar_id:
+            return self.get(name)
+        folder = self.avatars_dir / avatar_id
+        if avatar_id.startswith(".") or folder.parent != self.avatars_dir or not folder.is_dir():
+            shown = repr(name) if name else f"with the id {avatar_id!r}"
+            raise AvatarStudioError(
+                f"The avatar {shown} is no longer in the library (it was deleted); "
+                "prepare it again or choose another avatar."
+            )
+        return Avatar(folder)
 
     def find(self, name: str) -> Avatar | None:
         """Like `get`, but None when there is no such avatar."""

@@ -18,7 +18,7 @@ from collections.abc import Sequence
 from avatar_studio import __version__
 from avatar_studio.errors import AvatarStudioError, Cancelled
 
-COMMAND_MODULES = ("info", "export_onnx", "prepare", "avatars", "render", "gui")
+COMMAND_MODULES = ("info", "export_onnx", "prepare", "avatars", "render", "batch", "gui")
 
 EXIT_BAD_INPUT = 2
 EXIT_INTERRUPTED = 130
@@ -46,8 +46,10 @@ def _interrupt_on_termination() -> None:
 
 
 def main(argv: Sequence[str] | None = None) -> int:
+    """`avatar-studio [COMMAND ...]`; with no arguments at all it opens the app, like `gui`."""
+    arguments = list(sys.argv[1:] if argv is None else argv)
     parser = build_parser()
-    args = parser.parse_args(argv)
+    args = parser.parse_args(arguments or ["gui"])
     if not getattr(args, "func", None):
         parser.print_help()
         return EXIT_BAD_INPUT
@@ -81,6 +83,11 @@ def main(argv: Sequence[str] | None = None) -> int:
             file=sys.stderr,
         )
         return 1
+
+
+def gui_main() -> int:
+    """The `avatar-studio-gui` launcher (a gui-script: on Windows it opens no console window)."""
+    return main(["gui", *sys.argv[1:]])
 
 
 if __name__ == "__main__":
