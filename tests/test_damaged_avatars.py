@@ -97,6 +97,11 @@ def _damage(case: str, folder: Path) -> str:
     if case == "fps zero":
         _edit_meta(folder, fps=0, fps_rational="0/1")
         return "frame rate 0"
+    if case == "landmarks far outside":
+        landmarks = np.load(folder / "landmarks.npy")
+        landmarks[0, 10] = [1e9, -1e9]
+        np.save(folder / "landmarks.npy", landmarks)
+        return "face landmarks of frame 0"
     if case == "crops of the wrong shape":
         np.save(folder / "crops.npy", np.zeros((1, 32, 32, 3), np.uint8))
         return "crops.npy"
@@ -105,7 +110,7 @@ def _damage(case: str, folder: Path) -> str:
 
 DAMAGES = (
     "box far outside", "inverted box", "frame of the wrong size", "width in avatar.json wrong", "height zero",
-    "more frames recorded than stored", "fps zero", "crops of the wrong shape",
+    "more frames recorded than stored", "fps zero", "crops of the wrong shape", "landmarks far outside",
 )  # fmt: skip
 
 

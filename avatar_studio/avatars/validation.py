@@ -93,3 +93,17 @@ def check_boxes(meta: AvatarMeta, boxes: np.ndarray) -> None:
             f"the face box of frame {index}, {boxes[index].tolist()}, is empty or outside the "
             f"{meta.width}x{meta.height} frame",
         )
+
+
+def check_landmarks(meta: AvatarMeta, landmarks: np.ndarray) -> None:
+    """Face-mesh points are finite and near the frame: a point may lie a little outside it (a
+    face at the edge), but not more than one frame size away, where a mask would be huge."""
+    x, y = landmarks[..., 0], landmarks[..., 1]
+    near = (
+        np.isfinite(landmarks).all(axis=(1, 2))
+        & (x >= -meta.width).all(axis=1) & (x <= 2 * meta.width).all(axis=1)
+        & (y >= -meta.height).all(axis=1) & (y <= 2 * meta.height).all(axis=1)
+    )  # fmt: skip
+    if not near.all():
+        index = int(np.argmin(near))
+        raise damaged(meta.display_name, f"the face landmarks of frame {index} are far outside the frame")
