@@ -11,6 +11,7 @@ library).
 
 from __future__ import annotations
 
+import errno
 import json
 import logging
 import os
@@ -279,7 +280,10 @@ class AvatarLibrary:
                 f"An avatar called {existing.name!r} already exists; choose another name or replace it."
             )
         folder_name = existing.folder.name if existing else folder_name_for(display_name, self._folder_names())
-        work = self._new_staging_folder("prep")
+        try:
+            work = self._new_staging_folder("prep")
+        except OSError as error:
+            raise self._cannot_change(error) from None
         try:
             prepare_avatar(
                 source, work, settings, progress, cancel, display_name=display_name, folder_name=folder_name
@@ -295,10 +299,7 @@ class AvatarLibrary:
                 os.rename(work, target)
         except OSError as error:  # disk full, permissions: the user can act on those
             _remove_tree(work)
-            raise AvatarStudioError(
-                f"Could not write the avatar into {str(self.avatars_dir)!r} ({error.strerror or error}); "
-                "free some disk space or choose another library folder."
-            ) from error
+            raise self._cannot_change(error) from error
         except BaseException:
             _remove_tree(work)
             raise
@@ -328,17 +329,35 @@ class AvatarLibrary:
         if other is not None and other.folder != avatar.folder:
             raise AvatarStudioError(f"An avatar called {other.name!r} already exists; choose another name.")
         meta = dataclass_replace(avatar.meta, display_name=new_name)
-        _write_atomically(avatar.folder / META_FILE, meta.to_json())
+        try:
+            _write_atomically(avatar.folder / META_FILE, meta.to_json())
+        except OSError as error:
+            raise self._cannot_change(error) from None
         return Avatar(avatar.folder)
 
     def delete(self, name: str) -> None:
         """Remove avatar `name` (moved into staging first, so it vanishes at once and whole)."""
         avatar = self.get(name)
-        doomed = self._new_staging_folder("del", create=False)
-        os.rename(avatar.folder, doomed)
+        try:
+            doomed = self._new_staging_folder("del", create=False)
+            os.rename(avatar.folder, doomed)
+        except OSError as error:
+            raise self._cannot_change(error) from None
         _remove_tree(doomed)
 
     # -- internals -------------------------------------------------------------------------------
+
+    def _cannot_change(self, error: OSError) -> AvatarStudioError:
+        """The sentence for a library the operating system would not let us change."""
+        if error.errno == errno.ENOSPC:
+            advice = "free some disk space and try again"
+        elif error.errno in (errno.EROFS, errno.EACCES, errno.EPERM):
+            advice = "choose a writable library folder (--library) or make this one writable"
+        else:
+            advice = "check that the library folder is writable and has free space"
+        return AvatarStudioError(
+            f"Could not change the avatar library {str(self.avatars_dir)!r} ({error.strerror or error}); {advice}."
+        )
 
     def _folder_names(self) -> set[str]:
         return {entry.name for entry in self.avatars_dir.iterdir()}
@@ -410,6 +429,11 @@ def _remove_tree(path: Path) -> None:
 
 
 def _write_atomically(path: Path, text: str) -> None:
+    """Replace `path` by `text` whole or not at all; a failed write leaves no temporary file."""
     temp = path.with_name(f".{path.name}.{uuid.uuid4().hex[:8]}.tmp")
-    temp.write_text(text, encoding="utf-8")
-    os.replace(temp, path)
+    try:
+        temp.write_text(text, encoding="utf-8")
+        os.replace(temp, path)
+    except BaseException:
+        temp.unlink(missing_ok=True)
+        raise
