@@ -12,6 +12,8 @@ from pathlib import Path
 
 import platformdirs
 
+from avatar_studio.errors import AvatarStudioError
+
 APP_NAME = "AvatarStudio"
 HOME_ENV = "AVATAR_STUDIO_HOME"
 MODELS_ENV = "AVATAR_STUDIO_MODELS"
@@ -31,9 +33,7 @@ def library_dir(override: str | os.PathLike[str] | None = None) -> Path:
         path = Path(os.environ[HOME_ENV])
     else:
         path = Path(platformdirs.user_data_dir(APP_NAME, appauthor=False))
-    path = path.expanduser().resolve()
-    path.mkdir(parents=True, exist_ok=True)
-    return path
+    return _ensure_folder(path, "library")
 
 
 def models_dir(override: str | os.PathLike[str] | None = None) -> Path:
@@ -50,8 +50,20 @@ def models_dir(override: str | os.PathLike[str] | None = None) -> Path:
         path = PROJECT_ROOT / "pretrained"
     else:
         path = Path(platformdirs.user_data_dir(APP_NAME, appauthor=False)) / "models"
+    return _ensure_folder(path, "models")
+
+
+def _ensure_folder(path: Path, what: str) -> Path:
+    """`path` resolved and created if missing; AvatarStudioError when it is a file or cannot be made."""
     path = path.expanduser().resolve()
-    path.mkdir(parents=True, exist_ok=True)
+    if path.exists() and not path.is_dir():
+        raise AvatarStudioError(f"The {what} folder {str(path)!r} is a file; choose a folder.")
+    try:
+        path.mkdir(parents=True, exist_ok=True)
+    except OSError as error:
+        raise AvatarStudioError(
+            f"Cannot create the {what} folder {str(path)!r} ({error.strerror or error}); choose a folder you can write to."
+        ) from None
     return path
 
 
