@@ -42,14 +42,14 @@ def drop_files(widget, paths: list[Path]) -> None:
 
 
 def wait_for_job(qtbot, window, job_id: int, states: set[JobState], timeout_s: float = 120):
-    qtbot.waitUntil(lambda: window.store.get(job_id).state in states, timeout=int(timeout_s * 1000))
-    qtbot.waitUntil(lambda: window.scheduler.running_job_id != job_id, timeout=10_000)
-    return window.store.get(job_id)
+    qtbot.waitUntil(lambda: window.session.store.get(job_id).state in states, timeout=int(timeout_s * 1000))
+    qtbot.waitUntil(lambda: window.session.scheduler.running_job_id != job_id, timeout=10_000)
+    return window.session.store.get(job_id)
 
 
 def test_window_builds_and_explains_how_to_add_a_model(open_window, isolated_home):
     window = open_window()
-    assert window.library_root == isolated_home.resolve()
+    assert window.session.root == isolated_home.resolve()
     assert window.minimumWidth() >= 900 and window.minimumHeight() >= 600
     assert window.form.no_model_banner.isVisible()
     banner_text = " ".join(label.text() for label in window.form.no_model_banner.findChildren(QLabel))
@@ -70,7 +70,8 @@ def test_dropped_audio_fills_the_form_and_unknown_files_are_named(open_window, t
 def test_dropped_clip_is_prepared_in_a_worker_while_the_event_loop_turns(
         open_window, qtbot, shared_media, monkeypatch):
     window = open_window()
-    monkeypatch.setattr(window, "ask_prepare_settings", lambda source, name, reprepare=False: ("Talking man", SMALL))
+    monkeypatch.setattr(window.avatars, "ask_prepare_settings",
+                        lambda source, name, reprepare=False: ("Talking man", SMALL))
     ticks = 0
     ticks_at_progress: list[int] = []
 
@@ -83,13 +84,13 @@ def test_dropped_clip_is_prepared_in_a_worker_while_the_event_loop_turns(
     timer.timeout.connect(tick)
     timer.start()
     drop_files(window, [shared_media / CLIP])
-    assert "Talking man" in window.preparations
+    assert "Talking man" in window.avatars.preparations
     assert window.library_panel.pending("Talking man") is not None
-    window.preparations["Talking man"].progressed.connect(lambda _progress: ticks_at_progress.append(ticks))
-    qtbot.waitUntil(lambda: not window.preparations, timeout=120_000)
+    window.avatars.preparations["Talking man"].progressed.connect(lambda _progress: ticks_at_progress.append(ticks))
+    qtbot.waitUntil(lambda: not window.avatars.preparations, timeout=120_000)
     timer.stop()
     assert window.banner.text() == ""
-    assert [a.name for a in window.library.list()] == ["Talking man"]
+    assert [a.name for a in window.session.library.list()] == ["Talking man"]
     assert window.form.avatar.currentText() == "Talking man"
     # The GUI thread kept serving its timer while the work ran: timer ticks fell between the
     # progress reports. A blocked loop would deliver every report in one burst at the end, with
@@ -113,7 +114,7 @@ def test_render_job_runs_to_done_plays_and_the_queue_survives_a_rebuild(
     output.parent.mkdir()
     window.form.set_output(output)
     window.form.batch_size.setValue(8)
-    job = window.queue_render()
+    job = window.renders.queue_render()
     assert job is not None and job.spec.avatar == "Presenter"
     done = wait_for_job(qtbot, window, job.id, {JobState.DONE, JobState.FAILED})
     assert done.state is JobState.DONE, done.error
@@ -121,7 +122,7 @@ def test_render_job_runs_to_done_plays_and_the_queue_survives_a_rebuild(
     assert "PyTorch" in done.device_description
     assert "PyTorch" in window._device.text()
 
-    window.play_job(job.id)
+    window.renders.play_job(job.id)
     assert window.player.source == output
 
     window.shutdown()
@@ -133,9 +134,9 @@ def test_render_job_runs_to_done_plays_and_the_queue_survives_a_rebuild(
 
     # Quick preview: the form's settings, rendered ahead of the queue and played when done.
     rebuilt.form.set_audio(audio)
-    preview = rebuilt.quick_preview()
+    preview = rebuilt.renders.quick_preview()
     assert wait_for_job(qtbot, rebuilt, preview.id, {JobState.DONE, JobState.FAILED}).state is JobState.DONE
-    assert rebuilt.player.source == Path(rebuilt.store.get(preview.id).output_path)
+    assert rebuilt.player.source == Path(rebuilt.session.store.get(preview.id).output_path)
     assert rebuilt.player.source.parent == isolated_home.resolve() / "previews"
 
 
@@ -150,31 +151,31 @@ def test_cancel_stops_the_render_and_leaves_no_output(
     window.form.set_audio(audio)
     window.form.set_output(out_dir / "cancelled.mp4")
     window.form.batch_size.setValue(4)
-    job = window.queue_render()
+    job = window.renders.queue_render()
     waiting = []
     for name in ("second.mp4", "third.mp4"):
         window.form.set_output(out_dir / name)
-        waiting.append(window.queue_render())
-    qtbot.waitUntil(lambda: window.scheduler.last_progress is not None
-                    and window.scheduler.last_progress.done > 0, timeout=60_000)
+        waiting.append(window.renders.queue_render())
+    qtbot.waitUntil(lambda: window.session.scheduler.last_progress is not None
+                    and window.session.scheduler.last_progress.done > 0, timeout=60_000)
 
     # The avatar being rendered can be neither deleted nor re-prepared until the render ends.
-    window.delete_avatar("Presenter")
+    window.avatars.delete("Presenter")
     assert "being rendered" in window.banner.text()
-    window.reprepare_avatar("presenter")
-    assert window.library.find("Presenter") is not None
+    window.avatars.reprepare("presenter")
+    assert window.session.library.find("Presenter") is not None
 
     # The buttons act on the selected job: reorder, remove and cancel the waiting ones.
     second, third = waiting
     window.queue.select(third.id)
     window.queue.buttons["up"].click()
-    assert [j.id for j in window.store.list() if j.state is JobState.QUEUED] == [third.id, second.id]
+    assert [j.id for j in window.session.store.list() if j.state is JobState.QUEUED] == [third.id, second.id]
     window.queue.select(second.id)
     window.queue.buttons["remove"].click()
     window.queue.select(third.id)
     window.queue.buttons["cancel"].click()
-    assert window.store.get(third.id).state is JobState.CANCELLED
-    assert [row.id for row in window.store.list()] == [job.id, third.id]
+    assert window.session.store.get(third.id).state is JobState.CANCELLED
+    assert [row.id for row in window.session.store.list()] == [job.id, third.id]
 
     window.queue.select(job.id)
     assert window.queue.buttons["cancel"].isEnabled() and not window.queue.buttons["remove"].isEnabled()
@@ -211,7 +212,7 @@ def test_importing_a_garbage_model_shows_the_loaders_message_and_adds_nothing(
     garbage = tmp_path / "wav2lip.pth"
     garbage.write_bytes(b"this is not a checkpoint" * 100)
     window = open_window()
-    task = window.import_model_file(garbage)
+    task = window.models.import_file(garbage)
     with qtbot.waitSignal(task.finished, timeout=60_000):
         pass
     models = Path(os.environ["AVATAR_STUDIO_MODELS"])
@@ -229,9 +230,9 @@ def test_closing_the_window_mid_render_cancels_it_cleanly(
     window = open_window()
     window.form.set_audio(make_speech(shared_media, tmp_path, 5.0))
     window.form.set_output(out_dir / "closed.mp4")
-    job = window.queue_render()
-    qtbot.waitUntil(lambda: window.scheduler.last_progress is not None, timeout=60_000)
-    render_task = window.scheduler._task
+    job = window.renders.queue_render()
+    qtbot.waitUntil(lambda: window.session.scheduler.last_progress is not None, timeout=60_000)
+    render_task = window.session.scheduler._task
     window.shutdown()  # what closeEvent does once the user confirms (a hang fails by the test timeout)
     assert not render_task.is_running
     with JobStore.for_library(isolated_home) as store:
@@ -248,16 +249,16 @@ def test_rename_reprepare_and_delete_from_the_library_panel(
     prepare_avatar(isolated_home, shared_media)
     window = open_window()
     monkeypatch.setattr(QInputDialog, "getText", lambda *args, **kwargs: ("Anna Ü", True))
-    window.rename_avatar("Presenter")
-    assert [a.name for a in window.library.list()] == ["Anna Ü"]
+    window.avatars.rename("Presenter")
+    assert [a.name for a in window.session.library.list()] == ["Anna Ü"]
     assert window.form.avatar.currentText() == "Anna Ü"
 
-    monkeypatch.setattr(window, "ask_prepare_settings",
+    monkeypatch.setattr(window.avatars, "ask_prepare_settings",
                         lambda source, name, reprepare=False: (name, PrepareSettings(max_height=128)))
-    window.reprepare_avatar("Anna Ü")
-    qtbot.waitUntil(lambda: not window.preparations, timeout=120_000)
-    assert window.library.get("Anna Ü").height == 128
+    window.avatars.reprepare("Anna Ü")
+    qtbot.waitUntil(lambda: not window.avatars.preparations, timeout=120_000)
+    assert window.session.library.get("Anna Ü").height == 128
 
     monkeypatch.setattr(QMessageBox, "question", lambda *args, **kwargs: QMessageBox.StandardButton.Yes)
-    window.delete_avatar("Anna Ü")
-    assert window.library.list() == [] and window.form.avatar.count() == 0
+    window.avatars.delete("Anna Ü")
+    assert window.session.library.list() == [] and window.form.avatar.count() == 0

@@ -12,7 +12,22 @@ from enum import Enum
 from typing import Any
 
 from avatar_studio.avatars.naming import name_key
-from avatar_studio.choices import BACKENDS, DEFAULT_CRF, DEFAULT_FEATHER, DEFAULT_PRESET, DEVICES, PRECISIONS
+from avatar_studio.choices import (
+    BACKENDS,
+    DEFAULT_COLOR_MATCH,
+    DEFAULT_CRF,
+    DEFAULT_ENHANCER_BLEND,
+    DEFAULT_ENHANCER_REGION,
+    DEFAULT_ENHANCER_WEIGHT,
+    DEFAULT_FEATHER,
+    DEFAULT_MASK,
+    DEFAULT_MASK_BLUR,
+    DEFAULT_MOUTH_DILATE,
+    DEFAULT_PRESET,
+    DEFAULT_SILENCE,
+    DEVICES,
+    PRECISIONS,
+)
 from avatar_studio.errors import AvatarStudioError
 from avatar_studio.render.settings import RenderSettings
 
@@ -51,6 +66,15 @@ class JobSpec:
     seconds: float | None = None  # render only the first N seconds (preview)
     overwrite: bool = False
     feather: float = DEFAULT_FEATHER
+    mask: str = DEFAULT_MASK
+    mask_blur: float = DEFAULT_MASK_BLUR
+    mouth_dilate: float = DEFAULT_MOUTH_DILATE
+    color_match: bool = DEFAULT_COLOR_MATCH
+    silence: str = DEFAULT_SILENCE
+    enhancer: str = ""  # "" = no face enhancer
+    enhancer_region: str = DEFAULT_ENHANCER_REGION
+    enhancer_blend: float = DEFAULT_ENHANCER_BLEND
+    enhancer_weight: float = DEFAULT_ENHANCER_WEIGHT
 
     def uses_avatar(self, avatar_id: str, name: str) -> bool:
         """Whether this job renders the avatar with folder `avatar_id` (called `name` now)."""
@@ -91,6 +115,10 @@ class JobSpec:
         return RenderSettings(
             loop=self.loop, crf=self.crf, preset=self.preset, seconds=self.seconds,
             overwrite=self.overwrite, feather=self.feather,
+            mask=self.mask, mask_blur=self.mask_blur, mouth_dilate=self.mouth_dilate,  # type: ignore[arg-type]
+            color_match=self.color_match, silence=self.silence,  # type: ignore[arg-type]
+            enhancer=self.enhancer or None, enhancer_region=self.enhancer_region,
+            enhancer_blend=self.enhancer_blend, enhancer_weight=self.enhancer_weight,
         )
 
 
@@ -113,6 +141,7 @@ class Job:
     output_path: str = ""  # the finished video (set when done)
     device_description: str = ""  # the backend's describe() line
     elapsed_s: float | None = None  # render time once done; running time for failed/cancelled
+    group: str = ""  # the batch manifest the job was queued from ("" = queued on its own)
 
     @property
     def can_retry(self) -> bool:
