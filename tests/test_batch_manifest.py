@@ -125,18 +125,13 @@ def test_two_rows_writing_one_file_and_existing_outputs_are_refused(project: Pat
                                   "still,audio/two.wav,taken.mp4\n"
                                   "still,audio/two.wav,clip.txt\n")  # fmt: skip
     problems = problems_of(manifest, render_library, store)
-    assert len(problems) == 1 and problems[0].startswith("row 4:") and ".mp4" in problems[0]
-    manifest = write_csv(project, "avatar,audio,output\n"
-                                  "still,audio/one.wav,same.mp4\n"
-                                  "still,audio/two.wav,./same.mp4\n"
-                                  "still,audio/two.wav,taken.mp4\n")  # fmt: skip
-    problems = problems_of(manifest, render_library, store)
     assert problems[0].startswith("row 2:") and "row 1 writes too" in problems[0]
     assert problems[1].startswith("row 3:") and "--overwrite" in problems[1]
-    assert len(problems) == 2
+    assert problems[2].startswith("row 4:") and "use .mp4" in problems[2]
+    assert len(problems) == 3
     # --overwrite allows replacing the existing file, never two rows on one file.
     problems = problems_of(manifest, render_library, store, overwrite=True)
-    assert len(problems) == 1 and problems[0].startswith("row 2:")
+    assert len(problems) == 2 and problems[0].startswith("row 2:") and problems[1].startswith("row 4:")
     assert (project / "taken.mp4").read_bytes() == b"somebody's video"
 
 
@@ -195,3 +190,23 @@ def test_unreadable_manifests_say_what_to_fix(tmp_path: Path, name: str, text: s
 def test_missing_manifest_file(tmp_path: Path) -> None:
     with pytest.raises(AvatarStudioError, match="does not exist"):
         read_manifest(tmp_path / "nope.csv")
+
+
+def test_every_bad_cell_of_a_row_is_reported_not_just_the_first(project: Path, render_library: Path, store) -> None:
+    manifest = write_csv(project, "avatar,audio,crf,preset,loop\nstill,audio/one.wav,70,slowest,sideways\n")
+    problems = problems_of(manifest, render_library, store)
+    assert len(problems) == 3 and all(line.startswith("row 1:") for line in problems)
+    assert "CRF" in problems[0] and "slowest" in problems[1] and "sideways" in problems[2]
+
+
+def test_ray_without_the_extra_says_what_to_install(project: Path, render_library: Path, monkeypatch, capsys) -> None:
+    import sys
+
+    from avatar_studio.cli.main import main
+
+    monkeypatch.setitem(sys.modules, "ray", None)  # `import ray` fails as where it is not installed
+    manifest = write_csv(project, "avatar,audio\nstill,audio/one.wav\n")
+    assert main(["batch", str(manifest), "--library", str(render_library), "--ray", "local"]) == 2
+    err = capsys.readouterr().err
+    assert 'pip install "avatar-studio[cluster]"' in err and len(err.strip().splitlines()) == 1
+    assert not (project / "still_one.mp4").exists()

@@ -299,7 +299,7 @@ class AvatarLibrary:
         for entry in self.staging_dir.iterdir():
             pid = _staging_pid(entry.name)
             # This process's own entries are work in progress of another AvatarLibrary object.
-            if pid == os.getpid() or (pid is not None and _process_alive(pid)):
+            if pid == os.getpid() or (pid is not None and process_alive(pid)):
                 continue
             log.info("Removing leftover of interrupted work: %s", entry)
             _remove_tree(entry)
@@ -318,7 +318,7 @@ def _staging_pid(name: str) -> int | None:
     return None
 
 
-def _process_alive(pid: int) -> bool:
+def process_alive(pid: int) -> bool:
     """Whether process `pid` still runs (never signals it; os.kill would terminate it on Windows)."""
     if sys.platform == "win32":
         import ctypes

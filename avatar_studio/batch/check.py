@@ -136,7 +136,7 @@ class _Checker:
     def __init__(self, manifest: Manifest, library_root: Path, store: JobStore, overwrite: bool) -> None:
         self.manifest = manifest
         self.overwrite = overwrite
-        self.problems: list[str] = []
+        self.problems: list[tuple[int, str]] = []  # (row, text)
         self.library = AvatarLibrary(library_root)
         self.avatars = self.library.list()
         self.engine = EngineSettings.load(library_root)
@@ -150,11 +150,11 @@ class _Checker:
 
     def plan(self) -> BatchPlan:
         drafts = [draft for row in self.manifest.rows if (draft := self._draft(row)) is not None]
-        if not self.problems:
-            self._name_default_outputs(drafts)
-            self._check_outputs(drafts)
+        self._name_default_outputs(drafts)
+        self._check_outputs(drafts)
         if self.problems:
-            raise ManifestProblems(self.manifest.name, self.problems)
+            lines = [f"row {number}: {text}" for number, text in sorted(self.problems, key=lambda p: p[0])]
+            raise ManifestProblems(self.manifest.name, lines)
         return BatchPlan(self.manifest, tuple(self._planned(draft) for draft in drafts))
 
     # -- one row ----------------------------------------------------------------------------------
@@ -190,7 +190,7 @@ class _Checker:
 
     def _problem_at(self, number: int) -> Callable[[str], None]:
         def add(text: str) -> None:
-            self.problems.append(f"row {number}: {text.rstrip('.')}")
+            self.problems.append((number, text.rstrip(".")))
 
         return add
 
@@ -261,6 +261,7 @@ class _Checker:
                 continue
             try:
                 settings[name] = convert(name, value)
+                self._validate_alone(name, settings[name])
             except AvatarStudioError as error:
                 problem(str(error))
         if "model" in settings:
@@ -268,6 +269,10 @@ class _Checker:
         elif not self.engine.default_model:
             self._model("", problem)  # the library must have a model to fall back on
         return settings
+
+    def _validate_alone(self, name: str, value: Any) -> None:
+        """JobSpec's own check of one setting, so every bad cell of a row is reported, not the first."""
+        JobSpec(avatar="-", audio="-", output=f"-{OUTPUT_SUFFIX}", **{**self.defaults, name: value}).validate()
 
     def _model(self, value: str, problem: Callable[[str], None]) -> str:
         """A model path (relative to the manifest) or a name in the models folder, checked once."""

@@ -18,7 +18,8 @@ from typing import Protocol
 
 from avatar_studio.avatars.library import AvatarLibrary
 from avatar_studio.avatars.prepare import PrepareSettings
-from avatar_studio.batch.check import BatchPlan, PlannedRow
+from avatar_studio.batch.check import BatchPlan, PlannedRow, check_manifest
+from avatar_studio.batch.manifest import read_manifest
 from avatar_studio.batch.progress import BatchProgressCallback, BatchTracker, estimated_frames
 from avatar_studio.errors import AvatarStudioError
 from avatar_studio.jobs.model import Job, JobState
@@ -94,6 +95,19 @@ def queue_plan(
             ) from None
         queued.append(QueuedRow(row, _job_for(row, store, plan.group)))
     return queued
+
+
+def import_manifest(
+    manifest_path: Path,
+    library_root: Path,
+    store: JobStore,
+    overwrite: bool = False,
+    progress: ProgressCallback | None = None,
+    cancel: CancelToken | None = None,
+) -> list[QueuedRow]:
+    """Check a manifest and queue its unfinished rows (the app's Import batch; the app's queue renders them)."""
+    plan = check_manifest(read_manifest(manifest_path), library_root, store, overwrite=overwrite)
+    return queue_plan(plan, store, library_root, progress, cancel)
 
 
 def _job_for(row: PlannedRow, store: JobStore, group: str) -> Job:
