@@ -73,7 +73,7 @@ def _render(
 def render_request_for(spec: JobSpec) -> RenderRequest:
     """The render a job's stored settings ask for (also what a cluster node renders for a row)."""
     return RenderRequest(
-        avatar=spec.avatar, audio=Path(spec.audio), output=Path(spec.output),
+        avatar=spec.avatar, avatar_id=spec.avatar_id, audio=Path(spec.audio), output=Path(spec.output),
         settings=spec.render_settings(), model=spec.model or None, backend=spec.backend,
         device=spec.device, precision=spec.precision, batch_size=spec.batch_size,
     )
