@@ -9,6 +9,7 @@ import pytest
 
 from avatar_studio.jobs import JobState, JobStore
 from batch_media import batch_library, identity_model, models_folder, speech, write_manifest  # noqa: F401
+from gui_helpers import open_window, settings_dir  # noqa: F401 - fixtures
 from render_media import render_avatar, render_library  # noqa: F401 - fixtures
 
 pytestmark = [pytest.mark.timeout(180), pytest.mark.no_qt_log]
@@ -67,3 +68,37 @@ def test_a_good_manifest_is_queued_as_one_group(qtbot, batch_library: Path, stor
     panel.set_jobs(jobs)
     assert [panel.table.item(row, 1).text() for row in range(2)] == [
         "week1.csv › still ← voice1.wav", "week1.csv › still ← voice2.wav"]  # fmt: skip
+
+
+def test_render_menu_imports_a_batch_that_the_queue_then_renders(
+    qtbot, open_window, batch_library: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from PySide6.QtCore import QTimer
+    from PySide6.QtWidgets import QApplication
+
+    from avatar_studio.gui.batch_import_dialog import BatchImportDialog
+
+    monkeypatch.setenv("AVATAR_STUDIO_HOME", str(batch_library))
+    speech(tmp_path, 2)
+    manifest = write_manifest(tmp_path, ["still,voice1.wav,a.mp4,ultrafast", "still,voice2.wav,b.mp4,ultrafast"])
+    window = open_window()
+    assert "Import batch…" in window.menu_actions
+
+    def press_import() -> None:
+        dialog = QApplication.activeModalWidget()
+        if not isinstance(dialog, BatchImportDialog):
+            QTimer.singleShot(50, press_import)  # the dialog is not shown yet
+            return
+        dialog.start_import()
+
+    QTimer.singleShot(0, press_import)
+    assert window.renders.import_batch_file(manifest) == 2
+    store = window.session.store
+
+    def all_done() -> None:
+        assert [job.state for job in store.list()] == [JobState.DONE, JobState.DONE]
+
+    qtbot.waitUntil(all_done, timeout=120_000)
+    assert (tmp_path / "a.mp4").is_file() and (tmp_path / "b.mp4").is_file()
+    titles = [window.queue.table.item(row, 1).text() for row in range(window.queue.table.rowCount())]
+    assert titles == ["lessons.csv › still ← voice1.wav", "lessons.csv › still ← voice2.wav"]
