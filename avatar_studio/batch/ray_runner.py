@@ -162,22 +162,33 @@ class _Submission:
             spec = entry.job.spec
             audio = Path(spec.audio)
             try:
-                avatar, model = self._avatar_shipment(spec.avatar), self._model_shipment(entry.job)
+                avatar = self._avatar_shipment(spec.avatar_id, spec.avatar)
+                model, enhancer = self._model_shipments(entry.job)
                 audio_bytes = audio.read_bytes()
             except (AvatarStudioError, OSError) as error:
                 self._fail(entry, str(error))
                 continue
-            ref = self.task.remote(spec.to_dict(), avatar, model, audio.name, audio_bytes, entry.row.number, self.hub)
+            ref = self.task.remote(spec.to_dict(), avatar, model, enhancer, audio.name, audio_bytes,
+                                   entry.row.number, self.hub)  # fmt: skip
             self.pending[ref] = entry
 
-    def _avatar_shipment(self, name: str) -> Shipment:
-        return self._shipment(("avatar", name), lambda: pack_avatar(AvatarLibrary(self.library_root).get(name).folder))
+    def _avatar_shipment(self, avatar_id: str, name: str) -> Shipment:
+        return self._shipment(
+            ("avatar", avatar_id or name),
+            lambda: pack_avatar(AvatarLibrary(self.library_root).get_by_id(avatar_id, name).folder),
+        )
 
-    def _model_shipment(self, job: Job) -> Shipment:
+    def _model_shipments(self, job: Job) -> tuple[Shipment, Shipment | None]:
+        """The row's Wav2Lip model and, when it uses one, its face enhancer."""
         from avatar_studio.jobs.runner import render_request_for
 
-        path = render_request_for(job.spec).backend_settings(self.library_root).model_path
-        return self._shipment(("model", str(path)), lambda: pack_file(path))
+        request = render_request_for(job.spec)
+        model = request.backend_settings(self.library_root).model_path
+        enhancer = request.enhancer_path(self.library_root)
+        return (
+            self._shipment(("model", str(model)), lambda: pack_file(model)),
+            None if enhancer is None else self._shipment(("model", str(enhancer)), lambda: pack_file(enhancer)),
+        )
 
     def _shipment(self, key: tuple[str, str], pack: Any) -> Shipment:
         """Packed and put into the object store once per batch, whatever the number of rows."""

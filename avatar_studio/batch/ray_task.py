@@ -52,8 +52,8 @@ class RowResult:
     device_description: str
 
 
-def render_row(spec_data: dict[str, Any], avatar: Shipment, model: Shipment, audio_name: str, audio: bytes,
-               row: int, hub: Any) -> RowResult:  # fmt: skip
+def render_row(spec_data: dict[str, Any], avatar: Shipment, model: Shipment, enhancer: Shipment | None,
+               audio_name: str, audio: bytes, row: int, hub: Any) -> RowResult:  # fmt: skip
     """Render one row on this node; raises the render's own error (AvatarStudioError) on bad input."""
     import ray
 
@@ -62,6 +62,7 @@ def render_row(spec_data: dict[str, Any], avatar: Shipment, model: Shipment, aud
 
     library_root = _cached(avatar, hub)
     model_path = _cached(model, hub) / model.name
+    enhancer_path = "" if enhancer is None else str(_cached(enhancer, hub) / enhancer.name)
     work_root = cache_root() / WORK_DIR
     _remove_dead_workers_files(work_root)
     work = work_root / f"{os.getpid()}-{uuid.uuid4().hex[:12]}"
@@ -71,7 +72,7 @@ def render_row(spec_data: dict[str, Any], avatar: Shipment, model: Shipment, aud
         spec = JobSpec.from_dict(spec_data)
         output = work / Path(spec.output).name
         node_spec = replace(spec, audio=str(work / audio_name), output=str(output), model=str(model_path),
-                            overwrite=False)  # fmt: skip
+                            enhancer=enhancer_path, overwrite=False)  # fmt: skip
         described: list[str] = []
         result = run_render_request(
             render_request_for(node_spec), library_root,

@@ -12,7 +12,7 @@ from __future__ import annotations
 import threading
 from collections.abc import Sequence
 from concurrent.futures import ThreadPoolExecutor
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Protocol
 
@@ -80,11 +80,17 @@ def queue_plan(
     """Prepare the file avatars, then queue every row that is not complete, in manifest order."""
     library = AvatarLibrary(library_root)
     sources = {row.avatar_source: row.spec.avatar for row in plan.to_render if row.avatar_source is not None}
+    prepared_ids = {}
     for source, name in sources.items():
-        if library.find(name) is None:
-            library.prepare(source.absolute(), name, PrepareSettings(), progress=progress, cancel=cancel)
+        avatar = library.find(name) or library.prepare(
+            source.absolute(), name, PrepareSettings(), progress=progress, cancel=cancel
+        )
+        prepared_ids[source] = avatar.folder.name
     queued = []
-    for row in plan.to_render:
+    for planned in plan.to_render:
+        row = planned
+        if planned.avatar_source is not None:
+            row = replace(planned, spec=replace(planned.spec, avatar_id=prepared_ids[planned.avatar_source]))
         output = Path(row.spec.output)
         try:
             output.parent.mkdir(parents=True, exist_ok=True)
