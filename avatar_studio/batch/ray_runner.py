@@ -128,11 +128,13 @@ class _Submission:
         self.tracker = tracker
         self.cancel = cancel
         self.waiting = deque(rows)
-        self.pending: dict[Any, QueuedRow] = {}
+        self.pending: dict[Any, QueuedRow] = {}  # task ref -> its row
+        self.pending_rows: dict[int, QueuedRow] = {}  # row number -> its row, while its task runs
         self.running: set[int] = set()  # job ids marked running in the store
         self.hub = ray.remote(num_cpus=0)(ProgressHub).remote()
-        self.task = ray.remote(render_row).options(max_retries=TASK_RETRIES, retry_exceptions=False,
-                                                   **self._resources())  # fmt: skip
+        resources = self._resources()
+        self.task = ray.remote(render_row).options(max_retries=TASK_RETRIES, retry_exceptions=False, **resources)
+        self.limit = executor.max_in_flight or self._default_in_flight(resources)
         self._shipments: dict[tuple[str, str], Shipment] = {}
 
     def run(self) -> None:
@@ -146,7 +148,9 @@ class _Submission:
                 ready, _ = self.ray.wait(list(self.pending), num_returns=1, timeout=_POLL_S)
                 self._drain()
                 for ref in ready:
-                    self._collect(ref, self.pending.pop(ref))
+                    entry = self.pending.pop(ref)
+                    self.pending_rows.pop(entry.row.number, None)
+                    self._collect(ref, entry)
         finally:
             self._cancel_everything()
 
@@ -155,9 +159,15 @@ class _Submission:
             return {"num_gpus": 1}
         return {"num_cpus": CPUS_PER_TASK}
 
+    def _default_in_flight(self, resources: dict[str, float]) -> int:
+        """Twice the rows the cluster can render at once, so a node finishing a row finds the next
+        one waiting, while the audio of a thousand rows is not all sent at once."""
+        total = self.ray.cluster_resources()
+        slots = total.get("GPU", 0) if "num_gpus" in resources else total.get("CPU", 0) / CPUS_PER_TASK
+        return max(1, int(2 * slots))
+
     def _submit_more(self) -> None:
-        limit = self.executor.max_in_flight
-        while self.waiting and not self.cancel.cancelled and (limit is None or len(self.pending) < limit):
+        while self.waiting and not self.cancel.cancelled and len(self.pending) < self.limit:
             entry = self.waiting.popleft()
             spec = entry.job.spec
             audio = Path(spec.audio)
@@ -171,6 +181,7 @@ class _Submission:
             ref = self.task.remote(spec.to_dict(), avatar, model, enhancer, audio.name, audio_bytes,
                                    entry.row.number, self.hub)  # fmt: skip
             self.pending[ref] = entry
+            self.pending_rows[entry.row.number] = entry
 
     def _avatar_shipment(self, avatar_id: str, name: str) -> Shipment:
         return self._shipment(
@@ -203,7 +214,7 @@ class _Submission:
                 self.executor.fetches.append(event[1:])
                 continue
             _, number, stage, done, total, elapsed_s = event
-            entry = next((e for e in self.pending.values() if e.row.number == number), None)
+            entry = self.pending_rows.get(number)
             if entry is None:
                 continue  # a late report of a row already collected
             self._mark_running(entry)
@@ -252,6 +263,7 @@ class _Submission:
         for entry in [*self.pending.values(), *self.waiting]:
             self._cancelled(entry)
         self.pending.clear()
+        self.pending_rows.clear()
         self.waiting.clear()
 
     def _mark_running(self, entry: QueuedRow) -> None:
