@@ -210,3 +210,33 @@ def test_ray_without_the_extra_says_what_to_install(project: Path, render_librar
     err = capsys.readouterr().err
     assert 'pip install "avatar-studio[cluster]"' in err and len(err.strip().splitlines()) == 1
     assert not (project / "still_one.mp4").exists()
+
+
+def test_columns_follow_the_job_settings_and_their_types() -> None:
+    from avatar_studio.batch.columns import convert, known_columns, setting_field
+
+    assert setting_field("Batch-Size") == "batch_size" and setting_field("overwrite") is None
+    assert setting_field("avatar-id") is None and setting_field("colour") is None
+    assert "batch-size" in known_columns() and "overwrite" not in known_columns()
+    assert convert("batch_size", "8") == 8 and convert("batch_size", 8.0) == 8
+    assert convert("seconds", "2.5") == 2.5 and convert("seconds", "") is None
+    with pytest.raises(AvatarStudioError, match="batch-size must be a whole number"):
+        convert("batch_size", "8.5")
+    assert convert("color_match", "yes") is True and convert("color_match", "0") is False  # a yes/no setting
+    with pytest.raises(AvatarStudioError, match="yes or no"):
+        convert("color_match", "maybe")
+
+
+def test_a_cluster_address_nobody_answers_at_fails_in_one_sentence(tmp_path: Path) -> None:
+    import socket
+
+    pytest.importorskip("ray", reason='Ray is not installed: pip install "avatar-studio[cluster]"')
+    from avatar_studio.batch.ray_runner import RayExecutor
+
+    with socket.socket() as probe:  # a port that was free a moment ago: nothing listens there
+        probe.bind(("127.0.0.1", 0))
+        port = probe.getsockname()[1]
+    with pytest.raises(AvatarStudioError, match="Nothing answers at the Ray cluster address") as caught:
+        with RayExecutor(f"127.0.0.1:{port}"):
+            pass
+    assert "\n" not in str(caught.value) and "ray start --head" in str(caught.value)

@@ -23,7 +23,7 @@ from avatar_studio.jobs import JobState, JobStore
 from avatar_studio.media.probe import probe_media
 from avatar_studio.progress import CancelToken
 from batch_media import batch_library, identity_model, models_folder, speech, write_manifest  # noqa: F401
-from render_media import read_frames, render_avatar, render_library  # noqa: F401 - fixtures
+from render_media import read_frames, render_avatar, render_library, write_beeps  # noqa: F401 - fixtures
 
 ray = pytest.importorskip("ray", reason='Ray is not installed: pip install "avatar-studio[cluster]" (make test does)')
 from avatar_studio.batch.ray_runner import RayExecutor  # noqa: E402 - needs ray
@@ -107,7 +107,11 @@ def test_a_worker_killed_mid_render_gets_its_row_retried(ray_cluster, batch_libr
 
 
 def test_cancel_stops_the_tasks_and_leaves_no_outputs(ray_cluster, batch_library: Path, tmp_path: Path) -> None:
-    manifest = four_rows(tmp_path / "course")
+    folder = tmp_path / "course"
+    folder.mkdir()
+    for i in range(1, 5):  # 8 s each: no row can finish before the cancel arrives
+        write_beeps(folder / f"voice{i}.wav", seconds=8.0)
+    manifest = write_manifest(folder, [f"still,voice{i}.wav,clip{i}.mp4,ultrafast" for i in range(1, 5)])
     cancel = CancelToken()
 
     def cancel_once_frames_render(progress: BatchProgress) -> None:

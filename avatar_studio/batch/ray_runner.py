@@ -17,6 +17,7 @@ what to install.
 from __future__ import annotations
 
 import os
+import socket
 from collections import deque
 from collections.abc import Sequence
 from pathlib import Path
@@ -44,6 +45,8 @@ TASK_RETRIES = 1
 #: How long cancelled tasks get to stop by themselves before their workers are killed.
 CANCEL_GRACE_S = 20.0
 _POLL_S = 0.2
+#: How long a cluster's head gets to accept a connection before the address counts as wrong.
+CONNECT_TIMEOUT_S = 5.0
 
 
 def require_ray() -> ModuleType:
@@ -96,6 +99,7 @@ class RayExecutor:
                 ray.init(num_cpus=self.max_in_flight or os.cpu_count(), include_dashboard=False,
                          log_to_driver=False)  # fmt: skip
             else:
+                _check_reachable(self.address)
                 ray.init(address=self.address, log_to_driver=False)
         except (ConnectionError, RuntimeError, ValueError) as error:
             raise AvatarStudioError(
@@ -280,6 +284,20 @@ class _Submission:
         if self.store.get(entry.job.id).state in (JobState.QUEUED, JobState.RUNNING):
             self.store.mark_cancelled(entry.job.id)
         self.tracker.row_finished(entry.row.number, False)
+
+
+def _check_reachable(address: str) -> None:
+    """Fail in seconds on a `host:port` nobody listens on (Ray itself retries for minutes)."""
+    host, _, port = address.rpartition(":")
+    if not host or not port.isdigit() or "://" in address:
+        return  # "auto" or a ray:// client address: left to Ray
+    try:
+        socket.create_connection((host, int(port)), timeout=CONNECT_TIMEOUT_S).close()
+    except OSError as error:
+        raise AvatarStudioError(
+            f"Nothing answers at the Ray cluster address {address!r} ({error.strerror or error}); start the head "
+            "with `ray start --head` there, or check the address and the firewall (docs/cluster.md)."
+        ) from None
 
 
 def _deliver(output: Path, data: bytes, overwrite: bool) -> None:
