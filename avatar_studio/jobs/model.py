@@ -141,6 +141,7 @@ class Job:
     output_path: str = ""  # the finished video (set when done)
     device_description: str = ""  # the backend's describe() line
     elapsed_s: float | None = None  # render time once done; running time for failed/cancelled
+    group: str = ""  # the batch manifest the job was queued from ("" = queued on its own)
 
     @property
     def can_retry(self) -> bool:
