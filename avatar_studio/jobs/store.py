@@ -226,9 +226,19 @@ class JobStore:
     def move(self, job_id: int, delta: int) -> bool:
         """Move a queued job `delta` places among the queued jobs (negative = earlier).
 
-        Returns False when it is already at that end of the queue. Only the queued jobs trade
-        places, so finished jobs keep their spot in the history.
+        Returns False when it is already at that end of the queue.
         """
+        return self._place(job_id, lambda old_index: old_index + delta)
+
+    def move_to(self, job_id: int, index: int) -> bool:
+        """Put a queued job at `index` among the queued jobs (0 = renders next), in one transaction.
+
+        Returns False when it is already there. Only the queued jobs trade places, so finished
+        jobs keep their spot in the history.
+        """
+        return self._place(job_id, lambda _old_index: index)
+
+    def _place(self, job_id: int, new_index_of: Callable[[int], int]) -> bool:
         with self._transaction():
             job = self.get(job_id)
             if not job.can_move:
@@ -239,7 +249,7 @@ class JobStore:
             ).fetchall()
             order = [row[0] for row in rows]
             old_index = order.index(job_id)
-            new_index = min(max(old_index + delta, 0), len(order) - 1)
+            new_index = min(max(new_index_of(old_index), 0), len(order) - 1)
             if new_index == old_index:
                 return False
             order.insert(new_index, order.pop(old_index))
