@@ -31,6 +31,9 @@ DEFAULT_FPS = 25.0
 #: that each stand for seconds of speech; above 240 no camera or encoder setting makes sense.
 MIN_FPS = 1.0
 MAX_FPS = 240.0
+#: Preparation refuses a clip where more than this share of frames shows no face (their boxes would
+#: all be guesses copied from other frames), unless the user allows filling them.
+MAX_FACELESS_SHARE = 0.2
 DEFAULT_CRF = 18
 MAX_CRF = 51  # the top of libx264's quality scale
 #: Soft edge of the blended mouth region, as a fraction of the face box's smaller side.

@@ -33,7 +33,7 @@ import numpy as np
 from avatar_studio.audio import MelWindows, frames_for_duration, load_audio
 from avatar_studio.audio.silence import lipsync_weights, silent_frames, silent_stretches
 from avatar_studio.media.video_writer import VideoWriter
-from avatar_studio.model.backends.base import InferenceBackend
+from avatar_studio.model.backends.base import InferenceBackend, NoticeCallback
 from avatar_studio.model.enhancers import FaceEnhancer
 from avatar_studio.progress import CancelToken, ProgressCallback, ProgressReporter
 from avatar_studio.render.enhance import FrameRestorer, enhancer_landmarks
@@ -75,6 +75,7 @@ def render_video(
     progress: ProgressCallback | None = None,
     cancel: CancelToken | None = None,
     enhancer: FaceEnhancer | None = None,
+    on_notice: NoticeCallback | None = None,
 ) -> RenderResult:
     """Write `output` (MP4, H.264 + AAC): `avatar` lip-synced to `audio_path` by `backend`, its faces
     restored by `enhancer` when one is given (as `settings` say).
@@ -84,9 +85,15 @@ def render_video(
     """
     started = time.perf_counter()
     settings.validate()
+    avatar.verify()  # a damaged box or crop array fails here, in a sentence, before any work
     restorer = None if enhancer is None else FrameRestorer(enhancer, enhancer_landmarks(avatar), avatar.boxes, settings)
     fps = avatar.fps_fraction  # exact: 30000/1001, never 29.97
     audio = load_audio(audio_path, cancel=cancel)
+    if audio.invalid_samples and on_notice is not None:
+        on_notice(
+            f"{Path(audio_path).name!r} contains invalid (NaN or infinite) samples; "
+            "they are rendered and encoded as silence."
+        )
     duration_s = audio.duration_s if settings.seconds is None else min(settings.seconds, audio.duration_s)
     n_frames = frames_for_duration(duration_s, fps)
     windows = audio.windows(fps, n_frames)
@@ -98,6 +105,7 @@ def render_video(
     writer = VideoWriter(
         Path(output), avatar.width, avatar.height, fps,
         audio=Path(audio_path), crf=settings.crf, preset=settings.preset, overwrite=settings.overwrite,
+        repair_audio=audio.invalid_samples > 0,
         audio_duration_s=None if settings.seconds is None else duration_s,
     )
     reporter = ProgressReporter(RENDER_STAGE, n_frames, progress, cancel)
