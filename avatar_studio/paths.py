@@ -12,6 +12,8 @@ from pathlib import Path
 
 import platformdirs
 
+from avatar_studio.errors import AvatarStudioError
+
 APP_NAME = "AvatarStudio"
 HOME_ENV = "AVATAR_STUDIO_HOME"
 MODELS_ENV = "AVATAR_STUDIO_MODELS"
@@ -25,9 +27,7 @@ RESOURCES_DIR = _INSTALLED_RESOURCES if _INSTALLED_RESOURCES.is_dir() else PROJE
 
 def library_dir(override: str | os.PathLike[str] | None = None) -> Path:
     """The library folder (created on first use)."""
-    path = library_choice(override)[0]
-    path.mkdir(parents=True, exist_ok=True)
-    return path
+    return _ensure_folder(library_choice(override)[0], "library")
 
 
 def library_choice(override: str | os.PathLike[str] | None = None) -> tuple[Path, str]:
@@ -43,9 +43,7 @@ def library_choice(override: str | os.PathLike[str] | None = None) -> tuple[Path
 
 def models_dir(override: str | os.PathLike[str] | None = None) -> Path:
     """The folder searched for model files (created on first use); see `models_choice`."""
-    path = models_choice(override)[0]
-    path.mkdir(parents=True, exist_ok=True)
-    return path
+    return _ensure_folder(models_choice(override)[0], "models")
 
 
 def models_choice(override: str | os.PathLike[str] | None = None) -> tuple[Path, str]:
@@ -64,6 +62,20 @@ def models_choice(override: str | os.PathLike[str] | None = None) -> tuple[Path,
     else:
         path, origin = Path(platformdirs.user_data_dir(APP_NAME, appauthor=False)) / "models", "the user data folder"
     return path.expanduser().resolve(), origin
+
+
+def _ensure_folder(path: Path, what: str) -> Path:
+    """`path` resolved and created if missing; AvatarStudioError when it is a file or cannot be made."""
+    path = path.expanduser().resolve()
+    if path.exists() and not path.is_dir():
+        raise AvatarStudioError(f"The {what} folder {str(path)!r} is a file; choose a folder.")
+    try:
+        path.mkdir(parents=True, exist_ok=True)
+    except OSError as error:
+        raise AvatarStudioError(
+            f"Cannot create the {what} folder {str(path)!r} ({error.strerror or error}); choose a folder you can write to."
+        ) from None
+    return path
 
 
 def resource_path(*parts: str) -> Path:

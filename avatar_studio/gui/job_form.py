@@ -210,9 +210,11 @@ class JobForm(QWidget):
         self.avatar.setCurrentText(name)
 
     def set_models(self, models: list, default: str) -> None:
-        """`models` are catalog `ModelInfo`s; `default` the configured default model's path."""
+        """`models` are catalog `ModelInfo`s; `default` the configured default model's path.
+        Only lip-sync models are offered here; face enhancers go to the quality group."""
         current = self.model.currentData()
         self.model.clear()
+        models = [info for info in models if info.kind == "lip-sync"]
         for info in models:
             label = f"{info.name} · {info.format} {info.precision} · {format_size(info.size_bytes)}"
             self.model.addItem(label, str(info.path))

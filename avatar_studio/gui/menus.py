@@ -46,6 +46,7 @@ def menu_layout(window: MainWindow) -> dict[str, list[MenuItem | None]]:
         "&Render": [
             MenuItem("&Queue render", window.renders.queue_render, "render", "Ctrl+R"),
             MenuItem("Quick &preview (5 s)", window.renders.quick_preview, "preview", "Ctrl+Shift+R"),
+            MenuItem("Import &batch…", window.renders.import_batch, "import"),
             MenuItem("Play / pause", window.player.toggle_play, "play"),
         ],
         "&Models": [

@@ -12,8 +12,9 @@ from typing import TYPE_CHECKING
 
 from PySide6.QtCore import QObject, QUrl
 from PySide6.QtGui import QDesktopServices
-from PySide6.QtWidgets import QMessageBox
+from PySide6.QtWidgets import QDialog, QFileDialog, QMessageBox
 
+from avatar_studio.gui.batch_import_dialog import MANIFEST_FILTER, BatchImportDialog
 from avatar_studio.gui.formatting import format_progress
 from avatar_studio.gui.queue_panel import job_title
 from avatar_studio.gui.scheduler import RenderScheduler
@@ -106,11 +107,24 @@ class RenderActions(QObject):
         if job is None:
             return None
         self._preview_jobs.add(job.id)
-        while store.move(job.id, -1):  # first in line: a preview is for right now
-            pass
+        self._window.run_instant(lambda: store.move_to(job.id, 0))  # a preview is for right now
         self.refresh()
         self._session.scheduler.start_next()
         return job
+
+    def import_batch(self) -> int:
+        """Render → Import batch…: choose a CSV/JSON manifest and queue its rows as one group."""
+        path, _ = QFileDialog.getOpenFileName(self._window, "Import a batch manifest", "", MANIFEST_FILTER)
+        return self.import_batch_file(Path(path)) if path else 0
+
+    def import_batch_file(self, manifest: Path) -> int:
+        """Check `manifest` in the import dialog; returns how many rows were queued (0 if none)."""
+        dialog = BatchImportDialog(manifest, self._session.root, self._session.store, self._window)
+        if dialog.exec() != QDialog.DialogCode.Accepted:
+            return 0
+        self.refresh()
+        self._session.scheduler.start_next()
+        return dialog.queued_count
 
     def _refuse_form_audio(self) -> bool:
         """Say why and return True when the form's audio was probed and refused (Ctrl+R included)."""

@@ -77,7 +77,8 @@ class SettingsDialog(QDialog):
         self.default_model = QComboBox()
         self.default_model.addItem("(the only model in the folder)", "")
         for info in models:
-            self.default_model.addItem(info.name, str(info.path))
+            if info.kind == "lip-sync":  # a face enhancer can never be the render's model
+                self.default_model.addItem(info.name, str(info.path))
         index = self.default_model.findData(settings.default_model)
         self.default_model.setCurrentIndex(max(index, 0))
         self.backend = self._combo(BACKENDS, settings.backend)
