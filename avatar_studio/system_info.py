@@ -17,6 +17,7 @@ import sys
 from dataclasses import asdict, dataclass
 
 from avatar_studio import __version__
+from avatar_studio.choices import DEVICES
 from avatar_studio.paths import library_dir, models_dir
 from avatar_studio.settings import EngineSettings
 
@@ -114,6 +115,24 @@ def torch_devices() -> list[str]:
     elif sys.platform == "darwin":
         devices.append("mps: not available (needs Apple silicon and macOS 12.3 or newer)")
     return devices
+
+
+def device_availability() -> dict[str, str]:
+    """Each device choice of the render form -> "" when this machine has it, else why not."""
+    reasons = {device: "" for device in DEVICES}
+    try:
+        import torch
+    except ImportError:
+        torch = None  # type: ignore[assignment]
+    cuda_usable = torch is not None and torch.cuda.is_available()
+    if not cuda_usable:
+        cuda_usable = onnx_providers().get("CUDAExecutionProvider") == USABLE
+    if not cuda_usable:
+        reasons["cuda"] = "No NVIDIA GPU is usable here (neither PyTorch nor ONNX Runtime finds one)"
+    if "mps" in reasons and not (torch is not None and torch.backends.mps.is_available()):
+        reasons["mps"] = ("Apple GPUs only: needs a Mac with Apple silicon and macOS 12.3 or newer"
+                          if sys.platform == "darwin" else "Apple GPUs only (Macs with Apple silicon)")
+    return reasons
 
 
 def onnx_providers() -> dict[str, str]:

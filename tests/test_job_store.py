@@ -129,6 +129,23 @@ def test_move_reorders_queued_jobs_only_and_stops_at_the_ends(store: JobStore) -
         store.move(finished, -1)
 
 
+def test_move_to_puts_a_job_next_in_one_call_and_keeps_the_history(store: JobStore) -> None:
+    finished, a, b, c = (store.add(make_spec(n)).id for n in range(4))
+    store.mark_running(finished)
+    store.mark_done(finished, "/tmp/out.mp4", 1.0)
+    running = store.add(make_spec(5)).id
+    store.mark_running(running)
+
+    assert store.move_to(c, 0) is True
+    assert [job.id for job in store.list()] == [finished, c, a, b, running]
+    assert store.next_queued().id == c
+    assert store.move_to(c, 0) is False
+    assert store.move_to(c, 99) is True  # clamped to the end of the queued jobs
+    assert store.next_queued().id == a
+    with pytest.raises(AvatarStudioError, match="only queued jobs can be moved"):
+        store.move_to(running, 0)
+
+
 def test_move_survives_reopen(db_path: Path) -> None:
     with JobStore(db_path) as store:
         a, b = store.add(make_spec(1)).id, store.add(make_spec(2)).id

@@ -32,7 +32,9 @@ from avatar_studio.gui.model_actions import ModelActions
 from avatar_studio.gui.tables import row_table
 from avatar_studio.gui.workers import BackgroundTask
 
-COLUMNS = ("", "Model", "Format", "Precision", "Size")
+COLUMNS = ("", "Model", "Kind", "Format", "Precision", "Size")
+#: How each catalog kind reads in the table.
+KIND_LABELS = {"lip-sync": "Lip sync", "enhancer": "Face enhancer"}
 
 
 def onnx_name(model: Path, precision: str) -> str:
@@ -101,10 +103,14 @@ class ModelsDialog(QDialog):
         self.table.setRowCount(len(self._models))
         for row, info in enumerate(self._models):
             is_default = bool(default) and Path(default).name == info.name
-            cells = ("★" if is_default else "", info.name, info.format, info.precision, format_size(info.size_bytes))
+            cells = (
+                "★" if is_default else "", info.name, KIND_LABELS.get(info.kind, info.kind), info.format,
+                info.precision, format_size(info.size_bytes),
+            )
             for column, text in enumerate(cells):
                 item = QTableWidgetItem(text)
-                item.setToolTip(str(info.path))
+                # An enhancer's note says which family its shapes fit and under which licence.
+                item.setToolTip(f"{info.path}\n{info.note}" if info.note else str(info.path))
                 self.table.setItem(row, column, item)
         self._update_buttons()
 

@@ -102,8 +102,7 @@ class RenderActions(QObject):
         if job is None:
             return None
         self._preview_jobs.add(job.id)
-        while store.move(job.id, -1):  # first in line: a preview is for right now
-            pass
+        self._window.run_instant(lambda: store.move_to(job.id, 0))  # a preview is for right now
         self.refresh()
         self._session.scheduler.start_next()
         return job
