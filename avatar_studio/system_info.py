@@ -118,20 +118,18 @@ def torch_devices() -> list[str]:
 
 
 def device_availability() -> dict[str, str]:
-    """Each device choice of the render form -> "" when this machine has it, else why not."""
+    """Each device choice of the render form -> "" when this machine has it, else why not.
+
+    Instant (no torch import, no session): the NVIDIA driver library for CUDA, Apple silicon for MPS.
+    A device that passes can still fail to start (a CPU-only PyTorch build); the render then says why.
+    """
+    from avatar_studio.model.backends.nvidia import nvidia_driver_present
+
     reasons = {device: "" for device in DEVICES}
-    try:
-        import torch
-    except ImportError:
-        torch = None  # type: ignore[assignment]
-    cuda_usable = torch is not None and torch.cuda.is_available()
-    if not cuda_usable:
-        cuda_usable = onnx_providers().get("CUDAExecutionProvider") == USABLE
-    if not cuda_usable:
-        reasons["cuda"] = "No NVIDIA GPU is usable here (neither PyTorch nor ONNX Runtime finds one)"
-    if "mps" in reasons and not (torch is not None and torch.backends.mps.is_available()):
-        reasons["mps"] = ("Apple GPUs only: needs a Mac with Apple silicon and macOS 12.3 or newer"
-                          if sys.platform == "darwin" else "Apple GPUs only (Macs with Apple silicon)")
+    if not nvidia_driver_present():
+        reasons["cuda"] = "No NVIDIA GPU here: the NVIDIA driver (libcuda / nvcuda.dll) is not installed"
+    if not (sys.platform == "darwin" and platform.machine() == "arm64"):
+        reasons["mps"] = "Apple GPUs only: needs a Mac with Apple silicon"
     return reasons
 
 
