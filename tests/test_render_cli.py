@@ -110,3 +110,27 @@ def test_unknown_avatar_and_bad_settings_are_refused(render_args, identity_model
     argv[argv.index("--avatar") + 1] = "nobody"
     _refused(capsys, argv, render_args.out, [], "nobody")
     _refused(capsys, render_args("--model", str(identity_model), "--seconds", "-1"), render_args.out, [], "seconds")
+
+
+def test_summary_and_device_line_name_the_encoder(render_args, identity_model: Path, capsys) -> None:
+    from avatar_studio.media.encoders import resolve_encoder
+
+    assert main(render_args("--model", str(identity_model), "--seconds", "0.3", "--encoder", "libx265")) == 0
+    stdout = capsys.readouterr().out
+    assert "video encoder libx265" in stdout and "frames/s, libx265)." in stdout
+    assert probe_media(render_args.out / "video.mp4").video_codec == "hevc"
+    assert main(render_args("--model", str(identity_model), "--seconds", "0.3", "--overwrite")) == 0
+    assert f"video encoder {resolve_encoder('auto')}" in capsys.readouterr().out  # auto, resolved
+
+
+def test_an_encoder_that_cannot_start_is_refused_before_the_model_loads(render_args, tmp_path: Path, capsys) -> None:
+    from avatar_studio.media.encoders import encoder_options
+
+    missing = next((o.name for o in encoder_options() if not o.usable), None)
+    if missing is None:
+        pytest.skip("every encoder starts on this machine")
+    garbage = tmp_path / "broken.onnx"  # loading it would fail: the encoder must be refused first
+    garbage.write_bytes(b"\x00not a model" * 100)
+    _refused(capsys, render_args("--model", str(garbage), "--encoder", missing), render_args.out, [], f"The {missing} encoder")
+    assert main(render_args("--model", str(garbage), "--encoder", missing)) == 2
+    assert "encoders that work here: libx264" in capsys.readouterr().err

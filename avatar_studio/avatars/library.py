@@ -59,7 +59,7 @@ class Avatar:
             raise AvatarStudioError(
                 f"The avatar folder {str(folder)!r} lacks {', '.join(missing)}; re-prepare the avatar."
             )
-        self._frames = storage.FrameStore(folder, self.meta.frame_count)
+        self._frames = storage.FrameStore(folder, self.meta.frame_count, self.meta.has_alpha)
 
     def __repr__(self) -> str:
         return f"Avatar({self.name!r}, {self.frame_count} frames at {self.fps:g} fps, {self.width}x{self.height})"
@@ -118,13 +118,19 @@ class Avatar:
         """The prepared clip as H.264 yuv420p MP4 (at most 720 lines, source audio if any)."""
         return self.folder / storage.PREVIEW_FILE
 
-    def read_frame(self, index: int) -> np.ndarray:
-        """Frame `index` as an HxWx3 BGR uint8 array."""
-        return self._frames.read_frame(index)
+    @property
+    def has_alpha(self) -> bool:
+        """Made from a source with transparency (kept in .webm/.mov renders)."""
+        return self.meta.has_alpha
 
-    def iter_frames(self, indices: Iterable[int]) -> Iterator[np.ndarray]:
+    def read_frame(self, index: int, alpha: bool = False) -> np.ndarray:
+        """Frame `index` as an HxWx3 BGR uint8 array (HxWx4 BGRA with `alpha`; a transparent
+        avatar's frame without `alpha` is composited over black)."""
+        return self._frames.read_frame(index, alpha)
+
+    def iter_frames(self, indices: Iterable[int], alpha: bool = False) -> Iterator[np.ndarray]:
         """The frames at `indices` in that order (any order, may be endless), a few decoded ahead."""
-        return self._frames.iter_frames(indices)
+        return self._frames.iter_frames(indices, alpha)
 
     def _load_array(self, name: str, shape: tuple[int, ...], dtype: type, mmap: bool = False) -> np.ndarray:
         try:

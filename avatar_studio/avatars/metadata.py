@@ -46,6 +46,8 @@ class AvatarMeta:
     storage: str
     source_width: int = 0
     source_height: int = 0
+    #: The source had an alpha channel that makes some pixels transparent (planes in `alpha/`).
+    has_alpha: bool = False
     format_version: int = FORMAT_VERSION
     created_at: str = field(default_factory=now_iso)
 

@@ -11,7 +11,15 @@ from dataclasses import asdict, dataclass, fields
 from enum import Enum
 from typing import Any
 
-from avatar_studio.choices import BACKENDS, DEFAULT_CRF, DEFAULT_FEATHER, DEFAULT_PRESET, DEVICES, PRECISIONS
+from avatar_studio.choices import (
+    BACKENDS,
+    DEFAULT_CRF,
+    DEFAULT_ENCODER,
+    DEFAULT_FEATHER,
+    DEFAULT_PRESET,
+    DEVICES,
+    PRECISIONS,
+)
 from avatar_studio.errors import AvatarStudioError
 from avatar_studio.render.settings import RenderSettings
 
@@ -49,6 +57,7 @@ class JobSpec:
     seconds: float | None = None  # render only the first N seconds (preview)
     overwrite: bool = False
     feather: float = DEFAULT_FEATHER
+    encoder: str = DEFAULT_ENCODER
 
     def to_dict(self) -> dict[str, Any]:
         return asdict(self)
@@ -83,6 +92,7 @@ class JobSpec:
         return RenderSettings(
             loop=self.loop, crf=self.crf, preset=self.preset, seconds=self.seconds,
             overwrite=self.overwrite, feather=self.feather,
+            encoder=self.encoder,  # type: ignore[arg-type]  # checked by RenderSettings.validate
         )
 
 

@@ -30,6 +30,7 @@ from typing import TYPE_CHECKING
 import numpy as np
 
 from avatar_studio.audio import MelWindows, frames_for_duration, load_audio
+from avatar_studio.media.output_formats import output_format as format_of
 from avatar_studio.media.video_writer import VideoWriter
 from avatar_studio.model.backends.base import InferenceBackend
 from avatar_studio.progress import CancelToken, ProgressCallback, ProgressReporter
@@ -60,6 +61,7 @@ class RenderResult:
     duration_s: float
     elapsed_s: float
     frames_per_second: float
+    video_codec: str = ""  # the encoder that wrote it, e.g. "libx264", "h264_nvenc", "libvpx-vp9"
 
 
 def render_video(
@@ -71,7 +73,9 @@ def render_video(
     progress: ProgressCallback | None = None,
     cancel: CancelToken | None = None,
 ) -> RenderResult:
-    """Write `output` (MP4, H.264 + AAC): `avatar` lip-synced to `audio_path` by `backend`.
+    """Write `output` (its suffix picks the format, see `media/output_formats.py`): `avatar`
+    lip-synced to `audio_path` by `backend`. A transparent avatar keeps its alpha in .webm/.mov
+    and is composited over black in the other formats.
 
     Raises `AvatarStudioError` for bad input (nothing is written) and `Cancelled` when
     `cancel` fires (the partial file is removed); the destination appears only when complete.
@@ -84,15 +88,18 @@ def render_video(
     n_frames = frames_for_duration(duration_s, fps)
     windows = audio.windows(fps, n_frames)
 
+    output_format = format_of(output)
+    keep_alpha = avatar.has_alpha and output_format.keeps_alpha
     writer = VideoWriter(
         Path(output), avatar.width, avatar.height, fps,
         audio=Path(audio_path), crf=settings.crf, preset=settings.preset, overwrite=settings.overwrite,
         audio_duration_s=None if settings.seconds is None else duration_s,
+        encoder=output_format.chosen_encoder(settings.encoder), alpha=keep_alpha,
     )
     reporter = ProgressReporter(RENDER_STAGE, n_frames, progress, cancel)
     stages = StageGroup(cancel)
     try:
-        _run_stages(stages, avatar, windows, backend, writer, reporter, settings, n_frames)
+        _run_stages(stages, avatar, windows, backend, writer, reporter, settings, n_frames, keep_alpha)
     except BaseException:
         stages.stop()
         stages.join()
@@ -104,6 +111,7 @@ def render_video(
     return RenderResult(
         output=Path(output), frame_count=n_frames, duration_s=float(n_frames / fps),
         elapsed_s=elapsed, frames_per_second=n_frames / elapsed if elapsed > 0 else 0.0,
+        video_codec=writer.video_codec,
     )
 
 
@@ -116,6 +124,7 @@ def _run_stages(
     reporter: ProgressReporter,
     settings: RenderSettings,
     n_frames: int,
+    keep_alpha: bool = False,
 ) -> None:
     """Start the four worker stages and run the encoder here until the last frame is written."""
     batch_size = backend.batch_size
@@ -144,7 +153,7 @@ def _run_stages(
     def decode() -> None:
         schedule = frame_schedule(n_frames, avatar.frame_count, settings.loop)
         # closing(): when another stage fails, the reader's read-ahead threads stop at once.
-        with closing(avatar.iter_frames(schedule)) as source:
+        with closing(avatar.iter_frames(schedule, alpha=keep_alpha)) as source:
             for frame in source:
                 stages.put(frames, frame)
         stages.put(frames, END)
@@ -158,7 +167,7 @@ def _run_stages(
                     raise RuntimeError("the avatar's frame reader stopped before the schedule ended")
                 if not frame.flags.writeable:
                     frame = frame.copy()
-                paste_mouth(frame, box, mouth, settings.feather)
+                paste_mouth(frame[..., :3] if keep_alpha else frame, box, mouth, settings.feather)
                 stages.put(finished, frame)
         stages.put(finished, END)
 

@@ -57,15 +57,21 @@ def run_render_request(
 ) -> RenderResult:
     """Check everything cheap, open the backend, render; `on_backend_ready` gets its description."""
     request.settings.validate()
-    check_destination(request.output, request.settings.overwrite)
+    output_format = check_destination(request.output, request.settings.overwrite)
     avatar = AvatarLibrary(library_root).get(request.avatar)
     checked_audio(request.audio)
+    video_codec = output_format.video_codec_name(output_format.chosen_encoder(request.settings.encoder))
+    if avatar.has_alpha and not output_format.keeps_alpha and on_notice is not None:
+        on_notice(
+            f"{avatar.name!r} has a transparent background, which {output_format.suffix} cannot keep: it is "
+            "composited over black (render to .webm or .mov to keep the transparency)."
+        )
     backend_settings = request.backend_settings(library_root)
     if cancel is not None:
         cancel.raise_if_cancelled()  # loading a model takes seconds: do not start it for nothing
     with open_backend(backend_settings, on_notice) as backend:
         if on_backend_ready is not None:
-            on_backend_ready(backend.describe())
+            on_backend_ready(f"{backend.describe()}; video encoder {video_codec}")
         return render_video(
             avatar, request.audio, backend, request.output, request.settings, progress=progress, cancel=cancel
         )

@@ -6,13 +6,16 @@ from dataclasses import dataclass
 
 from avatar_studio.choices import (
     DEFAULT_CRF,
+    DEFAULT_ENCODER,
     DEFAULT_FEATHER,
     DEFAULT_PRESET,
     ENCODER_PRESETS,
     LOOP_MODES,
     MAX_CRF,
+    VIDEO_ENCODERS,
     EncoderPreset,
     LoopMode,
+    VideoEncoderChoice,
 )
 from avatar_studio.errors import AvatarStudioError
 
@@ -29,6 +32,8 @@ class RenderSettings:
     overwrite: bool = False
     #: Soft edge of the mouth mask as a fraction of the face box (see `composite.blend_mask`).
     feather: float = DEFAULT_FEATHER
+    #: H.264/H.265 encoder for .mp4/.m4v/.mkv ("auto": a hardware one that starts here, else libx264).
+    encoder: VideoEncoderChoice = DEFAULT_ENCODER
 
     def validate(self) -> None:
         """Refuse settings that could never render, with a sentence saying what to choose."""
@@ -38,6 +43,8 @@ class RenderSettings:
             raise AvatarStudioError(
                 f"Unknown encoder preset {self.preset!r}; use one of: {', '.join(ENCODER_PRESETS)}."
             )
+        if self.encoder not in VIDEO_ENCODERS:
+            raise AvatarStudioError(f"Unknown encoder {self.encoder!r}; use one of: {', '.join(VIDEO_ENCODERS)}.")
         if not 0 <= self.crf <= MAX_CRF:
             raise AvatarStudioError(f"CRF must be between 0 (lossless) and {MAX_CRF} (smallest), not {self.crf}.")
         if self.seconds is not None and not self.seconds > 0:
