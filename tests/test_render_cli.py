@@ -134,3 +134,14 @@ def test_an_encoder_that_cannot_start_is_refused_before_the_model_loads(render_a
     _refused(capsys, render_args("--model", str(garbage), "--encoder", missing), render_args.out, [], f"The {missing} encoder")
     assert main(render_args("--model", str(garbage), "--encoder", missing)) == 2
     assert "encoders that work here: libx264" in capsys.readouterr().err
+
+
+@pytest.mark.parametrize(
+    ("option", "value", "fragment"),
+    [("--mask", "oval", "box, lower-face, mouth"), ("--silence", "mute", "lipsync, original"),
+     ("--mask-blur", "0.9", "Mask blur"), ("--mouth-dilate", "-0.1", "Mouth dilation")],  # fmt: skip
+)
+def test_bad_quality_options_get_one_line_naming_the_valid_values(
+    render_args, identity_model: Path, capsys, option: str, value: str, fragment: str
+) -> None:
+    _refused(capsys, render_args("--model", str(identity_model), option, value), render_args.out, [], fragment)

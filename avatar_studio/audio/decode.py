@@ -18,7 +18,12 @@ from typing import BinaryIO
 import numpy as np
 
 from avatar_studio.errors import AvatarStudioError
-from avatar_studio.media.ffmpeg import base_args, last_error_line
+from avatar_studio.media.ffmpeg import (
+    base_args,
+    last_error_line,
+    path_arg,
+    start_ffmpeg,
+)
 from avatar_studio.progress import CancelToken
 
 SAMPLE_RATE = 16000
@@ -49,9 +54,8 @@ def decode_audio(path: Path | str, *, cancel: CancelToken | None = None) -> np.n
         raise AvatarStudioError(
             f"Audio file {str(source)!r} does not exist or is not a file; check the path."
         )
-    proc = subprocess.Popen(
+    proc = start_ffmpeg(
         [*base_args(), *_decode_args(source)],
-        stdin=subprocess.DEVNULL,
         stdout=subprocess.PIPE,
         stderr=subprocess.PIPE,
         bufsize=0,
@@ -78,7 +82,7 @@ def decode_audio(path: Path | str, *, cancel: CancelToken | None = None) -> np.n
 def _decode_args(source: Path) -> list[str]:
     """ffmpeg arguments: the first audio stream of `source` as raw float32 mono 16 kHz on stdout."""
     return [
-        "-i", str(source),
+        "-i", path_arg(source),
         "-map", "0:a:0", "-vn", "-sn", "-dn",
         "-af", _RESAMPLE_FILTER,
         "-ac", "1", "-ar", str(SAMPLE_RATE),

@@ -13,6 +13,7 @@ version i to i+1, and a file from a newer version of the app is refused rather t
 
 from __future__ import annotations
 
+import builtins
 import json
 import sqlite3
 import threading
@@ -55,19 +56,25 @@ def _create_schema_v1(db: sqlite3.Connection) -> None:
     db.execute("CREATE INDEX jobs_by_state_position ON jobs (state, position)")
 
 
+def _add_group_v2(db: sqlite3.Connection) -> None:
+    """Jobs queued from a batch manifest carry its name, so the queue can show them together."""
+    db.execute("ALTER TABLE jobs ADD COLUMN group_name TEXT NOT NULL DEFAULT ''")
+    db.execute("CREATE INDEX jobs_by_group ON jobs (group_name)")
+
+
 #: `_MIGRATIONS[i]` brings a database from schema version i to i + 1 (version 0 = empty file).
-_MIGRATIONS: tuple[Callable[[sqlite3.Connection], None], ...] = (_create_schema_v1,)
+_MIGRATIONS: tuple[Callable[[sqlite3.Connection], None], ...] = (_create_schema_v1, _add_group_v2)
 SCHEMA_VERSION = len(_MIGRATIONS)
 
 _COLUMNS = (
     "id, spec, state, position, created_at, started_at, finished_at, progress, fps, eta_s, "
-    "error, error_summary, output_path, device_description, elapsed_s"
+    "error, error_summary, output_path, device_description, elapsed_s, group_name"
 )
 
 
 def _job_from_row(row: tuple) -> Job:
     (job_id, spec, state, position, created_at, started_at, finished_at, progress, fps, eta_s,
-     error, error_summary, output_path, device_description, elapsed_s) = row
+     error, error_summary, output_path, device_description, elapsed_s, group) = row
     return Job(
         id=job_id,
         spec=JobSpec.from_dict(json.loads(spec)),
@@ -84,6 +91,7 @@ def _job_from_row(row: tuple) -> Job:
         output_path=output_path,
         device_description=device_description,
         elapsed_s=elapsed_s,
+        group=group,
     )
 
 
@@ -141,6 +149,14 @@ class JobStore:
             rows = self._db.execute(f"SELECT {_COLUMNS} FROM jobs ORDER BY position, id").fetchall()
         return [_job_from_row(row) for row in rows]
 
+    def in_group(self, group: str) -> builtins.list[Job]:
+        """The jobs queued from one batch manifest, in queue order."""
+        with self._guard():
+            rows = self._db.execute(
+                f"SELECT {_COLUMNS} FROM jobs WHERE group_name = ? ORDER BY position, id", (group,)
+            ).fetchall()
+        return [_job_from_row(row) for row in rows]
+
     def next_queued(self) -> Job | None:
         """The job that should render next, or None when nothing is waiting."""
         with self._guard():
@@ -152,13 +168,13 @@ class JobStore:
 
     # -- queue edits -----------------------------------------------------------------------------
 
-    def add(self, spec: JobSpec) -> Job:
-        """Queue `spec` after every existing job."""
+    def add(self, spec: JobSpec, group: str = "") -> Job:
+        """Queue `spec` after every existing job; `group` names the batch manifest it came from."""
         spec.validate()
         with self._transaction():
             cursor = self._db.execute(
-                "INSERT INTO jobs (spec, state, position, created_at) VALUES (?, ?, ?, ?)",
-                (json.dumps(spec.to_dict()), JobState.QUEUED.value, self._end_position(), time.time()),
+                "INSERT INTO jobs (spec, state, position, created_at, group_name) VALUES (?, ?, ?, ?, ?)",
+                (json.dumps(spec.to_dict()), JobState.QUEUED.value, self._end_position(), time.time(), group),
             )
             job_id = cursor.lastrowid
         return self.get(job_id)

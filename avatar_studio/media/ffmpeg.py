@@ -1,19 +1,24 @@
 """The bundled ffmpeg binary and one way to run it.
 
 Always an argument list, never a shell: file names with spaces, quotes or any Unicode pass through
-untouched and can never be interpreted as commands.
+untouched and can never be interpreted as commands. Every file name goes through `path_arg`
+(absolute), so no name can select one of ffmpeg's protocols (`concat:`, `pipe:`, `http:`, ...)
+or read as an option (`-y`). Every process is started by `start_ffmpeg`, so it dies with us.
 """
 
 from __future__ import annotations
 
 import functools
+import os
 import subprocess
 from collections.abc import Sequence
 from pathlib import Path
+from typing import Any
 
 import imageio_ffmpeg
 
 from avatar_studio.errors import AvatarStudioError
+from avatar_studio.processes import adopt_child, child_options
 
 
 @functools.cache
@@ -25,6 +30,21 @@ def ffmpeg_exe() -> str:
 def base_args() -> list[str]:
     """The start of every ffmpeg command: quiet, never interactive, never asking before overwriting."""
     return [ffmpeg_exe(), "-hide_banner", "-nostdin", "-loglevel", "error"]
+
+
+def path_arg(path: Path | str) -> str:
+    """`path` as an ffmpeg argument that can only mean that file: an absolute path starts with
+    `/` (or a drive letter), so neither a protocol prefix nor a leading `-` survives in it."""
+    return os.path.abspath(path)
+
+
+def start_ffmpeg(command: Sequence[str], **popen_args: Any) -> subprocess.Popen[bytes]:
+    """`subprocess.Popen(command)` with stdin closed unless given, and tied to this process so it
+    is killed when we die (never an orphan that finishes a file nobody wants)."""
+    popen_args.setdefault("stdin", subprocess.DEVNULL)
+    proc = subprocess.Popen(list(command), **popen_args, **child_options())
+    adopt_child(proc)
+    return proc
 
 
 def last_error_line(stderr: bytes | str) -> str:

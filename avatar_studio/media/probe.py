@@ -33,7 +33,12 @@ from fractions import Fraction
 from pathlib import Path
 
 from avatar_studio.errors import AvatarStudioError
-from avatar_studio.media.ffmpeg import ffmpeg_exe, last_error_line
+from avatar_studio.media.ffmpeg import (
+    ffmpeg_exe,
+    last_error_line,
+    path_arg,
+    start_ffmpeg,
+)
 
 #: Longest a header read or packet count may take before the file is declared unreadable.
 PROBE_TIMEOUT_S = 120
@@ -183,21 +188,26 @@ def _check_file(path: Path) -> None:
 
 
 def _run(args: list[str], path: Path) -> subprocess.CompletedProcess[bytes]:
+    proc = start_ffmpeg(
+        [ffmpeg_exe(), "-hide_banner", "-nostdin", *args], stdout=subprocess.PIPE, stderr=subprocess.PIPE
+    )
     try:
-        return subprocess.run(
-            [ffmpeg_exe(), "-hide_banner", "-nostdin", *args],
-            capture_output=True, timeout=PROBE_TIMEOUT_S, check=False,
-        )
-    except subprocess.TimeoutExpired:
+        stdout, stderr = proc.communicate(timeout=PROBE_TIMEOUT_S)
+    except BaseException as error:
+        proc.kill()
+        proc.communicate()
+        if not isinstance(error, subprocess.TimeoutExpired):
+            raise
         raise AvatarStudioError(
             f"ffmpeg took over {PROBE_TIMEOUT_S} s to read {path.name!r}; "
             "check that it is a regular, complete media file."
         ) from None
+    return subprocess.CompletedProcess(proc.args, proc.returncode, stdout, stderr)
 
 
 def _read_header(path: Path) -> list[str]:
     """`ffmpeg -i FILE` (no output: it exits 1 after printing the header) as lines."""
-    text = _run(["-i", str(path)], path).stderr.decode("utf-8", "replace")
+    text = _run(["-i", path_arg(path)], path).stderr.decode("utf-8", "replace")
     lines = text.splitlines()
     if not any(_INPUT_LINE.match(line) for line in lines):
         why = next((m["why"] for line in lines if (m := _OPEN_ERROR.search(line))), None)
@@ -386,7 +396,7 @@ def _packet_timing(path: Path, stream_index: int) -> _PacketTiming:
     milliseconds per minute of video). One packet is one frame in every common container;
     packets an edit list hides (a clip cut between key frames) are flagged discard and skipped."""
     proc = _run(
-        ["-loglevel", "error", "-i", str(path), "-map", f"0:{stream_index}", "-c", "copy",
+        ["-loglevel", "error", "-i", path_arg(path), "-map", f"0:{stream_index}", "-c", "copy",
          "-f", "framecrc", "-"],
         path,
     )  # fmt: skip

@@ -40,11 +40,11 @@ import numpy as np
 from avatar_studio.choices import DEFAULT_CRF, DEFAULT_PRESET, ENCODER_PRESETS, MAX_CRF
 from avatar_studio.errors import AvatarStudioError
 from avatar_studio.media.encoders import SOFTWARE_H264, input_args
-from avatar_studio.media.ffmpeg import base_args
+from avatar_studio.media.ffmpeg import base_args, path_arg, start_ffmpeg
 from avatar_studio.media.ffmpeg_process import StderrTail, stop_process
 from avatar_studio.media.output_formats import OutputFormat, output_format
 from avatar_studio.media.probe import as_fraction, probe_media
-from avatar_studio.media.temp_files import reserve_temp_beside
+from avatar_studio.media.temp_files import remove_dead_partials, reserve_temp_beside
 
 #: Output pixel formats and the dimension multiples each one needs (chroma subsampling).
 #: "bgr24" selects libx264rgb: with crf=0 it stores frames bit-exactly (for avatar storage).
@@ -111,10 +111,11 @@ class VideoWriter:
         self.video_codec = "libx264rgb" if pix_fmt == "bgr24" else self.format.video_codec_name(encoder)
         self.audio = checked_audio(Path(audio)) if audio is not None else None
         self._overwrite = overwrite
+        remove_dead_partials(self.output.parent)
         self._temp = reserve_temp_beside(self.output)
         command = self._command(crf, preset, encoder, audio_bitrate, audio_duration_s)
         try:
-            self._proc = subprocess.Popen(
+            self._proc = start_ffmpeg(
                 command, stdin=subprocess.PIPE, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE
             )
         except BaseException:
@@ -219,7 +220,7 @@ class VideoWriter:
         audio_input = []
         if self.audio is not None:
             cut = ["-t", f"{audio_duration_s:.6f}"] if audio_duration_s is not None else []
-            audio_input = [*cut, "-i", str(self.audio)]
+            audio_input = [*cut, "-i", path_arg(self.audio)]
         maps = ["-map", "0:v:0", *(["-map", "1:a:0"] if self.audio is not None else [])]
         if self.video_codec == "libx264rgb":
             video_codec = ["-c:v", "libx264rgb", "-preset", preset, "-crf", str(crf), "-pix_fmt", "bgr24"]
@@ -233,7 +234,7 @@ class VideoWriter:
         return [
             *base_args(), "-y", *input_args(self.video_codec), *video_input, *audio_input, *maps,
             "-sws_flags", _SWS_FLAGS,  # an output option: placed before the inputs it is ignored
-            *video_codec, *audio_codec, *self.format.muxer_args(), str(self._temp),
+            *video_codec, *audio_codec, *self.format.muxer_args(), path_arg(self._temp),
         ]  # fmt: skip
 
     def _failure(self) -> AvatarStudioError:

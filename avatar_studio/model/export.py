@@ -14,7 +14,6 @@ from __future__ import annotations
 import contextlib
 import os
 import time
-import uuid
 import warnings
 from dataclasses import dataclass
 from pathlib import Path
@@ -25,6 +24,7 @@ import torch
 
 from avatar_studio.choices import MODEL_SUFFIXES_ONNX
 from avatar_studio.errors import AvatarStudioError
+from avatar_studio.media.temp_files import remove_dead_partials, reserve_temp_beside
 from avatar_studio.model.checkpoint import load_wav2lip
 from avatar_studio.model.wav2lip import FACE_SHAPE, MEL_SHAPE
 from avatar_studio.progress import CancelToken, ProgressCallback, ProgressReporter
@@ -85,11 +85,13 @@ def export_onnx(
         expected = model(torch.from_numpy(mel), torch.from_numpy(face)).numpy()
     steps.advance()
 
-    # Beside the output (same file system, so the rename is atomic), with the usual permissions
-    # a new file gets (mkstemp's private 0600 would stick to the finished export).
-    temp = output.with_name(f".{output.stem}-{uuid.uuid4().hex[:12]}.onnx.partial")
+    # Beside the output (same file system, so the rename is atomic), named after this process so
+    # the next export into the folder removes it if we are killed; hidden, so no catalog lists it.
+    temp: Path | None = None
     try:
         output.parent.mkdir(parents=True, exist_ok=True)
+        remove_dead_partials(output.parent)
+        temp = reserve_temp_beside(output)
         _trace_to_onnx(model, _DTYPES[precision], temp)
         del model
         steps.advance()
@@ -109,8 +111,9 @@ def export_onnx(
             "with enough free space."
         ) from None
     finally:
-        with contextlib.suppress(FileNotFoundError, NotADirectoryError):  # nothing was written
-            temp.unlink()
+        if temp is not None:
+            with contextlib.suppress(FileNotFoundError):  # renamed onto the output
+                temp.unlink()
     return ExportReport(output, precision, max_abs_diff, time.perf_counter() - started)
 
 
