@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import os
 import shutil
+import subprocess
+import sys
 from pathlib import Path
 
 import pytest
@@ -145,3 +147,17 @@ def test_bad_quality_options_get_one_line_naming_the_valid_values(
     render_args, identity_model: Path, capsys, option: str, value: str, fragment: str
 ) -> None:
     _refused(capsys, render_args("--model", str(identity_model), option, value), render_args.out, [], fragment)
+
+
+def test_an_onnx_render_imports_neither_torch_nor_librosa(render_args, identity_model: Path) -> None:
+    """Start-up: torch alone costs seconds of CPU to import, librosa/scipy.signal over one more;
+    an ONNX render needs neither (checked in a fresh interpreter, as a user's command runs)."""
+    code = (
+        "import sys\nfrom avatar_studio.cli.main import main\nrc = main(sys.argv[1:])\n"
+        "print(sorted(m for m in ('torch', 'librosa', 'scipy.signal') if m in sys.modules))\nsys.exit(rc)"
+    )
+    argv = render_args("--model", str(identity_model), "--seconds", "0.3")
+    proc = subprocess.run([sys.executable, "-c", code, *argv], capture_output=True, text=True, timeout=600)
+    assert proc.returncode == 0, proc.stderr
+    assert proc.stdout.strip().splitlines()[-1] == "[]"
+    assert probe_media(render_args.out / "video.mp4").frame_count == 8
