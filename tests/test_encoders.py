@@ -32,14 +32,25 @@ def test_software_encoders_pass_a_real_trial(name: str) -> None:
 
 
 def test_a_failing_trial_says_why_and_the_encoder_is_refused(fresh_trials, monkeypatch) -> None:
+    """A real trial that fails: VAAPI on a render node that does not exist (the cheap device check
+    is told there is one, so ffmpeg really runs and gives its reason)."""
+    monkeypatch.setattr(encoders, "render_node_present", lambda: True)
     monkeypatch.setattr(encoders, "VAAPI_DEVICE", "/nonexistent/renderD999")
     option = encoders.trial("h264_vaapi")
-    assert not option.usable and option.reason  # ffmpeg's own first line, e.g. "No VA display found ..."
+    assert not option.usable and "/nonexistent/renderD999" in option.reason  # ffmpeg's own first line
     with pytest.raises(AvatarStudioError) as refused:
         encoders.resolve_encoder("h264_vaapi")
     message = str(refused.value)
     assert "h264_vaapi" in message and "libx264" in message and message.count(".") >= 1
     assert len(message.splitlines()) == 1
+
+
+def test_a_missing_driver_is_reported_without_a_trial(fresh_trials, monkeypatch) -> None:
+    monkeypatch.setattr(encoders, "nvidia_driver_present", lambda: False)
+    monkeypatch.setattr(encoders, "render_node_present", lambda: False)
+    assert encoders.trial("hevc_nvenc").reason == "no NVIDIA driver found"
+    assert encoders.trial("h264_qsv").reason.startswith("no GPU render device")
+    assert encoders.resolve_encoder("auto") in ("libx264", "h264_videotoolbox")  # only VideoToolbox is left
 
 
 def test_every_choice_is_listed_once_with_a_verdict() -> None:

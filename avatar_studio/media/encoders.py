@@ -3,7 +3,8 @@
 The bundled ffmpeg is built with NVENC, Quick Sync, AMF and VAAPI encoders on every machine, but
 each one starts only with its GPU and driver present (an H100/H200 has no NVENC at all). Reading
 the build's encoder list therefore says nothing; a one-frame trial encode does. Trials run once
-per process and are cached, each in a fraction of a second, silently (their failure is the answer).
+per process and are cached, each in a fraction of a second, silently (their failure is the answer);
+an encoder whose driver or device is missing altogether is not even tried.
 
 Quality is one scale for all encoders: `crf` (0 best .. 51 smallest, x264's scale) becomes each
 encoder's constant-quality setting, and `preset` (x264's names) the nearest speed preset of that
@@ -15,12 +16,18 @@ from __future__ import annotations
 import functools
 import os
 import subprocess
+import sys
 from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 
 from avatar_studio.choices import ENCODER_PRESETS, MAX_CRF, VIDEO_ENCODERS
 from avatar_studio.errors import AvatarStudioError
+from avatar_studio.gpu_drivers import (
+    DRI_DIR,
+    nvidia_driver_present,
+    render_node_present,
+)
 from avatar_studio.media.ffmpeg import base_args, ffmpeg_exe
 from avatar_studio.media.ffmpeg_process import first_reason
 
@@ -157,11 +164,25 @@ def _built_in() -> frozenset[str]:
     return frozenset(names)
 
 
+def _cannot_start(encoder: str) -> str | None:
+    """Why `encoder` cannot start here without trying it (no driver or device at all), or None.
+    The cheap checks come first: `auto` at a render's start then often needs no process at all."""
+    if encoder.endswith("_nvenc") and not nvidia_driver_present():
+        return "no NVIDIA driver found"
+    if encoder.endswith("_videotoolbox") and sys.platform != "darwin":
+        return "VideoToolbox exists only on macOS"
+    if encoder.endswith(("_vaapi", "_qsv", "_amf")) and not render_node_present():
+        return f"no GPU render device in {DRI_DIR}"
+    if encoder not in _built_in():
+        return "not in this ffmpeg build"
+    return None
+
+
 @functools.cache
 def trial(encoder: str) -> EncoderOption:
     """Encode one frame with `encoder` (once per process); usable, or the reason it is not."""
-    if encoder not in _built_in():
-        return EncoderOption(encoder, False, "not in this ffmpeg build")
+    if (reason := _cannot_start(encoder)) is not None:
+        return EncoderOption(encoder, False, reason)
     command = [
         *base_args(), *input_args(encoder),
         "-f", "lavfi", "-i", f"color=c=gray:s={_TRIAL_SIZE}:r=25:d=0.04",
@@ -189,11 +210,11 @@ def usable_encoders() -> list[str]:
 
 @functools.cache
 def auto_encoder() -> str:
-    """The first hardware H.264 encoder that starts here, else libx264."""
-    for name in AUTO_CANDIDATES:
-        if trial(name).usable:
-            return name
-    return SOFTWARE_H264
+    """The first hardware H.264 encoder that starts here, else libx264 (trials side by side: this
+    runs at every render's start)."""
+    with ThreadPoolExecutor(len(AUTO_CANDIDATES)) as pool:
+        options = list(pool.map(trial, AUTO_CANDIDATES))
+    return next((o.name for o in options if o.usable), SOFTWARE_H264)
 
 
 def resolve_encoder(choice: str) -> str:

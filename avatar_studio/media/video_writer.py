@@ -51,7 +51,7 @@ from avatar_studio.media.temp_files import remove_dead_partials, reserve_temp_be
 PIXEL_FORMATS: dict[str, tuple[int, int]] = {"yuv420p": (2, 2), "bgr24": (1, 1)}
 #: The tags of what `cv2.COLOR_BGR2YUV_I420` produces: BT.601 matrix, limited range, from
 #: BT.709/sRGB pixels. Input options of the raw stream; the encoder copies them into the file.
-_I420_TAGS = ["-chroma_sample_location", "center", "-color_range", "tv", "-colorspace", "smpte170m", "-color_primaries", "bt709", "-color_trc", "bt709"]
+_I420_TAGS = ["-color_range", "tv", "-colorspace", "smpte170m", "-color_primaries", "bt709", "-color_trc", "bt709"]
 
 DEFAULT_AUDIO_BITRATE = "192k"
 _SWS_FLAGS = "accurate_rnd+full_chroma_int"
