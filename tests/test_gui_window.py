@@ -1,4 +1,3 @@
-# ruff: noqa: F811 - pytest fixtures imported from gui_helpers are "redefined" as test arguments
 """The desktop app under pytest-qt (offscreen): building, adding avatars, rendering, the queue.
 
 Each test drives the real window with real engine calls: mediapipe preparation, a synthetic-weight
@@ -7,26 +6,19 @@ Wav2Lip render through the bundled ffmpeg, the SQLite queue, QtMultimedia playba
 
 from __future__ import annotations
 
+import itertools
 import os
 import time
 from pathlib import Path
 
 import pytest
-from gui_helpers import (  # noqa: F401
-    CLIP,
-    SMALL,
-    install_model,
-    make_speech,
-    open_window,
-    prepare_avatar,
-    settings_dir,
-)
 from PySide6 import QtCore
 from PySide6.QtGui import QDropEvent
 from PySide6.QtWidgets import QLabel
 
 from avatar_studio.jobs.model import JobSpec, JobState
 from avatar_studio.jobs.store import JobStore
+from gui_helpers import CLIP, SMALL, install_model, make_speech, prepare_avatar
 
 # no_qt_log: pytest-qt's Python message handler is called from QtMultimedia's own threads (its audio
 # renderer warns that there is no sound device), which crashes PySide6 when it happens as a test ends.
@@ -88,7 +80,7 @@ def test_dropped_clip_is_prepared_in_a_worker_while_the_event_loop_turns(
     assert [a.name for a in window.library.list()] == ["Talking man"]
     assert window.form.avatar.currentText() == "Talking man"
     # The GUI thread kept serving its timer all along: no freeze longer than a fraction of a second.
-    gaps = [b - a for a, b in zip([started, *ticks], ticks)]
+    gaps = [b - a for a, b in itertools.pairwise([started, *ticks])]
     assert len(ticks) > elapsed / 0.02 / 4, (len(ticks), elapsed)
     assert max(gaps) < 0.5, max(gaps)
     # Selecting it shows it in the player with its face boxes available.

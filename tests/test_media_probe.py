@@ -9,21 +9,21 @@ from pathlib import Path
 import cv2
 import numpy as np
 import pytest
-from media_clips import (
-    exif_jpeg,
-    ffmpeg,
-    ffmpeg_header,
-    marker_frame,
-    raw_clip,
-    pattern_clip,
-    vfr_clip,
-    with_display_rotation,
-)
 
 from avatar_studio.errors import AvatarStudioError
 from avatar_studio.media.image_io import exif_rotation, read_image, write_jpeg, write_png
 from avatar_studio.media.probe import as_fraction, media_duration, probe_media
 from avatar_studio.media.video_reader import open_video
+from media_clips import (
+    exif_jpeg,
+    ffmpeg,
+    ffmpeg_header,
+    marker_frame,
+    pattern_clip,
+    raw_clip,
+    vfr_clip,
+    with_display_rotation,
+)
 
 
 @pytest.mark.parametrize(

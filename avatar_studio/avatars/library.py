@@ -16,7 +16,7 @@ import os
 import shutil
 import sys
 import uuid
-from collections.abc import Iterable, Iterator
+from collections.abc import Generator, Iterable
 from dataclasses import replace as dataclass_replace
 from fractions import Fraction
 from functools import cached_property
@@ -24,6 +24,7 @@ from pathlib import Path
 
 import numpy as np
 
+from avatar_studio.atomic_files import write_text_atomically
 from avatar_studio.avatars import storage
 from avatar_studio.avatars.metadata import META_FILE, AvatarMeta
 from avatar_studio.avatars.naming import clean_display_name, folder_name_for, name_key
@@ -122,7 +123,7 @@ class Avatar:
         """Frame `index` as an HxWx3 BGR uint8 array."""
         return self._frames.read_frame(index)
 
-    def iter_frames(self, indices: Iterable[int]) -> Iterator[np.ndarray]:
+    def iter_frames(self, indices: Iterable[int]) -> Generator[np.ndarray, None, None]:
         """The frames at `indices` in that order (any order, may be endless), a few decoded ahead."""
         return self._frames.iter_frames(indices)
 
@@ -260,7 +261,7 @@ class AvatarLibrary:
         if other is not None and other.folder != avatar.folder:
             raise AvatarStudioError(f"An avatar called {other.name!r} already exists; choose another name.")
         meta = dataclass_replace(avatar.meta, display_name=new_name)
-        _write_atomically(avatar.folder / META_FILE, meta.to_json())
+        write_text_atomically(avatar.folder / META_FILE, meta.to_json())
         return Avatar(avatar.folder)
 
     def delete(self, name: str) -> None:
@@ -347,8 +348,3 @@ def _remove_tree(path: Path) -> None:
     if path.exists():
         log.warning("Could not remove %s completely; it will be retried on the next start.", path)
 
-
-def _write_atomically(path: Path, text: str) -> None:
-    temp = path.with_name(f".{path.name}.{uuid.uuid4().hex[:8]}.tmp")
-    temp.write_text(text, encoding="utf-8")
-    os.replace(temp, path)

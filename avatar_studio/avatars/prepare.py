@@ -24,9 +24,10 @@ import numpy as np
 
 from avatar_studio.avatars import storage
 from avatar_studio.avatars.metadata import META_FILE, AvatarMeta
+from avatar_studio.choices import DETECTOR_MODELS, DetectorModel, check_choice
 from avatar_studio.errors import AvatarStudioError
 from avatar_studio.faces.boxes import DEFAULT_PADS, DEFAULT_SMOOTH_WINDOW, Pads, face_track_boxes
-from avatar_studio.faces.detector import DETECTOR_MODELS, FaceBox, FaceDetector
+from avatar_studio.faces.detector import FaceBox, FaceDetector
 from avatar_studio.media.probe import MediaInfo
 from avatar_studio.media.video_reader import VideoFrameSource, open_video
 from avatar_studio.media.video_writer import VideoWriter
@@ -54,17 +55,16 @@ class PrepareSettings:
     pads: Pads = DEFAULT_PADS
     smooth_window: int = DEFAULT_SMOOTH_WINDOW
     max_height: int | None = DEFAULT_MAX_HEIGHT
-    detector: str = "short_range"
+    detector: DetectorModel = "short_range"
     min_confidence: float = 0.5
 
-    def validated(self) -> "PrepareSettings":
+    def validated(self) -> PrepareSettings:
         """These settings, or AvatarStudioError naming the first one out of range."""
         if len(self.pads) != 4 or any(not -0.5 <= p <= 2.0 for p in self.pads):
             raise AvatarStudioError("Each pad must be a fraction of the face box between -0.5 and 2.0, e.g. 0 0.2 0 0.")
         if self.smooth_window < 0:
             raise AvatarStudioError("The smoothing window cannot be negative; use 0 to turn smoothing off.")
-        if self.detector not in DETECTOR_MODELS:
-            raise AvatarStudioError(f"Unknown face detector {self.detector!r}; choose {', '.join(DETECTOR_MODELS)}.")
+        check_choice("face detector", self.detector, DETECTOR_MODELS)
         if self.fps is not None and not 0 < self.fps <= 240:
             raise AvatarStudioError(f"A frame rate of {self.fps:g} is not usable; choose 1 to 240.")
         return PrepareSettings(
@@ -111,7 +111,7 @@ def prepare_avatar(
         fps_choice=_fps_choice(info, video.fps_fraction, settings.fps),
         frame_count=frame_count, width=video.width, height=video.height,
         duration_s=frame_count / video.fps, rotation=info.rotation, detector=settings.detector,
-        pads=tuple(settings.pads), smooth_window=settings.smooth_window, max_height=settings.max_height,
+        pads=(*settings.pads,), smooth_window=settings.smooth_window, max_height=settings.max_height,
         frames_without_face=filled, storage=storage.STORAGE_KIND,
         source_width=info.width, source_height=info.height,
     )  # fmt: skip
@@ -194,7 +194,7 @@ class _InOrderWorker:
         while self._pending:
             self._pending.popleft().result()
 
-    def __enter__(self) -> "_InOrderWorker":
+    def __enter__(self) -> _InOrderWorker:
         return self
 
     def __exit__(self, *exc_info: object) -> None:

@@ -24,7 +24,7 @@ is disk: about 400 KiB per 1920x1080 frame, some 3 GB for five minutes of footag
 from __future__ import annotations
 
 from collections import deque
-from collections.abc import Iterable, Iterator
+from collections.abc import Generator, Iterable
 from concurrent.futures import Future, ThreadPoolExecutor
 from pathlib import Path
 
@@ -80,7 +80,7 @@ class FrameStore:
             )
         return frame
 
-    def iter_frames(self, indices: Iterable[int]) -> Iterator[np.ndarray]:
+    def iter_frames(self, indices: Iterable[int]) -> Generator[np.ndarray, None, None]:
         """The frames at `indices` (any order, may be endless), decoded a few frames ahead.
 
         At most `READ_AHEAD + 1` frames exist at once however long the sequence is; leaving the

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import argparse
 import importlib
+import logging
 import os
 import sys
 import traceback
@@ -41,6 +42,9 @@ def main(argv: Sequence[str] | None = None) -> int:
     if not getattr(args, "func", None):
         parser.print_help()
         return EXIT_BAD_INPUT
+    if args.verbose:  # debug lines include each ffmpeg command, ready to re-run by hand
+        logging.basicConfig(format="avatar-studio: %(name)s: %(message)s")
+        logging.getLogger("avatar_studio").setLevel(logging.DEBUG)
     try:
         return int(args.func(args) or 0)
     except Cancelled as error:

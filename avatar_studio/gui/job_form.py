@@ -30,8 +30,12 @@ from avatar_studio.choices import (
     DEVICES,
     ENCODER_PRESETS,
     LOOP_MODES,
+    MAX_BATCH_SIZE,
     MAX_CRF,
+    MIN_BATCH_SIZE,
+    MIN_CRF,
     PRECISIONS,
+    check_choice,
 )
 from avatar_studio.gui.file_kinds import AUDIO_FILTER, FileKind, file_kind
 from avatar_studio.gui.formatting import format_size
@@ -81,11 +85,11 @@ class JobForm(QWidget):
         self.device = self._combo(DEVICES)
         self.precision = self._combo(PRECISIONS)
         self.batch_size = QSpinBox()
-        self.batch_size.setRange(1, 512)
+        self.batch_size.setRange(MIN_BATCH_SIZE, MAX_BATCH_SIZE)
         self.loop = self._combo(LOOP_MODES)
         self.loop.setToolTip("pingpong: the clip plays forward then backward; loop: it restarts")
         self.crf = QSpinBox()
-        self.crf.setRange(0, MAX_CRF)
+        self.crf.setRange(MIN_CRF, MAX_CRF)
         self.crf.setToolTip("H.264 quality: lower is better and bigger (18 is visually lossless)")
         self.preset = self._combo(ENCODER_PRESETS)
         self.output = QLineEdit()
@@ -197,13 +201,13 @@ class JobForm(QWidget):
             audio=self.audio.text().strip(),
             output=str(preview_output) if preview_output else self.output.text().strip(),
             model=self.model.currentData() or "",
-            backend=self.backend.currentText(),
-            device=self.device.currentText(),
-            precision=self.precision.currentText(),
+            backend=check_choice("backend", self.backend.currentText(), BACKENDS),
+            device=check_choice("device", self.device.currentText(), DEVICES),
+            precision=check_choice("precision", self.precision.currentText(), PRECISIONS),
             batch_size=self.batch_size.value(),
-            loop=self.loop.currentText(),
+            loop=check_choice("loop mode", self.loop.currentText(), LOOP_MODES),
             crf=self.crf.value(),
-            preset=self.preset.currentText(),
+            preset=check_choice("encoder preset", self.preset.currentText(), ENCODER_PRESETS),
             seconds=PREVIEW_SECONDS if preview_output else None,
             overwrite=bool(preview_output),
         )

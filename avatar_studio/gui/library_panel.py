@@ -20,6 +20,7 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
+from avatar_studio.avatars.library import Avatar
 from avatar_studio.gui.formatting import avatar_summary
 from avatar_studio.gui.icons import icon
 
@@ -49,7 +50,7 @@ class LibraryPanel(QWidget):
 
     def __init__(self, parent: QWidget | None = None) -> None:
         super().__init__(parent)
-        self._avatars: dict[str, object] = {}
+        self._avatars: dict[str, Avatar] = {}
         self._pending: dict[str, PendingAvatar] = {}
         title = QLabel("<b>Avatars</b>")
         add = QPushButton(icon("add"), "Add…")
@@ -142,9 +143,9 @@ class LibraryPanel(QWidget):
         self.list.setVisible(self.list.count() > 0)
         if selected is not None:
             for kind in ("ready", "pending"):
-                item = self._find(selected, kind)
-                if item is not None:
-                    self.list.setCurrentItem(item)
+                found = self._find(selected, kind)
+                if found is not None:
+                    self.list.setCurrentItem(found)
                     break
         self._on_current_changed(self.list.currentItem(), None)
 

@@ -18,6 +18,7 @@ from PySide6.QtGui import (
     QDesktopServices,
     QDragEnterEvent,
     QDropEvent,
+    QIcon,
     QKeySequence,
     QShortcut,
 )
@@ -34,8 +35,8 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
-from avatar_studio.avatars.naming import name_key
 from avatar_studio.avatars.library import AvatarLibrary
+from avatar_studio.avatars.naming import name_key
 from avatar_studio.avatars.prepare import PrepareSettings
 from avatar_studio.errors import AvatarStudioError
 from avatar_studio.gui.add_avatar_dialog import AddAvatarDialog
@@ -70,7 +71,7 @@ PREVIEWS_FOLDER = "previews"
 def choose_library(override: Path | None) -> Path:
     """`--library` > `$AVATAR_STUDIO_HOME` > the folder chosen in Settings last time > the default."""
     if override is None and not os.environ.get(HOME_ENV):
-        remembered = QSettings().value(SETTINGS_LIBRARY, "", str)
+        remembered = str(QSettings().value(SETTINGS_LIBRARY, "", str))
         override = Path(remembered) if remembered else None
     return library_dir(override)
 
@@ -497,11 +498,15 @@ class MainWindow(QMainWindow):
             self.show_error(str(error))
             return None
 
+    def _forget_task(self, task: BackgroundTask) -> None:
+        self._tasks.discard(task)
+        self._update_activity()
+
     def _track(self, task: BackgroundTask, activity: str) -> None:
         """Start a short background task (import, conversion) and show it in the status bar."""
         self._tasks.add(task)
         task.setObjectName(activity)
-        task.finished.connect(lambda: (self._tasks.discard(task), self._update_activity()))
+        task.finished.connect(lambda: self._forget_task(task))
         task.start()
         self._update_activity()
 
@@ -563,7 +568,7 @@ class MainWindow(QMainWindow):
 
     def _build_actions(self) -> None:
         def action(menu, icon_name, text, slot, shortcut=None) -> QAction:
-            act = QAction(icon(icon_name) if icon_name else None, text, self)
+            act = QAction(icon(icon_name) if icon_name else QIcon(), text, self)
             if shortcut:
                 act.setShortcut(QKeySequence(shortcut))
             act.triggered.connect(slot)

@@ -277,6 +277,6 @@ class UnavailablePlayer(QWidget):
         pass
 
 
-def create_player(parent: QWidget | None = None) -> QWidget:
+def create_player(parent: QWidget | None = None) -> PlayerPanel | UnavailablePlayer:
     """The preview player, or a note saying why there is none."""
     return UnavailablePlayer(MULTIMEDIA_ERROR, parent) if MULTIMEDIA_ERROR else PlayerPanel(parent)

@@ -23,8 +23,12 @@ from avatar_studio.choices import (
     BACKENDS,
     DEVICES,
     ENCODER_PRESETS,
+    MAX_BATCH_SIZE,
     MAX_CRF,
+    MIN_BATCH_SIZE,
+    MIN_CRF,
     PRECISIONS,
+    check_choice,
 )
 from avatar_studio.gui.icons import icon
 from avatar_studio.settings import EngineSettings
@@ -52,10 +56,10 @@ class SettingsDialog(QDialog):
         self.device = self._combo(DEVICES, settings.device)
         self.precision = self._combo(PRECISIONS, settings.precision)
         self.batch_size = QSpinBox()
-        self.batch_size.setRange(1, 512)
+        self.batch_size.setRange(MIN_BATCH_SIZE, MAX_BATCH_SIZE)
         self.batch_size.setValue(settings.batch_size)
         self.crf = QSpinBox()
-        self.crf.setRange(0, MAX_CRF)
+        self.crf.setRange(MIN_CRF, MAX_CRF)
         self.crf.setValue(settings.crf)
         self.preset = self._combo(ENCODER_PRESETS, settings.preset)
 
@@ -90,12 +94,12 @@ class SettingsDialog(QDialog):
             models_dir=self.models_dir.text().strip(),
             output_dir=self.output_dir.text().strip(),
             default_model=self.default_model.currentData() or "",
-            backend=self.backend.currentText(),
-            device=self.device.currentText(),
-            precision=self.precision.currentText(),
+            backend=check_choice("backend", self.backend.currentText(), BACKENDS),
+            device=check_choice("device", self.device.currentText(), DEVICES),
+            precision=check_choice("precision", self.precision.currentText(), PRECISIONS),
             batch_size=self.batch_size.value(),
             crf=self.crf.value(),
-            preset=self.preset.currentText(),
+            preset=check_choice("encoder preset", self.preset.currentText(), ENCODER_PRESETS),
         )
 
     @staticmethod

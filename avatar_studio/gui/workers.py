@@ -57,7 +57,7 @@ class _Worker(QObject):
         finally:
             # Hand this object back to the GUI thread, which will delete it: a QObject must not be
             # destroyed from a thread other than its own, and this thread is about to end.
-            self.moveToThread(QCoreApplication.instance().thread())
+            self.moveToThread(_application().thread())
             self.done.emit()
 
 
@@ -130,3 +130,10 @@ class BackgroundTask(QObject):
 
     def _release(self) -> None:
         BackgroundTask._running.discard(self)
+
+
+def _application() -> QCoreApplication:
+    """The running application (a worker only exists while one does)."""
+    app = QCoreApplication.instance()
+    assert app is not None, "a BackgroundTask needs a running QApplication"
+    return app

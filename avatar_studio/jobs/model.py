@@ -11,7 +11,22 @@ from dataclasses import asdict, dataclass, fields
 from enum import Enum
 from typing import Any
 
-from avatar_studio.choices import BACKENDS, DEFAULT_CRF, DEFAULT_FEATHER, DEFAULT_PRESET, DEVICES, PRECISIONS
+from avatar_studio.choices import (
+    BACKENDS,
+    DEFAULT_BATCH_SIZE,
+    DEFAULT_CRF,
+    DEFAULT_FEATHER,
+    DEFAULT_PRESET,
+    DEVICES,
+    PRECISIONS,
+    BackendChoice,
+    DeviceChoice,
+    EncoderPreset,
+    LoopMode,
+    PrecisionChoice,
+    check_batch_size,
+    check_choice,
+)
 from avatar_studio.errors import AvatarStudioError
 from avatar_studio.render.settings import RenderSettings
 
@@ -39,13 +54,13 @@ class JobSpec:
     audio: str
     output: str
     model: str = ""  # "" = the configured default model, resolved when the job runs
-    backend: str = "auto"
-    device: str = "auto"
-    precision: str = "auto"
-    batch_size: int = 16
-    loop: str = "pingpong"
+    backend: BackendChoice = "auto"
+    device: DeviceChoice = "auto"
+    precision: PrecisionChoice = "auto"
+    batch_size: int = DEFAULT_BATCH_SIZE
+    loop: LoopMode = "pingpong"
     crf: int = DEFAULT_CRF
-    preset: str = DEFAULT_PRESET
+    preset: EncoderPreset = DEFAULT_PRESET
     seconds: float | None = None  # render only the first N seconds (preview)
     overwrite: bool = False
     feather: float = DEFAULT_FEATHER
@@ -54,7 +69,7 @@ class JobSpec:
         return asdict(self)
 
     @classmethod
-    def from_dict(cls, data: dict[str, Any]) -> "JobSpec":
+    def from_dict(cls, data: dict[str, Any]) -> JobSpec:
         """Build from stored JSON; keys this version does not know are ignored."""
         known = {f.name for f in fields(cls)}
         return cls(**{key: value for key, value in data.items() if key in known})
@@ -67,15 +82,10 @@ class JobSpec:
             raise AvatarStudioError("The job has no audio file; choose the voice recording to lip-sync.")
         if not self.output.strip():
             raise AvatarStudioError("The job has no output path; choose where to save the video.")
-        for name, value, allowed in (
-            ("backend", self.backend, BACKENDS),
-            ("device", self.device, DEVICES),
-            ("precision", self.precision, PRECISIONS),
-        ):
-            if value not in allowed:
-                raise AvatarStudioError(f"Unknown {name} {value!r}; choose one of {', '.join(allowed)}.")
-        if self.batch_size < 1:
-            raise AvatarStudioError(f"Batch size must be at least 1, not {self.batch_size}.")
+        check_choice("backend", self.backend, BACKENDS)
+        check_choice("device", self.device, DEVICES)
+        check_choice("precision", self.precision, PRECISIONS)
+        check_batch_size(self.batch_size)
         self.render_settings().validate()
 
     def render_settings(self) -> RenderSettings:

@@ -110,7 +110,7 @@ class JobStore:
             raise
 
     @classmethod
-    def for_library(cls, library: str | PathLike[str]) -> "JobStore":
+    def for_library(cls, library: str | PathLike[str]) -> JobStore:
         """The queue stored in `library` (the folder from `avatar_studio.paths.library_dir`)."""
         return cls(Path(library) / JOBS_DB_NAME)
 
@@ -120,7 +120,7 @@ class JobStore:
         with self._lock:
             self._db.close()
 
-    def __enter__(self) -> "JobStore":
+    def __enter__(self) -> JobStore:
         return self
 
     def __exit__(self, *exc: object) -> None:
@@ -161,6 +161,7 @@ class JobStore:
                 (json.dumps(spec.to_dict()), JobState.QUEUED.value, self._end_position(), time.time()),
             )
             job_id = cursor.lastrowid
+        assert job_id is not None  # set by every INSERT
         return self.get(job_id)
 
     def retry(self, job_id: int) -> Job:

@@ -1,12 +1,16 @@
-"""The bundled ffmpeg binary and one way to run it.
+"""The bundled ffmpeg binary and the one place its processes start.
 
 Always an argument list, never a shell: file names with spaces, quotes or any Unicode pass through
-untouched and can never be interpreted as commands.
+untouched and can never be interpreted as commands. Every command is logged at debug level first
+(`logging.getLogger("avatar_studio.media.ffmpeg")`), as yt-dlp's --verbose does, so a failing
+conversion can be re-run by hand.
 """
 
 from __future__ import annotations
 
 import functools
+import logging
+import shlex
 import subprocess
 from collections.abc import Sequence
 from pathlib import Path
@@ -15,6 +19,8 @@ import imageio_ffmpeg
 
 from avatar_studio.errors import AvatarStudioError
 
+log = logging.getLogger(__name__)
+
 
 @functools.cache
 def ffmpeg_exe() -> str:
@@ -22,9 +28,28 @@ def ffmpeg_exe() -> str:
     return imageio_ffmpeg.get_ffmpeg_exe()
 
 
-def base_args() -> list[str]:
+def base_args(loglevel: str = "error") -> list[str]:
     """The start of every ffmpeg command: quiet, never interactive, never asking before overwriting."""
-    return [ffmpeg_exe(), "-hide_banner", "-nostdin", "-loglevel", "error"]
+    return [ffmpeg_exe(), "-hide_banner", "-nostdin", "-loglevel", loglevel]
+
+
+def start_ffmpeg(
+    command: Sequence[str], *, stdin: int | None = subprocess.DEVNULL, stdout: int | None = subprocess.PIPE,
+    bufsize: int = -1,
+) -> subprocess.Popen[bytes]:
+    """Start `command` (an argument list from `base_args()`) with stderr piped; read it with `StderrTail`."""
+    _log_command(command)
+    return subprocess.Popen(list(command), stdin=stdin, stdout=stdout, stderr=subprocess.PIPE, bufsize=bufsize)
+
+
+def run_ffmpeg_command(command: Sequence[str], *, timeout: float | None = None) -> subprocess.CompletedProcess[bytes]:
+    """Run `command` to the end, capturing stdout and stderr (raises `subprocess.TimeoutExpired`)."""
+    _log_command(command)
+    return subprocess.run(list(command), capture_output=True, timeout=timeout, check=False)
+
+
+def _log_command(command: Sequence[str]) -> None:
+    log.debug("ffmpeg command line: %s", shlex.join(command))
 
 
 def last_error_line(stderr: bytes | str) -> str:
@@ -39,7 +64,7 @@ def run_ffmpeg(args: Sequence[str], *, what: str, source: Path | str | None = No
 
     `what` names the task for the error message ("decode the audio"); `source` the user's file.
     """
-    proc = subprocess.run([*base_args(), *args], capture_output=True, check=False)
+    proc = run_ffmpeg_command([*base_args(), *args])
     if proc.returncode != 0:
         where = f" {Path(source).name!r}" if source is not None else ""
         raise AvatarStudioError(

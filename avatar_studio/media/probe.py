@@ -26,6 +26,7 @@ Conventions:
 
 from __future__ import annotations
 
+import itertools
 import re
 import subprocess
 from dataclasses import dataclass
@@ -33,7 +34,7 @@ from fractions import Fraction
 from pathlib import Path
 
 from avatar_studio.errors import AvatarStudioError
-from avatar_studio.media.ffmpeg import ffmpeg_exe, last_error_line
+from avatar_studio.media.ffmpeg import base_args, last_error_line, run_ffmpeg_command
 
 #: Longest a header read or packet count may take before the file is declared unreadable.
 PROBE_TIMEOUT_S = 120
@@ -174,12 +175,10 @@ def _check_file(path: Path) -> None:
         raise AvatarStudioError(f"{path.name!r} is empty (0 bytes); choose a complete media file.")
 
 
-def _run(args: list[str], path: Path) -> subprocess.CompletedProcess[bytes]:
+def _run(args: list[str], path: Path, loglevel: str = "info") -> subprocess.CompletedProcess[bytes]:
+    """ffmpeg on `path` with a time limit; the header is printed at loglevel info."""
     try:
-        return subprocess.run(
-            [ffmpeg_exe(), "-hide_banner", "-nostdin", *args],
-            capture_output=True, timeout=PROBE_TIMEOUT_S, check=False,
-        )
+        return run_ffmpeg_command([*base_args(loglevel), *args], timeout=PROBE_TIMEOUT_S)
     except subprocess.TimeoutExpired:
         raise AvatarStudioError(
             f"ffmpeg took over {PROBE_TIMEOUT_S} s to read {path.name!r}; "
@@ -330,7 +329,7 @@ class _PacketTiming:
 
     @property
     def _intervals(self) -> list[int]:
-        return [b - a for a, b in zip(self.pts, self.pts[1:])]
+        return [b - a for a, b in itertools.pairwise(self.pts)]
 
     @property
     def _median_interval(self) -> float | None:
@@ -365,9 +364,8 @@ def _packet_timing(path: Path, stream_index: int) -> _PacketTiming:
     milliseconds per minute of video). One packet is one frame in every common container;
     packets an edit list hides (a clip cut between key frames) are flagged discard and skipped."""
     proc = _run(
-        ["-loglevel", "error", "-i", str(path), "-map", f"0:{stream_index}", "-c", "copy",
-         "-f", "framecrc", "-"],
-        path,
+        ["-i", str(path), "-map", f"0:{stream_index}", "-c", "copy", "-f", "framecrc", "-"],
+        path, loglevel="error",
     )  # fmt: skip
     lines = proc.stdout.decode("ascii", "replace").splitlines()
     if proc.returncode != 0:

@@ -24,7 +24,7 @@ import cv2
 import numpy as np
 
 from avatar_studio.errors import AvatarStudioError
-from avatar_studio.media.ffmpeg import base_args
+from avatar_studio.media.ffmpeg import base_args, start_ffmpeg
 from avatar_studio.media.ffmpeg_process import StderrTail, read_into, stop_process
 from avatar_studio.media.image_io import read_image
 from avatar_studio.media.probe import MediaInfo, as_fraction, probe_media
@@ -86,9 +86,7 @@ class VideoFrameSource:
         if self.source_info.is_still_image:
             yield self._still_frame()
             return
-        proc = subprocess.Popen(
-            self._command(), stdin=subprocess.DEVNULL, stdout=subprocess.PIPE, stderr=subprocess.PIPE
-        )
+        proc = start_ffmpeg(self._command())
         self._procs.add(proc)
         errors = StderrTail(proc.stderr)
         try:

@@ -31,17 +31,12 @@ from types import TracebackType
 
 import numpy as np
 
-from avatar_studio.choices import DEFAULT_CRF, DEFAULT_PRESET
+from avatar_studio.atomic_files import reserve_temp_beside
+from avatar_studio.choices import DEFAULT_CRF, DEFAULT_PRESET, ENCODER_PRESETS, MAX_CRF, MIN_CRF, check_choice
 from avatar_studio.errors import AvatarStudioError
-from avatar_studio.media.ffmpeg import base_args
+from avatar_studio.media.ffmpeg import base_args, start_ffmpeg
 from avatar_studio.media.ffmpeg_process import StderrTail, stop_process
 from avatar_studio.media.probe import as_fraction, probe_media
-from avatar_studio.media.temp_files import reserve_temp_beside
-
-X264_PRESETS = (
-    "ultrafast", "superfast", "veryfast", "faster", "fast",
-    "medium", "slow", "slower", "veryslow", "placebo",
-)  # fmt: skip
 
 #: Output pixel formats and the dimension multiples each one needs (chroma subsampling).
 #: "bgr24" selects libx264rgb: with crf=0 it stores frames bit-exactly (for avatar storage).
@@ -100,9 +95,7 @@ class VideoWriter:
         self._temp = reserve_temp_beside(self.output)
         command = self._command(crf, preset, pix_fmt, audio_bitrate, audio_duration_s)
         try:
-            self._proc = subprocess.Popen(
-                command, stdin=subprocess.PIPE, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE
-            )
+            self._proc = start_ffmpeg(command, stdin=subprocess.PIPE, stdout=subprocess.DEVNULL)
         except BaseException:
             self._temp.unlink(missing_ok=True)
             raise
@@ -238,10 +231,11 @@ def _check_settings(
         raise ValueError(f"frame size must be positive, got {width}x{height}")
     if not 0 < fps <= 1000:
         raise AvatarStudioError(f"A frame rate of {float(fps):g} cannot be encoded; use a rate such as 25.")
-    if not 0 <= int(crf) <= 51:
-        raise AvatarStudioError(f"CRF {crf} is out of range; choose 0 (lossless) to 51 (smallest), e.g. 18.")
-    if preset not in X264_PRESETS:
-        raise AvatarStudioError(f"Unknown preset {preset!r}; choose one of {', '.join(X264_PRESETS)}.")
+    if not MIN_CRF <= int(crf) <= MAX_CRF:
+        raise AvatarStudioError(
+            f"CRF {crf} is out of range; choose {MIN_CRF} (lossless) to {MAX_CRF} (smallest), e.g. {DEFAULT_CRF}."
+        )
+    check_choice("preset", preset, ENCODER_PRESETS)
     if pix_fmt not in PIXEL_FORMATS:
         raise ValueError(f"pix_fmt must be one of {sorted(PIXEL_FORMATS)}, got {pix_fmt!r}")
     if audio_duration_s is not None and audio_duration_s <= 0:

@@ -152,7 +152,7 @@ def _run_stages(
     def composite() -> None:
         while (item := stages.get(mouths)) is not END:
             boxes, images = item
-            for box, mouth in zip(boxes, images):
+            for box, mouth in zip(boxes, images, strict=True):
                 frame = stages.get(frames)
                 if frame is END:
                     raise RuntimeError("the avatar's frame reader stopped before the schedule ended")

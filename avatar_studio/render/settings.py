@@ -11,8 +11,12 @@ from avatar_studio.choices import (
     ENCODER_PRESETS,
     LOOP_MODES,
     MAX_CRF,
+    MAX_FEATHER,
+    MIN_CRF,
+    MIN_FEATHER,
     EncoderPreset,
     LoopMode,
+    check_choice,
 )
 from avatar_studio.errors import AvatarStudioError
 
@@ -32,15 +36,15 @@ class RenderSettings:
 
     def validate(self) -> None:
         """Refuse settings that could never render, with a sentence saying what to choose."""
-        if self.loop not in LOOP_MODES:
-            raise AvatarStudioError(f"Unknown loop mode {self.loop!r}; use one of: {', '.join(LOOP_MODES)}.")
-        if self.preset not in ENCODER_PRESETS:
+        check_choice("loop mode", self.loop, LOOP_MODES)
+        check_choice("encoder preset", self.preset, ENCODER_PRESETS)
+        if not MIN_CRF <= self.crf <= MAX_CRF:
             raise AvatarStudioError(
-                f"Unknown encoder preset {self.preset!r}; use one of: {', '.join(ENCODER_PRESETS)}."
+                f"CRF must be between {MIN_CRF} (lossless) and {MAX_CRF} (smallest), not {self.crf}."
             )
-        if not 0 <= self.crf <= MAX_CRF:
-            raise AvatarStudioError(f"CRF must be between 0 (lossless) and {MAX_CRF} (smallest), not {self.crf}.")
         if self.seconds is not None and not self.seconds > 0:
             raise AvatarStudioError(f"Preview length must be a positive number of seconds, not {self.seconds}.")
-        if not 0.0 <= self.feather <= 0.5:
-            raise AvatarStudioError(f"Feather must be between 0 and 0.5 of the face box, not {self.feather}.")
+        if not MIN_FEATHER <= self.feather <= MAX_FEATHER:
+            raise AvatarStudioError(
+                f"Feather must be between {MIN_FEATHER:g} and {MAX_FEATHER:g} of the face box, not {self.feather}."
+            )

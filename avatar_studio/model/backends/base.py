@@ -9,16 +9,14 @@ caller through `on_notice`); only at batch size 1 does it give up with a clear m
 from __future__ import annotations
 
 from abc import ABC, abstractmethod
-from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
 
-from avatar_studio.choices import BackendChoice, DeviceChoice, PrecisionChoice
+from avatar_studio.choices import DEFAULT_BATCH_SIZE, BackendChoice, DeviceChoice, PrecisionChoice, check_batch_size
 from avatar_studio.errors import AvatarStudioError
-
-NoticeCallback = Callable[[str], None]
+from avatar_studio.progress import NoticeCallback
 
 
 @dataclass(frozen=True)
@@ -29,7 +27,7 @@ class BackendSettings:
     backend: BackendChoice = "auto"
     device: DeviceChoice = "auto"
     precision: PrecisionChoice = "auto"
-    batch_size: int = 16
+    batch_size: int = DEFAULT_BATCH_SIZE
 
 
 class InferenceBackend(ABC):
@@ -39,8 +37,7 @@ class InferenceBackend(ABC):
     engine_name: str = ""
 
     def __init__(self, batch_size: int, on_notice: NoticeCallback | None = None) -> None:
-        if batch_size < 1:
-            raise AvatarStudioError(f"Batch size must be at least 1, not {batch_size}.")
+        check_batch_size(batch_size)
         self.batch_size = batch_size
         self._on_notice = on_notice
 
@@ -104,7 +101,7 @@ class InferenceBackend(ABC):
         if self._on_notice is not None:
             self._on_notice(message)
 
-    def __enter__(self) -> "InferenceBackend":
+    def __enter__(self) -> InferenceBackend:
         return self
 
     def __exit__(self, *exc: object) -> None:
