@@ -20,6 +20,10 @@ EncoderPreset = Literal[
 ]
 #: The face detector models bundled in resources/models (see faces/detector.py).
 DetectorModel = Literal["short_range"]
+#: Where the model's mouth is blended in: today's feathered box, or regions bounded by the face mesh.
+MaskKind = Literal["box", "lower-face", "mouth"]
+#: What silent stretches of the audio show: the model's mouth, or the avatar's own frames.
+SilenceMode = Literal["lipsync", "original"]
 
 BACKENDS: tuple[BackendChoice, ...] = get_args(BackendChoice)
 DEVICES: tuple[DeviceChoice, ...] = get_args(DeviceChoice)
@@ -28,6 +32,8 @@ EXPORT_PRECISIONS: tuple[ExportPrecision, ...] = get_args(ExportPrecision)
 LOOP_MODES: tuple[LoopMode, ...] = get_args(LoopMode)
 ENCODER_PRESETS: tuple[EncoderPreset, ...] = get_args(EncoderPreset)
 DETECTOR_MODELS: tuple[DetectorModel, ...] = get_args(DetectorModel)
+MASK_KINDS: tuple[MaskKind, ...] = get_args(MaskKind)
+SILENCE_MODES: tuple[SilenceMode, ...] = get_args(SilenceMode)
 
 MODEL_SUFFIXES_TORCH = (".pth", ".pt")
 MODEL_SUFFIXES_ONNX = (".onnx",)
@@ -38,8 +44,10 @@ VIDEO_SUFFIXES = (".mp4", ".mov", ".mkv", ".webm", ".avi", ".m4v")
 AUDIO_SUFFIXES = (".wav", ".mp3", ".m4a", ".aac", ".flac", ".ogg", ".opus", ".wma")
 
 DEFAULT_FPS = 25.0
-#: Frame rates an avatar may be prepared at (frames per second, inclusive).
-MIN_FPS, MAX_FPS = 1.0, 240.0
+#: Frame rates an avatar may be prepared at (--fps): below 1 a clip collapses into a few frames
+#: that each stand for seconds of speech; above 240 no camera or encoder setting makes sense.
+MIN_FPS = 1.0
+MAX_FPS = 240.0
 DEFAULT_CRF = 18
 #: libx264's quality scale: 0 is lossless, 51 the smallest file.
 MIN_CRF, MAX_CRF = 0, 51
@@ -51,10 +59,33 @@ DEFAULT_FEATHER = 0.15
 MIN_FEATHER, MAX_FEATHER = 0.0, 0.5
 #: Face-box margins (top, bottom, left, right), each a fraction of the box's size.
 MIN_PAD, MAX_PAD = -0.5, 2.0
+DEFAULT_MASK: MaskKind = "lower-face"
+#: Gaussian edge of the face-mesh masks (sigma), as a fraction of the face size (its box width).
+DEFAULT_MASK_BLUR = 0.04
+MASK_BLUR_RANGE = (0.0, 0.25)
+#: How far the `mouth` mask reaches beyond the outer lip contour, as a fraction of the face size.
+DEFAULT_MOUTH_DILATE = 0.06
+MOUTH_DILATE_RANGE = (0.0, 0.5)
+DEFAULT_COLOR_MATCH = True
+DEFAULT_SILENCE: SilenceMode = "lipsync"
 # veryfast: on a 2-core CPU x264 "medium" costs ~36 ms of CPU per 844x844 frame against ~17 ms for
 # "veryfast" (files were no larger at CRF 18 on the test clips), and on a GPU the encoder is what sets
 # the pace (240 vs 419 frames/s on an H200 machine); see docs/benchmarks.md.
 DEFAULT_PRESET: EncoderPreset = "veryfast"
+
+# Face enhancer (face restoration after the lip sync): see model/enhancers.py and render/enhance.py.
+ModelKind = Literal["lip-sync", "enhancer"]
+EnhancerRegion = Literal["mouth", "face"]
+MODEL_KINDS: tuple[ModelKind, ...] = get_args(ModelKind)
+ENHANCER_REGIONS: tuple[EnhancerRegion, ...] = get_args(EnhancerRegion)
+#: `mouth`: the restored face shows only where the lip-sync model drew, the rest stays the original.
+DEFAULT_ENHANCER_REGION: EnhancerRegion = "mouth"
+#: Share of the restored face over the composited one (0 = off, 1 = fully restored).
+DEFAULT_ENHANCER_BLEND = 0.8
+#: CodeFormer's fidelity: 0 = strongest restoration, 1 = closest to the input.
+DEFAULT_ENHANCER_WEIGHT = 0.5
+#: Restoration networks at 512x512 are large: a few faces per run keep GPU memory modest.
+ENHANCER_MAX_BATCH = 4
 
 _Choice = TypeVar("_Choice", bound=str)
 

@@ -72,11 +72,11 @@ def take(work: Path, output: Path) -> int:
     (work / "Videos").mkdir()
     window.form.batch_size.setValue(8)
     print("rendering…")
-    job = window.queue_render()
-    wait_until(lambda: window.store.get(job.id).state not in (JobState.QUEUED, JobState.RUNNING), timeout_s=240)
+    job = window.renders.queue_render()
+    wait_until(lambda: window.session.store.get(job.id).state not in (JobState.QUEUED, JobState.RUNNING), timeout_s=240)
     # A second, longer job is pictured while it renders.
     window.form.set_audio(MEDIA / "speech_48k_stereo.wav")
-    running = window.queue_render()
+    running = window.renders.queue_render()
 
     window.library_panel.select("Presenter")
     window.player.face_box_toggle.setChecked(True)
@@ -86,7 +86,7 @@ def take(work: Path, output: Path) -> int:
     wait_until(lambda: player.position() > 1500)
     player.pause()
     window.queue.select(job.id)
-    wait_until(lambda: window.store.get(running.id).progress > 0.4, timeout_s=240)
+    wait_until(lambda: window.session.store.get(running.id).progress > 0.4, timeout_s=240)
     wait_until(lambda: False, timeout_s=0.5)  # let the last frame and the progress paint
     output.parent.mkdir(parents=True, exist_ok=True)
     window.grab().save(str(output))

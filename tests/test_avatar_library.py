@@ -13,12 +13,22 @@ import cv2
 import numpy as np
 import pytest
 
-from avatar_studio.avatars.library import AvatarLibrary
+from avatar_studio.avatars.library import (
+    NO_LANDMARKS_NOTE,
+    OPEN_MOUTH_NOTE,
+    AvatarLibrary,
+)
 from avatar_studio.avatars.metadata import FORMAT_VERSION, AvatarMeta
 from avatar_studio.avatars.naming import folder_name_for
 from avatar_studio.avatars.prepare import PrepareSettings
 from avatar_studio.errors import AvatarStudioError
 from avatar_studio.faces.detector import FaceDetector
+from avatar_studio.faces.landmarks import (
+    EYE_CORNERS,
+    LANDMARK_COUNT,
+    MOUTH_OPEN_RATIO,
+    OUTER_LIPS,
+)
 from avatar_studio.media.probe import probe_media
 from media_clips import ffmpeg_header
 
@@ -92,6 +102,52 @@ def test_one_box_per_frame_inside_the_frame_and_around_the_face(library: AvatarL
             assert y2 >= raw.y2 + 0.1 * (raw.y2 - raw.y1) or y2 == avatar.height
 
 
+@pytest.mark.parametrize("name", ["Talking man", "Anime portrait", "Still photo"])
+def test_face_mesh_landmarks_of_every_frame_lie_on_the_face(library: AvatarLibrary, name: str) -> None:
+    avatar = library.get(name)
+    assert avatar.meta.landmarks and avatar.has_landmarks
+    points = avatar.landmarks()
+    assert points is not None and points.shape == (avatar.frame_count, LANDMARK_COUNT, 2)
+    assert points.dtype == np.float32 and np.isfinite(points).all()
+    boxes = avatar.boxes.astype(np.float32)
+    lips = points[:, list(OUTER_LIPS)]
+    eyes = points[:, list(EYE_CORNERS)]
+    for box_part, lip_part in ((boxes[:, 0], lips[..., 0].min(axis=1)), (lips[..., 0].max(axis=1), boxes[:, 2])):
+        assert (box_part < lip_part).all()  # the lips are inside the crop box, left and right
+    assert (eyes[..., 1].max(axis=1) < lips[..., 1].min(axis=1)).all()
+    openness = avatar.mouth_openness()
+    assert openness is not None and openness.shape == (avatar.frame_count,)
+    assert avatar.meta.open_mouth_share == pytest.approx(float(np.mean(openness >= MOUTH_OPEN_RATIO)))
+
+
+def test_an_avatar_that_talks_through_the_clip_gets_the_open_mouth_note(library: AvatarLibrary) -> None:
+    man, anime = library.get("Talking man"), library.get("Anime portrait")
+    assert (man.meta.open_mouth_share or 0) > 0.5 and man.notes == (OPEN_MOUTH_NOTE,)
+    assert (anime.meta.open_mouth_share or 0) < 0.5 and anime.notes == ()
+
+
+def test_an_avatar_prepared_before_the_face_mesh_still_loads(library: AvatarLibrary) -> None:
+    """An avatar.json written before `landmarks` existed (and no landmark files) loads as box-only."""
+    old = library.avatars_dir / "old-000000"
+    source = library.get("Still photo").folder
+    old.mkdir()
+    try:
+        for name in ("boxes.npy", "crops.npy", "frames"):
+            (old / name).symlink_to(source / name, target_is_directory=name == "frames")
+        data = json.loads((source / "avatar.json").read_text(encoding="utf-8"))
+        for key in ("landmarks", "open_mouth_share"):
+            del data[key]
+        data["display_name"] = "Old one"
+        (old / "avatar.json").write_text(json.dumps(data), encoding="utf-8")
+        avatar = library.get("Old one")
+        assert not avatar.has_landmarks and avatar.landmarks() is None and avatar.mouth_openness() is None
+        assert avatar.notes == (NO_LANDMARKS_NOTE,) and "re-prepare for face-mesh masks" in NO_LANDMARKS_NOTE
+    finally:
+        for entry in old.iterdir():
+            entry.unlink()
+        old.rmdir()
+
+
 def test_crops_are_the_resized_boxes_and_memory_mapped(library: AvatarLibrary) -> None:
     avatar = library.get("Anime portrait")
     crops = avatar.crops
@@ -137,6 +193,11 @@ def test_list_get_rename_delete(library: AvatarLibrary, still_jpg: Path) -> None
     extra = library.prepare(still_jpg, "Temporary")
     renamed = library.rename("temporary", "Zoë im Büro")
     assert renamed.folder == extra.folder and library.get("zoë im büro").name == "Zoë im Büro"
+    assert library.get_by_id(extra.folder.name, "Temporary").name == "Zoë im Büro"  # the id survives
+    assert library.get_by_id("", "ZOË IM BÜRO").folder == extra.folder  # jobs from before ids
+    for foreign in ("../library", ".staging", "nobody-000000"):
+        with pytest.raises(AvatarStudioError, match="no longer in the library"):
+            library.get_by_id(foreign, "Temporary")
     with pytest.raises(AvatarStudioError, match="already exists"):
         library.rename("Zoë im Büro", "talking man")
     with pytest.raises(AvatarStudioError, match="already exists"):
@@ -227,3 +288,21 @@ def test_a_display_name_wins_over_another_avatars_folder_name(still_jpg: Path, t
     impostor = library.prepare(still_jpg, first.folder.name)  # allowed: it is not a display name
     assert library.get(first.folder.name).folder == impostor.folder
     assert library.get("first").folder == first.folder
+
+
+def test_a_delete_the_file_system_refuses_is_one_sentence_and_keeps_the_avatar(
+    library: AvatarLibrary, still_jpg: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """E.g. Windows refusing to move a folder whose preview is open in a player."""
+    avatar = library.prepare(still_jpg, "Busy")
+
+    def refused(*_args: object) -> None:
+        raise PermissionError(13, "Permission denied")
+
+    with monkeypatch.context() as patch, pytest.raises(
+        AvatarStudioError, match=r"^Could not delete the avatar 'Busy' \(Permission denied\); close .*writable\.$"
+    ):
+        patch.setattr(os, "rename", refused)
+        library.delete("busy")
+    assert library.get("Busy").folder == avatar.folder
+    library.delete("Busy")

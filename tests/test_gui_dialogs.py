@@ -20,13 +20,13 @@ def test_models_dialog_lists_sets_default_and_converts_to_onnx(open_window, qtbo
     models = Path(os.environ["AVATAR_STUDIO_MODELS"])
     install_model(synthetic_checkpoint, models)
     window = open_window()
-    dialog = ModelsDialog(window)
+    dialog = ModelsDialog(window.models, window)
     qtbot.addWidget(dialog)
     assert dialog.table.rowCount() == 1
     assert [dialog.table.item(0, c).text() for c in (1, 2, 3)] == ["wav2lip.pth", "PyTorch", "fp32"]
     dialog.table.selectRow(0)
     dialog.set_default()
-    assert window.engine_settings.default_model.endswith("wav2lip.pth")
+    assert window.session.settings.default_model.endswith("wav2lip.pth")
     assert dialog.table.item(0, 0).text() == "★"
 
     dialog.precision.setCurrentText("fp32")
@@ -46,14 +46,14 @@ def test_settings_dialog_saves_engine_defaults_in_the_library(open_window, tmp_p
     from avatar_studio.settings import EngineSettings
 
     window = open_window()
-    dialog = SettingsDialog(window.library_root, window.engine_settings, [], window)
+    dialog = SettingsDialog(window.session.root, window.session.settings, [], window)
     dialog.crf.setValue(23)
     dialog.preset.setCurrentText("fast")
     dialog.output_dir.setText(str(tmp_path / "videos"))
-    assert dialog.library_root == window.library_root
+    assert dialog.library_root == window.session.root
     saved = dialog.engine_settings()
-    saved.save(window.library_root)
-    reloaded = EngineSettings.load(window.library_root)
+    saved.save(window.session.root)
+    reloaded = EngineSettings.load(window.session.root)
     assert (reloaded.crf, reloaded.preset, reloaded.output_dir) == (23, "fast", str(tmp_path / "videos"))
 
 
@@ -61,7 +61,7 @@ def test_about_dialog_reports_versions_and_providers(open_window, qtbot):
     from avatar_studio.gui.about_dialog import AboutDialog
 
     window = open_window()
-    dialog = AboutDialog(window.library_root, window)
+    dialog = AboutDialog(window.session.root, window)
     qtbot.addWidget(dialog)
     with qtbot.waitSignal(dialog.task.finished, timeout=60_000):
         pass

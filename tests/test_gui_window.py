@@ -35,14 +35,14 @@ def drop_files(widget, paths: list[Path]) -> None:
 
 
 def wait_for_job(qtbot, window, job_id: int, states: set[JobState], timeout_s: float = 120):
-    qtbot.waitUntil(lambda: window.store.get(job_id).state in states, timeout=int(timeout_s * 1000))
-    qtbot.waitUntil(lambda: window.scheduler.running_job_id != job_id, timeout=10_000)
-    return window.store.get(job_id)
+    qtbot.waitUntil(lambda: window.session.store.get(job_id).state in states, timeout=int(timeout_s * 1000))
+    qtbot.waitUntil(lambda: window.session.scheduler.running_job_id != job_id, timeout=10_000)
+    return window.session.store.get(job_id)
 
 
 def test_window_builds_and_explains_how_to_add_a_model(open_window, isolated_home):
     window = open_window()
-    assert window.library_root == isolated_home.resolve()
+    assert window.session.root == isolated_home.resolve()
     assert window.minimumWidth() >= 900 and window.minimumHeight() >= 600
     assert window.form.no_model_banner.isVisible()
     banner_text = " ".join(label.text() for label in window.form.no_model_banner.findChildren(QLabel))
@@ -63,7 +63,8 @@ def test_dropped_audio_fills_the_form_and_unknown_files_are_named(open_window, t
 def test_dropped_clip_is_prepared_in_a_worker_while_the_event_loop_turns(
         open_window, qtbot, shared_media, monkeypatch):
     window = open_window()
-    monkeypatch.setattr(window, "ask_prepare_settings", lambda source, name, reprepare=False: ("Talking man", SMALL))
+    monkeypatch.setattr(window.avatars, "ask_prepare_settings",
+                        lambda source, name, reprepare=False: ("Talking man", SMALL))
     ticks: list[float] = []
     timer = QtCore.QTimer()
     timer.setInterval(20)
@@ -71,13 +72,13 @@ def test_dropped_clip_is_prepared_in_a_worker_while_the_event_loop_turns(
     timer.start()
     started = time.perf_counter()
     drop_files(window, [shared_media / CLIP])
-    assert "Talking man" in window.preparations
+    assert "Talking man" in window.avatars.preparations
     assert window.library_panel.pending("Talking man") is not None
-    qtbot.waitUntil(lambda: not window.preparations, timeout=120_000)
+    qtbot.waitUntil(lambda: not window.avatars.preparations, timeout=120_000)
     elapsed = time.perf_counter() - started
     timer.stop()
     assert window.banner.text() == ""
-    assert [a.name for a in window.library.list()] == ["Talking man"]
+    assert [a.name for a in window.session.library.list()] == ["Talking man"]
     assert window.form.avatar.currentText() == "Talking man"
     # The GUI thread kept serving its timer all along: no freeze longer than a fraction of a second.
     gaps = [b - a for a, b in itertools.pairwise([started, *ticks])]
@@ -100,7 +101,7 @@ def test_render_job_runs_to_done_plays_and_the_queue_survives_a_rebuild(
     output.parent.mkdir()
     window.form.set_output(output)
     window.form.batch_size.setValue(8)
-    job = window.queue_render()
+    job = window.renders.queue_render()
     assert job is not None and job.spec.avatar == "Presenter"
     done = wait_for_job(qtbot, window, job.id, {JobState.DONE, JobState.FAILED})
     assert done.state is JobState.DONE, done.error
@@ -109,7 +110,7 @@ def test_render_job_runs_to_done_plays_and_the_queue_survives_a_rebuild(
     assert "PyTorch" in window._device.text()
 
     with qtbot.waitSignal(window.player.media_loaded, timeout=20_000) as loaded:
-        window.play_job(job.id)
+        window.renders.play_job(job.id)
     assert abs(loaded.args[0] - 2000) < 200  # duration read back by QtMultimedia, ms
 
     window.shutdown()
@@ -122,9 +123,9 @@ def test_render_job_runs_to_done_plays_and_the_queue_survives_a_rebuild(
     # Quick preview: the form's settings, rendered ahead of the queue and played when done.
     rebuilt.form.set_audio(audio)
     with qtbot.waitSignal(rebuilt.player.media_loaded, timeout=120_000):
-        preview = rebuilt.quick_preview()
-    assert rebuilt.store.get(preview.id).state is JobState.DONE
-    assert rebuilt.player.source == Path(rebuilt.store.get(preview.id).output_path)
+        preview = rebuilt.renders.quick_preview()
+    assert rebuilt.session.store.get(preview.id).state is JobState.DONE
+    assert rebuilt.player.source == Path(rebuilt.session.store.get(preview.id).output_path)
     assert rebuilt.player.source.parent == isolated_home.resolve() / "previews"
 
 
@@ -139,31 +140,31 @@ def test_cancel_stops_the_render_and_leaves_no_output(
     window.form.set_audio(audio)
     window.form.set_output(out_dir / "cancelled.mp4")
     window.form.batch_size.setValue(4)
-    job = window.queue_render()
+    job = window.renders.queue_render()
     waiting = []
     for name in ("second.mp4", "third.mp4"):
         window.form.set_output(out_dir / name)
-        waiting.append(window.queue_render())
-    qtbot.waitUntil(lambda: window.scheduler.last_progress is not None
-                    and window.scheduler.last_progress.done > 0, timeout=60_000)
+        waiting.append(window.renders.queue_render())
+    qtbot.waitUntil(lambda: window.session.scheduler.last_progress is not None
+                    and window.session.scheduler.last_progress.done > 0, timeout=60_000)
 
     # The avatar being rendered can be neither deleted nor re-prepared until the render ends.
-    window.delete_avatar("Presenter")
+    window.avatars.delete("Presenter")
     assert "being rendered" in window.banner.text()
-    window.reprepare_avatar("presenter")
-    assert window.library.find("Presenter") is not None
+    window.avatars.reprepare("presenter")
+    assert window.session.library.find("Presenter") is not None
 
     # The buttons act on the selected job: reorder, remove and cancel the waiting ones.
     second, third = waiting
     window.queue.select(third.id)
     window.queue.buttons["up"].click()
-    assert [j.id for j in window.store.list() if j.state is JobState.QUEUED] == [third.id, second.id]
+    assert [j.id for j in window.session.store.list() if j.state is JobState.QUEUED] == [third.id, second.id]
     window.queue.select(second.id)
     window.queue.buttons["remove"].click()
     window.queue.select(third.id)
     window.queue.buttons["cancel"].click()
-    assert window.store.get(third.id).state is JobState.CANCELLED
-    assert [row.id for row in window.store.list()] == [job.id, third.id]
+    assert window.session.store.get(third.id).state is JobState.CANCELLED
+    assert [row.id for row in window.session.store.list()] == [job.id, third.id]
 
     window.queue.select(job.id)
     assert window.queue.buttons["cancel"].isEnabled() and not window.queue.buttons["remove"].isEnabled()
@@ -200,7 +201,7 @@ def test_importing_a_garbage_model_shows_the_loaders_message_and_adds_nothing(
     garbage = tmp_path / "wav2lip.pth"
     garbage.write_bytes(b"this is not a checkpoint" * 100)
     window = open_window()
-    task = window.import_model_file(garbage)
+    task = window.models.import_file(garbage)
     with qtbot.waitSignal(task.finished, timeout=60_000):
         pass
     models = Path(os.environ["AVATAR_STUDIO_MODELS"])
@@ -218,9 +219,9 @@ def test_closing_the_window_mid_render_cancels_it_cleanly(
     window = open_window()
     window.form.set_audio(make_speech(shared_media, tmp_path, 5.0))
     window.form.set_output(out_dir / "closed.mp4")
-    job = window.queue_render()
-    qtbot.waitUntil(lambda: window.scheduler.last_progress is not None, timeout=60_000)
-    render_task = window.scheduler._task
+    job = window.renders.queue_render()
+    qtbot.waitUntil(lambda: window.session.scheduler.last_progress is not None, timeout=60_000)
+    render_task = window.session.scheduler._task
     started = time.perf_counter()
     window.shutdown()  # what closeEvent does once the user confirms
     assert time.perf_counter() - started < 20
@@ -247,16 +248,16 @@ def test_rename_reprepare_and_delete_from_the_library_panel(
     prepare_avatar(isolated_home, shared_media)
     window = open_window()
     monkeypatch.setattr(QInputDialog, "getText", lambda *args, **kwargs: ("Anna Ü", True))
-    window.rename_avatar("Presenter")
-    assert [a.name for a in window.library.list()] == ["Anna Ü"]
+    window.avatars.rename("Presenter")
+    assert [a.name for a in window.session.library.list()] == ["Anna Ü"]
     assert window.form.avatar.currentText() == "Anna Ü"
 
-    monkeypatch.setattr(window, "ask_prepare_settings",
+    monkeypatch.setattr(window.avatars, "ask_prepare_settings",
                         lambda source, name, reprepare=False: (name, PrepareSettings(max_height=128)))
-    window.reprepare_avatar("Anna Ü")
-    qtbot.waitUntil(lambda: not window.preparations, timeout=120_000)
-    assert window.library.get("Anna Ü").height == 128
+    window.avatars.reprepare("Anna Ü")
+    qtbot.waitUntil(lambda: not window.avatars.preparations, timeout=120_000)
+    assert window.session.library.get("Anna Ü").height == 128
 
     monkeypatch.setattr(QMessageBox, "question", lambda *args, **kwargs: QMessageBox.StandardButton.Yes)
-    window.delete_avatar("Anna Ü")
-    assert window.library.list() == [] and window.form.avatar.count() == 0
+    window.avatars.delete("Anna Ü")
+    assert window.session.library.list() == [] and window.form.avatar.count() == 0

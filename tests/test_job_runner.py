@@ -188,6 +188,26 @@ def test_an_unknown_avatar_fails_the_job_through_the_real_library(store: JobStor
     assert not Path(job.spec.output).exists()
 
 
+def test_a_job_whose_avatar_was_deleted_fails_naming_it(store: JobStore, tmp_path: Path) -> None:
+    library = tmp_path / "library"
+    (library / "avatars" / "anna-1a2b3c").mkdir(parents=True)  # a leftover that is not this id
+    job = store.add(JobSpec(avatar="Anna", avatar_id="anna-0f0f0f", audio=str(tmp_path / "speech.wav"),
+                            output=str(tmp_path / "out.mp4")))
+    ended = runner.run_job(job, store, library)
+    assert ended.state is JobState.FAILED
+    assert "'Anna'" in ended.error_summary and "deleted" in ended.error_summary
+
+
+def test_specs_stored_before_avatar_ids_still_load_and_match_by_name() -> None:
+    old = JobSpec.from_dict({"avatar": "Anna", "audio": "a.wav", "output": "a.mp4", "crf": 20})
+    assert old.avatar_id == "" and old.crf == 20
+    assert old.uses_avatar("anna-1a2b3c", "ANNA") and not old.uses_avatar("bob-1a2b3c", "Bob")
+    new = JobSpec(avatar="Anna", avatar_id="anna-1a2b3c", audio="a.wav", output="a.mp4")
+    assert JobSpec.from_dict(new.to_dict()) == new
+    # After a rename the id still matches and the old name no longer does.
+    assert new.uses_avatar("anna-1a2b3c", "Zoë") and not new.uses_avatar("other-000000", "Anna")
+
+
 @pytest.mark.slow
 def test_a_real_render_through_the_runner_ends_done_with_a_playable_output(
     store: JobStore, tmp_path: Path, shared_media: Path, synthetic_checkpoint: Path
@@ -203,13 +223,15 @@ def test_a_real_render_through_the_runner_ends_done_with_a_playable_output(
     still = tmp_path / "presenter.png"
     run_ffmpeg(["-i", str(shared_media / "talking_man_25fps_844x844.mp4"), "-frames:v", "1", str(still)],
                what="extract a frame")
-    AvatarLibrary(library).prepare(still, "Presenter Zoë", PrepareSettings(max_height=240))
+    prepared = AvatarLibrary(library).prepare(still, "Presenter Zoë", PrepareSettings(max_height=240))
     spec = JobSpec(
-        avatar="presenter zoë", audio=str(shared_media / "speech_en_22k_mono.wav"),
+        avatar="Presenter Zoë", avatar_id=prepared.folder.name, audio=str(shared_media / "speech_en_22k_mono.wav"),
         output=str(tmp_path / "Presenter Zoë_speech.mp4"), model=str(synthetic_checkpoint),
         backend="torch", device="cpu", precision="fp32", batch_size=8, seconds=1.0, preset="ultrafast",
     )
     job = store.add(spec)
+    # Renamed while the job waits: the job refers to the avatar by its folder, which a rename keeps.
+    AvatarLibrary(library).rename("Presenter Zoë", "Zoë (studio)")
     forwarded: list[Progress] = []
 
     ended = runner.run_job(job, store, library, progress=forwarded.append)

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
+import numpy as np
 import pytest
 
 from avatar_studio.avatars.library import AvatarLibrary
@@ -97,6 +98,16 @@ def test_a_video_whose_face_is_missing_in_some_frames_is_filled(short_clip: Path
     assert avatar.meta.frames_without_face == 3
     boxes = avatar.boxes.astype(float)
     assert boxes[5] == pytest.approx((boxes[3] + boxes[7]) / 2, abs=1)
+    landmarks = avatar.landmarks()  # filled the way the boxes are: linearly between known frames
+    assert landmarks is not None and np.isfinite(landmarks).all()
+    assert landmarks[5] == pytest.approx((landmarks[3] + landmarks[7]) / 2, abs=0.01)
+
+
+def test_without_the_face_mesh_the_avatar_is_box_only(short_clip: Path, tmp_path: Path) -> None:
+    avatar = AvatarLibrary(tmp_path / "lib").prepare(short_clip, "Boxes", PrepareSettings(face_mesh=False))
+    assert not avatar.meta.landmarks and avatar.landmarks() is None and avatar.meta.open_mouth_share is None
+    assert not (avatar.folder / "landmarks.npy").exists()
+    assert avatar.boxes.shape == (12, 4)
 
 
 def test_cancel_in_the_middle_leaves_the_library_unchanged(shared_media: Path, tmp_path: Path) -> None:

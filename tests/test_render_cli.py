@@ -110,3 +110,14 @@ def test_unknown_avatar_and_bad_settings_are_refused(render_args, identity_model
     argv[argv.index("--avatar") + 1] = "nobody"
     _refused(capsys, argv, render_args.out, [], "nobody")
     _refused(capsys, render_args("--model", str(identity_model), "--seconds", "-1"), render_args.out, [], "seconds")
+
+
+@pytest.mark.parametrize(
+    ("option", "value", "fragment"),
+    [("--mask", "oval", "box, lower-face, mouth"), ("--silence", "mute", "lipsync, original"),
+     ("--mask-blur", "0.9", "Mask blur"), ("--mouth-dilate", "-0.1", "Mouth dilation")],  # fmt: skip
+)
+def test_bad_quality_options_get_one_line_naming_the_valid_values(
+    render_args, identity_model: Path, capsys, option: str, value: str, fragment: str
+) -> None:
+    _refused(capsys, render_args("--model", str(identity_model), option, value), render_args.out, [], fragment)

@@ -8,13 +8,14 @@ array at the end: an hour of audio (57.6 M samples, 230 MB) never exists twice i
 
 from __future__ import annotations
 
+import subprocess
 from pathlib import Path
 from typing import IO
 
 import numpy as np
 
 from avatar_studio.errors import AvatarStudioError
-from avatar_studio.media.ffmpeg import base_args, start_ffmpeg
+from avatar_studio.media.ffmpeg import base_args, path_arg, start_ffmpeg
 from avatar_studio.media.ffmpeg_process import StderrTail, stop_process
 from avatar_studio.progress import CancelToken
 
@@ -46,7 +47,7 @@ def decode_audio(path: Path | str, *, cancel: CancelToken | None = None) -> np.n
         raise AvatarStudioError(
             f"Audio file {str(source)!r} does not exist or is not a file; check the path."
         )
-    proc = start_ffmpeg([*base_args(), *_decode_args(source)], bufsize=0)
+    proc = start_ffmpeg([*base_args(), *_decode_args(source)], stdout=subprocess.PIPE, stderr=subprocess.PIPE, bufsize=0)
     stderr = StderrTail(proc.stderr)
     try:
         assert proc.stdout is not None
@@ -67,7 +68,7 @@ def decode_audio(path: Path | str, *, cancel: CancelToken | None = None) -> np.n
 def _decode_args(source: Path) -> list[str]:
     """ffmpeg arguments: the first audio stream of `source` as raw float32 mono 16 kHz on stdout."""
     return [
-        "-i", str(source),
+        "-i", path_arg(source),
         "-map", "0:a:0", "-vn", "-sn", "-dn",
         "-af", _RESAMPLE_FILTER,
         "-ac", "1", "-ar", str(SAMPLE_RATE),

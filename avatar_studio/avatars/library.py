@@ -14,7 +14,6 @@ from __future__ import annotations
 import logging
 import os
 import shutil
-import sys
 import uuid
 from collections.abc import Generator, Iterable
 from dataclasses import replace as dataclass_replace
@@ -31,12 +30,16 @@ from avatar_studio.avatars.naming import clean_display_name, folder_name_for, na
 from avatar_studio.avatars.prepare import PrepareSettings, prepare_avatar
 from avatar_studio.errors import AvatarStudioError
 from avatar_studio.faces.boxes import Pads
+from avatar_studio.faces.landmarks import LANDMARK_COUNT, OPEN_MOUTH_NOTE_SHARE
+from avatar_studio.processes import process_alive
 from avatar_studio.progress import CancelToken, ProgressCallback
 
 log = logging.getLogger(__name__)
 
 AVATARS_DIR = "avatars"
 STAGING_DIR = ".staging"
+OPEN_MOUTH_NOTE = "filmed with an open mouth: lip sync looks best on a closed-mouth clip"
+NO_LANDMARKS_NOTE = "prepared before face-mesh masks: re-prepare for face-mesh masks (renders with the box mask)"
 
 
 class Avatar:
@@ -61,6 +64,7 @@ class Avatar:
                 f"The avatar folder {str(folder)!r} lacks {', '.join(missing)}; re-prepare the avatar."
             )
         self._frames = storage.FrameStore(folder, self.meta.frame_count)
+        self._arrays: dict[str, np.ndarray] = {}
 
     def __repr__(self) -> str:
         return f"Avatar({self.name!r}, {self.frame_count} frames at {self.fps:g} fps, {self.width}x{self.height})"
@@ -110,6 +114,32 @@ class Avatar:
         return self._load_array(storage.CROPS_FILE, (self.frame_count, size, size, 3), np.uint8, mmap=True)
 
     @property
+    def has_landmarks(self) -> bool:
+        """Whether the avatar carries the face mesh (avatars prepared before it do not)."""
+        return self.meta.landmarks
+
+    def landmarks(self) -> np.ndarray | None:
+        """(N, 468, 2) float32 face-mesh points in frame pixels, or None for an avatar without them."""
+        if not self.has_landmarks:
+            return None
+        return self._cached_array(storage.LANDMARKS_FILE, (self.frame_count, LANDMARK_COUNT, 2), np.float32)
+
+    def mouth_openness(self) -> np.ndarray | None:
+        """(N,) float32 inner-lip gap over mouth width per frame, or None without landmarks."""
+        if not self.has_landmarks:
+            return None
+        return self._cached_array(storage.MOUTH_OPENNESS_FILE, (self.frame_count,), np.float32)
+
+    @property
+    def notes(self) -> tuple[str, ...]:
+        """What the library tells the user about this avatar's quality (CLI list, GUI library)."""
+        if not self.has_landmarks:
+            return (NO_LANDMARKS_NOTE,)
+        if (self.meta.open_mouth_share or 0.0) > OPEN_MOUTH_NOTE_SHARE:
+            return (OPEN_MOUTH_NOTE,)
+        return ()
+
+    @property
     def thumbnail_path(self) -> Path:
         """A small JPEG of the first frame (longest side at most 320 pixels)."""
         return self.folder / storage.THUMBNAIL_FILE
@@ -126,6 +156,11 @@ class Avatar:
     def iter_frames(self, indices: Iterable[int]) -> Generator[np.ndarray, None, None]:
         """The frames at `indices` in that order (any order, may be endless), a few decoded ahead."""
         return self._frames.iter_frames(indices)
+
+    def _cached_array(self, name: str, shape: tuple[int, ...], dtype: type) -> np.ndarray:
+        if name not in self._arrays:
+            self._arrays[name] = self._load_array(name, shape, dtype)
+        return self._arrays[name]
 
     def _load_array(self, name: str, shape: tuple[int, ...], dtype: type, mmap: bool = False) -> np.ndarray:
         try:
@@ -184,6 +219,23 @@ class AvatarLibrary:
         raise AvatarStudioError(
             f"No avatar is called {name!r} (known: {known}); check the name or prepare it first."
         )
+
+    def get_by_id(self, avatar_id: str, name: str = "") -> Avatar:
+        """The avatar whose folder is `avatar_id` (its stable id: a rename keeps the folder).
+
+        `name` is what the caller knew it as, for the message when the avatar has been deleted;
+        an empty id (a job queued before ids existed) falls back to looking `name` up.
+        """
+        if not avatar_id:
+            return self.get(name)
+        folder = self.avatars_dir / avatar_id
+        if avatar_id.startswith(".") or folder.parent != self.avatars_dir or not folder.is_dir():
+            shown = repr(name) if name else f"with the id {avatar_id!r}"
+            raise AvatarStudioError(
+                f"The avatar {shown} is no longer in the library (it was deleted); "
+                "prepare it again or choose another avatar."
+            )
+        return Avatar(folder)
 
     def find(self, name: str) -> Avatar | None:
         """Like `get`, but None when there is no such avatar."""
@@ -267,8 +319,14 @@ class AvatarLibrary:
     def delete(self, name: str) -> None:
         """Remove avatar `name` (moved into staging first, so it vanishes at once and whole)."""
         avatar = self.get(name)
-        doomed = self._new_staging_folder("del", create=False)
-        os.rename(avatar.folder, doomed)
+        try:
+            doomed = self._new_staging_folder("del", create=False)
+            os.rename(avatar.folder, doomed)
+        except OSError as error:  # a file in it is open elsewhere (Windows), a read-only library folder
+            raise AvatarStudioError(
+                f"Could not delete the avatar {avatar.name!r} ({error.strerror or error}); close any program "
+                f"using files in {avatar.folder} and check that the library folder is writable."
+            ) from None
         _remove_tree(doomed)
 
     # -- internals -------------------------------------------------------------------------------
@@ -300,7 +358,7 @@ class AvatarLibrary:
         for entry in self.staging_dir.iterdir():
             pid = _staging_pid(entry.name)
             # This process's own entries are work in progress of another AvatarLibrary object.
-            if pid == os.getpid() or (pid is not None and _process_alive(pid)):
+            if pid == os.getpid() or (pid is not None and process_alive(pid)):
                 continue
             log.info("Removing leftover of interrupted work: %s", entry)
             _remove_tree(entry)
@@ -317,30 +375,6 @@ def _staging_pid(name: str) -> int | None:
     if len(parts) == 3 and parts[1].isdigit():
         return int(parts[1])
     return None
-
-
-def _process_alive(pid: int) -> bool:
-    """Whether process `pid` still runs (never signals it; os.kill would terminate it on Windows)."""
-    if sys.platform == "win32":
-        import ctypes
-
-        kernel32 = ctypes.windll.kernel32  # type: ignore[attr-defined]
-        handle = kernel32.OpenProcess(0x1000, False, pid)  # PROCESS_QUERY_LIMITED_INFORMATION
-        if not handle:
-            return False
-        try:
-            code = ctypes.c_ulong()
-            kernel32.GetExitCodeProcess(handle, ctypes.byref(code))
-            return code.value == 259  # STILL_ACTIVE
-        finally:
-            kernel32.CloseHandle(handle)
-    try:
-        os.kill(pid, 0)
-    except ProcessLookupError:
-        return False
-    except PermissionError:
-        return True
-    return True
 
 
 def _remove_tree(path: Path) -> None:

@@ -2,7 +2,9 @@
 
 `format_version` guards the folder layout: this code reads versions up to `FORMAT_VERSION` and
 refuses newer ones with a clear message (a newer Avatar Studio wrote them) instead of misreading.
-Unknown keys are ignored so a minor addition does not need a version bump.
+Unknown keys are ignored so a minor addition does not need a version bump: `landmarks` and
+`open_mouth_share` were added so (avatars written before them load with the defaults: no face
+mesh, box mask).
 """
 
 from __future__ import annotations
@@ -46,6 +48,10 @@ class AvatarMeta:
     storage: str
     source_width: int = 0
     source_height: int = 0
+    #: Whether `landmarks.npy` (the face mesh per frame) and `mouth_openness.npy` were written.
+    landmarks: bool = False
+    #: Share of frames whose mouth is open (see `faces.landmarks.MOUTH_OPEN_RATIO`); None without landmarks.
+    open_mouth_share: float | None = None
     format_version: int = FORMAT_VERSION
     created_at: str = field(default_factory=now_iso)
 

@@ -6,7 +6,9 @@ Two passes, memory flat in the clip's length:
 2. after the whole face track is known (filling and smoothing need the neighbours), read the
    stored frames back and cut the crops, so the crops come from exactly the pixels the renderer
    will paste onto. Crops are cut as the original Wav2Lip does: the padded box, `cv2.resize` to
-   96x96, BGR.
+   96x96, BGR. The face mesh runs here too, on the followed face's detection (its box and eye
+   keypoints), so the landmarks, like the crops, come from the stored pixels; they are then
+   filled and smoothed like the boxes and stored with how open the mouth is in each frame.
 `avatar.json` is written last: a folder without it is incomplete by construction.
 """
 
@@ -15,6 +17,7 @@ from __future__ import annotations
 from collections import deque
 from collections.abc import Callable
 from concurrent.futures import Future, ThreadPoolExecutor
+from contextlib import nullcontext
 from dataclasses import dataclass
 from fractions import Fraction
 from pathlib import Path
@@ -24,10 +27,23 @@ import numpy as np
 
 from avatar_studio.avatars import storage
 from avatar_studio.avatars.metadata import META_FILE, AvatarMeta
-from avatar_studio.choices import DETECTOR_MODELS, DetectorModel, check_choice
+from avatar_studio.choices import DETECTOR_MODELS, MAX_FPS, MIN_FPS, DetectorModel, check_choice
 from avatar_studio.errors import AvatarStudioError
-from avatar_studio.faces.boxes import DEFAULT_PADS, DEFAULT_SMOOTH_WINDOW, Pads, face_track_boxes
+from avatar_studio.faces.boxes import (
+    DEFAULT_PADS,
+    DEFAULT_SMOOTH_WINDOW,
+    Pads,
+    follow_face,
+    followed_face_boxes,
+)
 from avatar_studio.faces.detector import FaceBox, FaceDetector
+from avatar_studio.faces.landmarks import (
+    LANDMARK_COUNT,
+    FaceMesh,
+    landmark_track,
+    mouth_openness,
+    open_mouth_share,
+)
 from avatar_studio.media.probe import MediaInfo
 from avatar_studio.media.video_reader import VideoFrameSource, open_video
 from avatar_studio.media.video_writer import VideoWriter
@@ -49,6 +65,8 @@ class PrepareSettings:
     and the choice recorded); a still image becomes one frame at 25 fps (the reader's default).
     pads: margins as fractions of the face box (see `faces.boxes`). smooth_window: frames
     averaged, 0 or 1 turns smoothing off. max_height: downscale taller footage (None: keep).
+    face_mesh: also store the 468 face-mesh landmarks per frame (the landmark masks need them;
+    off only to compare speed or to make an avatar like those prepared before the mesh existed).
     """
 
     fps: float | None = None
@@ -57,6 +75,7 @@ class PrepareSettings:
     max_height: int | None = DEFAULT_MAX_HEIGHT
     detector: DetectorModel = "short_range"
     min_confidence: float = 0.5
+    face_mesh: bool = True
 
     def validated(self) -> PrepareSettings:
         """These settings, or AvatarStudioError naming the first one out of range."""
@@ -65,11 +84,13 @@ class PrepareSettings:
         if self.smooth_window < 0:
             raise AvatarStudioError("The smoothing window cannot be negative; use 0 to turn smoothing off.")
         check_choice("face detector", self.detector, DETECTOR_MODELS)
-        if self.fps is not None and not 0 < self.fps <= 240:
-            raise AvatarStudioError(f"A frame rate of {self.fps:g} is not usable; choose 1 to 240.")
+        if self.fps is not None and not MIN_FPS <= self.fps <= MAX_FPS:
+            raise AvatarStudioError(
+                f"A frame rate of {self.fps:g} is not usable; choose {MIN_FPS:g} to {MAX_FPS:g} frames per second."
+            )
         return PrepareSettings(
             self.fps, Pads(*map(float, self.pads)), int(self.smooth_window), self.max_height,
-            self.detector, self.min_confidence,
+            self.detector, self.min_confidence, bool(self.face_mesh),
         )
 
 
@@ -93,9 +114,10 @@ def prepare_avatar(
     with open_video(source, max_height=settings.max_height, fps=settings.fps) as video:
         detections = _store_frames_and_detect(video, dest_folder, settings, progress, cancel)
     frame_count = len(detections)
+    followed = follow_face(detections)
     try:
-        boxes, filled = face_track_boxes(
-            detections, video.width, video.height, settings.pads, settings.smooth_window
+        boxes, filled = followed_face_boxes(
+            followed, video.width, video.height, settings.pads, settings.smooth_window
         )
     except ValueError:
         raise AvatarStudioError(
@@ -103,7 +125,8 @@ def prepare_avatar(
             "choose footage where the face is visible and faces the camera."
         ) from None
     np.save(dest_folder / storage.BOXES_FILE, boxes)
-    _cut_crops(dest_folder, boxes, progress, cancel)
+    raw_landmarks = _cut_crops(dest_folder, boxes, followed if settings.face_mesh else None, progress, cancel)
+    open_share = _store_landmarks(dest_folder, raw_landmarks, settings.smooth_window)
     info = video.source_info
     meta = AvatarMeta(
         display_name=display_name, folder_name=folder_name, source_file=str(source),
@@ -114,6 +137,7 @@ def prepare_avatar(
         pads=(*settings.pads,), smooth_window=settings.smooth_window, max_height=settings.max_height,
         frames_without_face=filled, storage=storage.STORAGE_KIND,
         source_width=info.width, source_height=info.height,
+        landmarks=open_share is not None, open_mouth_share=open_share,
     )  # fmt: skip
     (dest_folder / META_FILE).write_text(meta.to_json(), encoding="utf-8")
     return meta
@@ -204,24 +228,58 @@ class _InOrderWorker:
 
 
 def _cut_crops(
-    folder: Path, boxes: np.ndarray, progress: ProgressCallback | None, cancel: CancelToken | None
-) -> None:
-    """Pass 2: the 96x96 BGR face crop of every stored frame, into a memory-mapped .npy."""
+    folder: Path,
+    boxes: np.ndarray,
+    followed: list[FaceBox | None] | None,
+    progress: ProgressCallback | None,
+    cancel: CancelToken | None,
+) -> np.ndarray | None:
+    """Pass 2: the 96x96 BGR face crop of every stored frame, into a memory-mapped .npy.
+
+    With `followed` (the tracked face's detection per frame), the face mesh runs on each frame
+    that has one; returns (N, 468, 2) landmarks, NaN where no face or the mesh saw none.
+    """
     count = len(boxes)
     reporter = ProgressReporter(STAGE_CROPS, count, progress, cancel)
     crops = np.lib.format.open_memmap(
         folder / storage.CROPS_FILE, mode="w+", dtype=np.uint8,
         shape=(count, storage.CROP_SIZE, storage.CROP_SIZE, 3),
     )  # fmt: skip
+    landmarks = None if followed is None else np.full((count, LANDMARK_COUNT, 2), np.nan, np.float32)
     try:
-        frames = storage.FrameStore(folder, count)
-        for index, frame in enumerate(frames.iter_frames(range(count))):
-            x1, y1, x2, y2 = boxes[index]
-            crops[index] = cv2.resize(frame[y1:y2, x1:x2], (storage.CROP_SIZE, storage.CROP_SIZE))
-            reporter.advance()
+        with FaceMesh() if followed is not None else nullcontext() as mesh:
+            frames = storage.FrameStore(folder, count)
+            for index, frame in enumerate(frames.iter_frames(range(count))):
+                x1, y1, x2, y2 = boxes[index]
+                crops[index] = cv2.resize(frame[y1:y2, x1:x2], (storage.CROP_SIZE, storage.CROP_SIZE))
+                face = None if followed is None else followed[index]
+                if mesh is not None and landmarks is not None and face is not None:
+                    result = mesh.landmarks(frame, face)
+                    if result.found:
+                        landmarks[index] = result.points
+                reporter.advance()
         crops.flush()
     finally:
         del crops  # release the mapping so the folder can be renamed or removed (Windows)
+    return landmarks
+
+
+def _store_landmarks(folder: Path, raw: np.ndarray | None, smooth_window: int) -> float | None:
+    """Fill, smooth and save the landmarks and the mouth openness; returns the open-mouth share.
+
+    None (nothing saved: the avatar renders with the box mask) when the mesh was off or found
+    the face in no frame.
+    """
+    if raw is None:
+        return None
+    try:
+        track, _ = landmark_track(raw, smooth_window)
+    except ValueError:
+        return None
+    openness = mouth_openness(track)
+    np.save(folder / storage.LANDMARKS_FILE, track)
+    np.save(folder / storage.MOUTH_OPENNESS_FILE, openness)
+    return open_mouth_share(openness)
 
 
 def _fit(width: int, height: int, max_height: int) -> tuple[int, int]:

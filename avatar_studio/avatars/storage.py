@@ -39,6 +39,10 @@ JPEG_QUALITY = 95
 FRAMES_DIR = "frames"
 BOXES_FILE = "boxes.npy"
 CROPS_FILE = "crops.npy"
+#: (N, 468, 2) float32 face-mesh landmarks in frame pixels (smoothed, filled); absent in older avatars.
+LANDMARKS_FILE = "landmarks.npy"
+#: (N,) float32 per frame: inner-lip gap over mouth width (see `faces.landmarks.mouth_openness`).
+MOUTH_OPENNESS_FILE = "mouth_openness.npy"
 THUMBNAIL_FILE = "thumbnail.jpg"
 PREVIEW_FILE = "preview.mp4"
 CROP_SIZE = 96

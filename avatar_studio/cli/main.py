@@ -11,6 +11,7 @@ import argparse
 import importlib
 import logging
 import os
+import signal
 import sys
 import traceback
 from collections.abc import Sequence
@@ -18,7 +19,7 @@ from collections.abc import Sequence
 from avatar_studio import __version__
 from avatar_studio.errors import AvatarStudioError, Cancelled
 
-COMMAND_MODULES = ("info", "export_onnx", "prepare", "avatars", "render", "gui")
+COMMAND_MODULES = ("info", "export_onnx", "prepare", "avatars", "render", "batch", "gui")
 
 EXIT_BAD_INPUT = 2
 EXIT_INTERRUPTED = 130
@@ -36,15 +37,30 @@ def build_parser() -> argparse.ArgumentParser:
     return parser
 
 
+def _interrupt_on_termination() -> None:
+    """SIGTERM and SIGHUP (a closed terminal, `kill`, a service manager) stop a command the way
+    Ctrl+C does: as KeyboardInterrupt, so every half-written file is removed on the way out."""
+    for name in ("SIGTERM", "SIGHUP"):
+        number = getattr(signal, name, None)  # Windows has no SIGHUP
+        if number is not None:
+            signal.signal(number, signal.default_int_handler)
+
+
 def main(argv: Sequence[str] | None = None) -> int:
+    """`avatar-studio [COMMAND ...]`; with no arguments at all it opens the app, like `gui`."""
+    arguments = list(sys.argv[1:] if argv is None else argv)
     parser = build_parser()
-    args = parser.parse_args(argv)
+    args = parser.parse_args(arguments or ["gui"])
     if not getattr(args, "func", None):
         parser.print_help()
         return EXIT_BAD_INPUT
     if args.verbose:  # debug lines include each ffmpeg command, ready to re-run by hand
         logging.basicConfig(format="avatar-studio: %(name)s: %(message)s")
         logging.getLogger("avatar_studio").setLevel(logging.DEBUG)
+    # Only on the real command line (not for a caller passing its own arguments), and not for the
+    # GUI, whose Qt event loop would leave a Python handler waiting until the next Python call.
+    if argv is None and args.command != "gui":
+        _interrupt_on_termination()
     try:
         return int(args.func(args) or 0)
     except Cancelled as error:
@@ -71,6 +87,11 @@ def main(argv: Sequence[str] | None = None) -> int:
             file=sys.stderr,
         )
         return 1
+
+
+def gui_main() -> int:
+    """The `avatar-studio-gui` launcher (a gui-script: on Windows it opens no console window)."""
+    return main(["gui", *sys.argv[1:]])
 
 
 if __name__ == "__main__":

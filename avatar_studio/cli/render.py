@@ -5,7 +5,23 @@ from __future__ import annotations
 import argparse
 import sys
 
-from avatar_studio.choices import BACKENDS, DEVICES, ENCODER_PRESETS, LOOP_MODES, PRECISIONS
+from avatar_studio.choices import (
+    BACKENDS,
+    DEFAULT_ENHANCER_BLEND,
+    DEFAULT_ENHANCER_REGION,
+    DEFAULT_ENHANCER_WEIGHT,
+    DEFAULT_MASK,
+    DEFAULT_MASK_BLUR,
+    DEFAULT_MOUTH_DILATE,
+    DEFAULT_SILENCE,
+    DEVICES,
+    ENCODER_PRESETS,
+    ENHANCER_REGIONS,
+    LOOP_MODES,
+    MASK_KINDS,
+    PRECISIONS,
+    SILENCE_MODES,
+)
 from avatar_studio.cli.common import add_common_options, tqdm_progress
 
 
@@ -32,6 +48,45 @@ def add_parser(subparsers: argparse._SubParsersAction) -> None:
     parser.add_argument("--preset", choices=ENCODER_PRESETS, default=None, help="H.264 speed/size trade-off (default: settings)")
     parser.add_argument("--seconds", type=float, default=None, metavar="S", help="render only the first S seconds (a preview)")
     parser.add_argument("--feather", type=float, default=None, metavar="F", help="soft mask edge as a fraction of the face box")
+    quality = parser.add_argument_group("mouth quality")
+    quality.add_argument(
+        # No argparse `choices`: a bad value then gets the engine's one-line error naming the valid ones.
+        "--mask", default=DEFAULT_MASK, metavar="|".join(MASK_KINDS),
+        help="where the new mouth is blended in: the face below the nose (lower-face), the lips only "
+        f"(mouth), or the old feathered box (box); avatars without face-mesh landmarks use box (default: {DEFAULT_MASK})",
+    )
+    quality.add_argument(
+        "--mask-blur", type=float, default=DEFAULT_MASK_BLUR, metavar="F",
+        help=f"soft edge of the lower-face and mouth masks as a fraction of the face size (default: {DEFAULT_MASK_BLUR:g})",
+    )
+    quality.add_argument(
+        "--mouth-dilate", type=float, default=DEFAULT_MOUTH_DILATE, metavar="F",
+        help=f"how far the mouth mask reaches beyond the lips, fraction of the face size (default: {DEFAULT_MOUTH_DILATE:g})",
+    )
+    quality.add_argument(
+        "--color-match", action=argparse.BooleanOptionalAction, default=True,
+        help="match the new mouth's colour to the face around it (default: on)",
+    )
+    quality.add_argument(
+        "--silence", default=DEFAULT_SILENCE, metavar="|".join(SILENCE_MODES),
+        help=f"silent stretches: keep lip-syncing, or show the avatar's own frames (original) (default: {DEFAULT_SILENCE})",
+    )
+    quality.add_argument(
+        "--enhancer", metavar="MODEL", default=None,
+        help="face-restoration ONNX model (GFPGAN, CodeFormer, GPEN-BFR, RestoreFormer++) run after the lip sync",
+    )
+    quality.add_argument(
+        "--enhancer-blend", type=float, default=DEFAULT_ENHANCER_BLEND, metavar="0..1",
+        help=f"share of the restored face (default: {DEFAULT_ENHANCER_BLEND})",
+    )
+    quality.add_argument(
+        "--enhancer-region", choices=ENHANCER_REGIONS, default=DEFAULT_ENHANCER_REGION,
+        help="restore only where the lip sync drew (mouth) or the whole face (default: %(default)s)",
+    )
+    quality.add_argument(
+        "--enhancer-weight", type=float, default=DEFAULT_ENHANCER_WEIGHT, metavar="0..1",
+        help=f"CodeFormer's fidelity: 0 restores most, 1 keeps closest to the input (default: {DEFAULT_ENHANCER_WEIGHT})",
+    )
     parser.add_argument("--overwrite", action="store_true", help="replace OUT.mp4 if it exists")
     add_common_options(parser)
     parser.set_defaults(func=run)
@@ -58,6 +113,15 @@ def run(args: argparse.Namespace) -> int:
             seconds=args.seconds,
             overwrite=args.overwrite,
             **({} if args.feather is None else {"feather": args.feather}),
+            mask=args.mask,
+            mask_blur=args.mask_blur,
+            mouth_dilate=args.mouth_dilate,
+            color_match=args.color_match,
+            silence=args.silence,
+            enhancer=args.enhancer,
+            enhancer_region=args.enhancer_region,
+            enhancer_blend=args.enhancer_blend,
+            enhancer_weight=args.enhancer_weight,
         ),
         model=args.model,
         backend=args.backend,

@@ -1,4 +1,4 @@
-"""The QApplication: names (so QSettings has a home), style, icon, and the main window."""
+"""The QApplication: names (so QSettings has a home), style, icon, logging, and the main window."""
 
 from __future__ import annotations
 
@@ -9,7 +9,9 @@ from PySide6.QtCore import QCoreApplication
 from PySide6.QtWidgets import QApplication
 
 from avatar_studio import __version__
+from avatar_studio.gui.platform_check import missing_xcb_packages, uses_xcb, xcb_advice
 from avatar_studio.paths import resource_path
+from avatar_studio.settings import SettingsError
 
 ORGANIZATION = "AvatarStudio"
 APPLICATION = "Avatar Studio"
@@ -36,18 +38,61 @@ def create_application(argv: list[str] | None = None) -> QApplication:
     return app
 
 
-def run(library: Path | None = None) -> int:
-    """Open the main window on `library` (else the remembered or default folder) until it closes."""
+def warn_about_missing_system_libraries() -> None:
+    """Before Qt tries X11: one line naming the apt packages its xcb plugin still needs."""
+    if uses_xcb():
+        advice = xcb_advice(missing_xcb_packages())
+        if advice and sys.stderr is not None:  # None: a Windows gui-script has no console
+            print(advice, file=sys.stderr)
+
+
+def run(library: Path | None = None, verbose: bool = False) -> int:
+    """Open the main window on `library` (else the remembered or default folder) until it closes.
+
+    The console stays quiet unless `verbose`: everything chatty goes to the library's log file.
+    """
+    warn_about_missing_system_libraries()
     app = create_application()
     from PySide6.QtWidgets import QMessageBox
 
     from avatar_studio.errors import AvatarStudioError
-    from avatar_studio.gui.main_window import MainWindow
+    from avatar_studio.gui.app_log import AppLog
+    from avatar_studio.gui.main_window import MainWindow, choose_library
 
     try:
-        window = MainWindow(library)
-    except AvatarStudioError as error:  # e.g. an unwritable library folder or a damaged queue file
+        app_log = AppLog(choose_library(library), verbose)
+    except (AvatarStudioError, OSError) as error:  # an unwritable library folder
         QMessageBox.critical(None, APPLICATION, str(error))
         return 2
-    window.show()
-    return app.exec()
+    try:
+        while True:
+            try:
+                window = MainWindow(library)
+                break
+            except SettingsError as error:  # a bad value in settings.json: offer to reset that key
+                if not offer_setting_reset(error):
+                    return 2
+            except AvatarStudioError as error:  # e.g. the library is open in another window, a damaged queue
+                QMessageBox.critical(None, APPLICATION, str(error))
+                return 2
+        window.show()
+        return app.exec()
+    finally:
+        app_log.close()
+
+
+def offer_setting_reset(error: SettingsError) -> bool:
+    """Ask whether to put the setting `error` names back to its default; True once it was reset."""
+    from PySide6.QtWidgets import QMessageBox
+
+    from avatar_studio.settings import reset_setting
+
+    box = QMessageBox(QMessageBox.Icon.Warning, APPLICATION, str(error))
+    reset = box.addButton(f"Reset “{error.key}”", QMessageBox.ButtonRole.AcceptRole)
+    box.addButton("Quit", QMessageBox.ButtonRole.RejectRole)
+    box.setDefaultButton(reset)
+    box.exec()
+    if box.clickedButton() is not reset:
+        return False
+    reset_setting(error.path.parent, error.key)
+    return True

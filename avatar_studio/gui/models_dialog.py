@@ -1,6 +1,6 @@
 """The models panel: the models found, import, conversion to ONNX, the default model.
 
-Import goes through the main window's `import_model_file` (the same path as a drop), so a model is
+Import goes through `ModelActions.import_file` (the same path as a drop), so a model is
 validated by the loader exactly once, wherever it comes from. Conversion runs `export_onnx` in a
 background task with a progress bar and a cancel button.
 """
@@ -21,12 +21,14 @@ from PySide6.QtWidgets import (
     QPushButton,
     QTableWidgetItem,
     QVBoxLayout,
+    QWidget,
 )
 
 from avatar_studio.choices import EXPORT_PRECISIONS, MODEL_SUFFIXES_TORCH, check_choice
 from avatar_studio.gui.file_kinds import FileKind, file_kind
 from avatar_studio.gui.formatting import format_progress, format_size
 from avatar_studio.gui.icons import icon
+from avatar_studio.gui.model_actions import ModelActions
 from avatar_studio.gui.tables import row_table
 from avatar_studio.gui.workers import BackgroundTask
 
@@ -39,9 +41,9 @@ def onnx_name(model: Path, precision: str) -> str:
 
 
 class ModelsDialog(QDialog):
-    def __init__(self, window) -> None:
-        super().__init__(window)
-        self._window = window
+    def __init__(self, actions: ModelActions, parent: QWidget | None = None) -> None:
+        super().__init__(parent)
+        self._actions = actions
         self._models: list = []
         self._task: BackgroundTask | None = None
         self.setWindowTitle("Models")
@@ -55,7 +57,7 @@ class ModelsDialog(QDialog):
         self.table.itemSelectionChanged.connect(self._update_buttons)
 
         self.import_button = QPushButton(icon("import"), "Import…")
-        self.import_button.clicked.connect(window.import_model_dialog)
+        self.import_button.clicked.connect(actions.import_dialog)
         self.default_button = QPushButton(icon("star"), "Set as default")
         self.default_button.clicked.connect(self.set_default)
         self.precision = QComboBox()
@@ -66,7 +68,7 @@ class ModelsDialog(QDialog):
         self.convert_button.setToolTip("Export the selected PyTorch checkpoint to ONNX (checked against PyTorch)")
         self.convert_button.clicked.connect(self.convert_selected)
         folder_button = QPushButton(icon("folder"), "Show folder")
-        folder_button.clicked.connect(lambda: QDesktopServices.openUrl(QUrl.fromLocalFile(str(window.models_dir))))
+        folder_button.clicked.connect(lambda: QDesktopServices.openUrl(QUrl.fromLocalFile(str(actions.models_dir))))
         self.progress = QProgressBar()
         self.progress.hide()
         self.cancel_button = QPushButton(icon("cancel"), "Cancel")
@@ -90,13 +92,13 @@ class ModelsDialog(QDialog):
         layout.addLayout(buttons)
         layout.addLayout(running)
         layout.addWidget(self.message)
-        window.models_changed.connect(self.refresh)
+        actions.changed.connect(self.refresh)
         self.refresh()
 
     def refresh(self) -> None:
-        self._models = self._window.refresh_models()
-        self.folder_label.setText(f"Models folder: <tt>{self._window.models_dir}</tt> — drop .pth or .onnx files here")
-        default = self._window.engine_settings.default_model
+        self._models = self._actions.refresh()
+        self.folder_label.setText(f"Models folder: <tt>{self._actions.models_dir}</tt> — drop .pth or .onnx files here")
+        default = self._actions.default_model
         self.table.setRowCount(len(self._models))
         for row, info in enumerate(self._models):
             is_default = bool(default) and Path(default).name == info.name
@@ -115,8 +117,7 @@ class ModelsDialog(QDialog):
         info = self.selected()
         if info is None:
             return
-        self._window.engine_settings.default_model = str(info.path)
-        self._window.engine_settings.save(self._window.library_root)
+        self._actions.set_default(info.path)
         self.refresh()
 
     def convert_selected(self) -> BackgroundTask | None:
@@ -126,7 +127,7 @@ class ModelsDialog(QDialog):
         from avatar_studio.model.export import export_onnx
 
         precision = check_choice("export precision", self.precision.currentText(), EXPORT_PRECISIONS)
-        output = self._window.models_dir / onnx_name(info.path, precision)
+        output = self._actions.models_dir / onnx_name(info.path, precision)
         task = BackgroundTask(lambda progress, cancel: export_onnx(info.path, output, precision, progress, cancel),
                               name="export-onnx")
         task.progressed.connect(self._on_progress)
@@ -170,7 +171,7 @@ class ModelsDialog(QDialog):
         for url in event.mimeData().urls():
             path = Path(url.toLocalFile())
             if file_kind(path) is FileKind.MODEL:
-                self._window.import_model_file(path)
+                self._actions.import_file(path)
         event.acceptProposedAction()
 
     def done(self, result: int) -> None:
@@ -178,6 +179,6 @@ class ModelsDialog(QDialog):
         if self._task is not None:
             self._task.cancel()
             self._task.wait()
-        self._window.models_changed.disconnect(self.refresh)
+        self._actions.changed.disconnect(self.refresh)
         super().done(result)
 

@@ -76,15 +76,16 @@ class RenderScheduler(QObject):
             self._store.mark_cancelled(job_id)
             self.job_changed.emit(job_id)
 
-    def shutdown(self, timeout_ms: int = 30_000) -> None:
-        """Cancel the running render and wait for it, so no thread outlives the window.
+    def shutdown(self, timeout_ms: int = 30_000) -> bool:
+        """Cancel the running render and wait for it; True once no render thread is left.
 
         Afterwards the scheduler ignores the task's late signals: the store is about to close.
         """
         self._closed = True
         if self._task is not None:
             self._task.cancel()
-            self._task.wait(timeout_ms)
+            return self._task.wait(timeout_ms)
+        return True
 
     @Slot(object)
     def _on_progress(self, progress: Progress) -> None:

@@ -11,19 +11,31 @@ from dataclasses import asdict, dataclass, fields
 from enum import Enum
 from typing import Any
 
+from avatar_studio.avatars.naming import name_key
 from avatar_studio.choices import (
     BACKENDS,
     DEFAULT_BATCH_SIZE,
+    DEFAULT_COLOR_MATCH,
     DEFAULT_CRF,
+    DEFAULT_ENHANCER_BLEND,
+    DEFAULT_ENHANCER_REGION,
+    DEFAULT_ENHANCER_WEIGHT,
     DEFAULT_FEATHER,
+    DEFAULT_MASK,
+    DEFAULT_MASK_BLUR,
+    DEFAULT_MOUTH_DILATE,
     DEFAULT_PRESET,
+    DEFAULT_SILENCE,
     DEVICES,
     PRECISIONS,
     BackendChoice,
     DeviceChoice,
     EncoderPreset,
+    EnhancerRegion,
     LoopMode,
+    MaskKind,
     PrecisionChoice,
+    SilenceMode,
     check_batch_size,
     check_choice,
 )
@@ -50,9 +62,10 @@ FINISHED_STATES = RETRYABLE_STATES | {JobState.DONE}
 class JobSpec:
     """The render settings of one job, as the user chose them in the form or on the command line."""
 
-    avatar: str
+    avatar: str  # the display name when queued (shown if the avatar is gone; old jobs resolve by it)
     audio: str
     output: str
+    avatar_id: str = ""  # the avatar's folder name: stable across renames; "" in jobs from before ids
     model: str = ""  # "" = the configured default model, resolved when the job runs
     backend: BackendChoice = "auto"
     device: DeviceChoice = "auto"
@@ -64,6 +77,21 @@ class JobSpec:
     seconds: float | None = None  # render only the first N seconds (preview)
     overwrite: bool = False
     feather: float = DEFAULT_FEATHER
+    mask: MaskKind = DEFAULT_MASK
+    mask_blur: float = DEFAULT_MASK_BLUR
+    mouth_dilate: float = DEFAULT_MOUTH_DILATE
+    color_match: bool = DEFAULT_COLOR_MATCH
+    silence: SilenceMode = DEFAULT_SILENCE
+    enhancer: str = ""  # "" = no face enhancer
+    enhancer_region: EnhancerRegion = DEFAULT_ENHANCER_REGION
+    enhancer_blend: float = DEFAULT_ENHANCER_BLEND
+    enhancer_weight: float = DEFAULT_ENHANCER_WEIGHT
+
+    def uses_avatar(self, avatar_id: str, name: str) -> bool:
+        """Whether this job renders the avatar with folder `avatar_id` (called `name` now)."""
+        if self.avatar_id:
+            return self.avatar_id == avatar_id
+        return name_key(self.avatar) == name_key(name) or self.avatar.strip() == avatar_id
 
     def to_dict(self) -> dict[str, Any]:
         return asdict(self)
@@ -76,7 +104,7 @@ class JobSpec:
 
     def validate(self) -> None:
         """Refuse settings that could never render, before they sit in the queue."""
-        if not self.avatar.strip():
+        if not self.avatar.strip() and not self.avatar_id:
             raise AvatarStudioError("The job has no avatar; choose one from the library.")
         if not self.audio.strip():
             raise AvatarStudioError("The job has no audio file; choose the voice recording to lip-sync.")
@@ -93,6 +121,10 @@ class JobSpec:
         return RenderSettings(
             loop=self.loop, crf=self.crf, preset=self.preset, seconds=self.seconds,
             overwrite=self.overwrite, feather=self.feather,
+            mask=self.mask, mask_blur=self.mask_blur, mouth_dilate=self.mouth_dilate,
+            color_match=self.color_match, silence=self.silence,
+            enhancer=self.enhancer or None, enhancer_region=self.enhancer_region,
+            enhancer_blend=self.enhancer_blend, enhancer_weight=self.enhancer_weight,
         )
 
 
@@ -115,6 +147,7 @@ class Job:
     output_path: str = ""  # the finished video (set when done)
     device_description: str = ""  # the backend's describe() line
     elapsed_s: float | None = None  # render time once done; running time for failed/cancelled
+    group: str = ""  # the batch manifest the job was queued from ("" = queued on its own)
 
     @property
     def can_retry(self) -> bool:

@@ -66,12 +66,16 @@ def _render(
     on_backend_ready: NoticeCallback,
 ) -> RenderResult:
     """The same steps as `avatar-studio render`, with the job's stored settings."""
-    request = RenderRequest(
-        avatar=spec.avatar, audio=Path(spec.audio), output=Path(spec.output),
+    return run_render_request(render_request_for(spec), library_root, progress, cancel, on_notice, on_backend_ready)
+
+
+def render_request_for(spec: JobSpec) -> RenderRequest:
+    """The render a job's stored settings ask for (also what a cluster node renders for a row)."""
+    return RenderRequest(
+        avatar=spec.avatar, avatar_id=spec.avatar_id, audio=Path(spec.audio), output=Path(spec.output),
         settings=spec.render_settings(), model=spec.model or None, backend=spec.backend,
         device=spec.device, precision=spec.precision, batch_size=spec.batch_size,
     )
-    return run_render_request(request, library_root, progress, cancel, on_notice, on_backend_ready)
 
 
 class _ProgressRecorder:

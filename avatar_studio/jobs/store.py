@@ -4,8 +4,10 @@ One `JobStore` may be shared by the GUI thread and its render worker: a single c
 by a lock. Another process on the same file (a CLI `queue` command) is handled by SQLite itself:
 WAL mode lets readers carry on beside a writer and `busy_timeout` makes a writer wait its turn.
 Every change is committed on its own (autocommit), so a crash can lose at most the change in
-flight; a job left `running` by a crash is turned into `interrupted` by `recover_interrupted()`
-when the app starts again.
+flight. Whoever claims a job (`mark_running`) holds its lock file (`avatar_studio.locks`) until
+the job ends, and the operating system drops it if that process dies; `recover_interrupted()` turns
+only jobs whose lock nobody holds into `interrupted`, so a render still going on in another
+process (a second app, a batch run) is left alone.
 
 The table layout is versioned with SQLite's `user_version`: `_MIGRATIONS[i]` upgrades a file from
 version i to i+1, and a file from a newer version of the app is refused rather than misread.
@@ -13,6 +15,7 @@ version i to i+1, and a file from a newer version of the app is refused rather t
 
 from __future__ import annotations
 
+import builtins
 import json
 import sqlite3
 import threading
@@ -22,8 +25,11 @@ from contextlib import contextmanager
 from os import PathLike
 from pathlib import Path
 
+from filelock import FileLock
+
 from avatar_studio.errors import AvatarStudioError
 from avatar_studio.jobs.model import RETRYABLE_STATES, Job, JobSpec, JobState
+from avatar_studio.locks import LOCKS_DIR, job_lock, try_acquire
 
 JOBS_DB_NAME = "jobs.sqlite3"
 BUSY_TIMEOUT_S = 10.0
@@ -55,19 +61,25 @@ def _create_schema_v1(db: sqlite3.Connection) -> None:
     db.execute("CREATE INDEX jobs_by_state_position ON jobs (state, position)")
 
 
+def _add_group_v2(db: sqlite3.Connection) -> None:
+    """Jobs queued from a batch manifest carry its name, so the queue can show them together."""
+    db.execute("ALTER TABLE jobs ADD COLUMN group_name TEXT NOT NULL DEFAULT ''")
+    db.execute("CREATE INDEX jobs_by_group ON jobs (group_name)")
+
+
 #: `_MIGRATIONS[i]` brings a database from schema version i to i + 1 (version 0 = empty file).
-_MIGRATIONS: tuple[Callable[[sqlite3.Connection], None], ...] = (_create_schema_v1,)
+_MIGRATIONS: tuple[Callable[[sqlite3.Connection], None], ...] = (_create_schema_v1, _add_group_v2)
 SCHEMA_VERSION = len(_MIGRATIONS)
 
 _COLUMNS = (
     "id, spec, state, position, created_at, started_at, finished_at, progress, fps, eta_s, "
-    "error, error_summary, output_path, device_description, elapsed_s"
+    "error, error_summary, output_path, device_description, elapsed_s, group_name"
 )
 
 
 def _job_from_row(row: tuple) -> Job:
     (job_id, spec, state, position, created_at, started_at, finished_at, progress, fps, eta_s,
-     error, error_summary, output_path, device_description, elapsed_s) = row
+     error, error_summary, output_path, device_description, elapsed_s, group) = row
     return Job(
         id=job_id,
         spec=JobSpec.from_dict(json.loads(spec)),
@@ -84,6 +96,7 @@ def _job_from_row(row: tuple) -> Job:
         output_path=output_path,
         device_description=device_description,
         elapsed_s=elapsed_s,
+        group=group,
     )
 
 
@@ -93,6 +106,9 @@ class JobStore:
     def __init__(self, db_path: str | PathLike[str]) -> None:
         self.path = Path(db_path)
         self._lock = threading.RLock()
+        self._locks_dir = self.path.parent / LOCKS_DIR
+        #: Locks of the jobs this store claimed and has not finished (see mark_running).
+        self._job_locks: dict[int, FileLock] = {}
         try:
             self._db = sqlite3.connect(
                 self.path, timeout=BUSY_TIMEOUT_S, isolation_level=None, check_same_thread=False
@@ -118,6 +134,8 @@ class JobStore:
 
     def close(self) -> None:
         with self._lock:
+            for job_id in list(self._job_locks):
+                self._release_job(job_id)
             self._db.close()
 
     def __enter__(self) -> JobStore:
@@ -141,6 +159,14 @@ class JobStore:
             rows = self._db.execute(f"SELECT {_COLUMNS} FROM jobs ORDER BY position, id").fetchall()
         return [_job_from_row(row) for row in rows]
 
+    def in_group(self, group: str) -> builtins.list[Job]:
+        """The jobs queued from one batch manifest, in queue order."""
+        with self._guard():
+            rows = self._db.execute(
+                f"SELECT {_COLUMNS} FROM jobs WHERE group_name = ? ORDER BY position, id", (group,)
+            ).fetchall()
+        return [_job_from_row(row) for row in rows]
+
     def next_queued(self) -> Job | None:
         """The job that should render next, or None when nothing is waiting."""
         with self._guard():
@@ -152,13 +178,13 @@ class JobStore:
 
     # -- queue edits -----------------------------------------------------------------------------
 
-    def add(self, spec: JobSpec) -> Job:
-        """Queue `spec` after every existing job."""
+    def add(self, spec: JobSpec, group: str = "") -> Job:
+        """Queue `spec` after every existing job; `group` names the batch manifest it came from."""
         spec.validate()
         with self._transaction():
             cursor = self._db.execute(
-                "INSERT INTO jobs (spec, state, position, created_at) VALUES (?, ?, ?, ?)",
-                (json.dumps(spec.to_dict()), JobState.QUEUED.value, self._end_position(), time.time()),
+                "INSERT INTO jobs (spec, state, position, created_at, group_name) VALUES (?, ?, ?, ?, ?)",
+                (json.dumps(spec.to_dict()), JobState.QUEUED.value, self._end_position(), time.time(), group),
             )
             job_id = cursor.lastrowid
         assert job_id is not None  # set by every INSERT
@@ -218,12 +244,25 @@ class JobStore:
     # -- state changes made by the runner ------------------------------------------------------
 
     def mark_running(self, job_id: int, device_description: str = "") -> Job:
-        """Claim a queued job for rendering; fails if someone else claimed or removed it first."""
-        self._change_state(
-            job_id, (JobState.QUEUED,), JobState.RUNNING,
-            "started_at = ?, progress = 0, fps = NULL, eta_s = NULL, device_description = ?",
-            (time.time(), device_description),
-        )
+        """Claim a queued job for rendering; fails if someone else claimed or removed it first.
+
+        The job's lock is held from here until mark_done/failed/cancelled (or close), so other
+        processes can tell this render is alive.
+        """
+        with self._lock:
+            lock = job_lock(self._locks_dir, job_id)
+            if not try_acquire(lock):
+                raise AvatarStudioError(f"Job #{job_id} is already being rendered by another process; let it finish.")
+            try:
+                self._change_state(
+                    job_id, (JobState.QUEUED,), JobState.RUNNING,
+                    "started_at = ?, progress = 0, fps = NULL, eta_s = NULL, device_description = ?",
+                    (time.time(), device_description),
+                )
+            except BaseException:
+                lock.release(force=True)
+                raise
+            self._job_locks[job_id] = lock
         return self.get(job_id)
 
     def set_device_description(self, job_id: int, description: str) -> None:
@@ -250,6 +289,7 @@ class JobStore:
             "fps = COALESCE(?, fps)",
             (time.time(), str(output_path), elapsed_s, fps),
         )
+        self._release_job(job_id)
         return self.get(job_id)
 
     def mark_failed(self, job_id: int, summary: str, full_text: str = "") -> Job:
@@ -260,6 +300,7 @@ class JobStore:
             "finished_at = ?, eta_s = NULL, error_summary = ?, error = ?, elapsed_s = ? - started_at",
             (now, _one_line(summary), full_text or summary, now),
         )
+        self._release_job(job_id)
         return self.get(job_id)
 
     def mark_cancelled(self, job_id: int) -> Job:
@@ -270,23 +311,44 @@ class JobStore:
             "finished_at = ?, eta_s = NULL, elapsed_s = ? - started_at",
             (now, now),
         )
+        self._release_job(job_id)
         return self.get(job_id)
 
     def recover_interrupted(self) -> int:
-        """Turn jobs left `running` by a crash into `interrupted`; call once when the app starts.
+        """Turn jobs left `running` by a process that is gone into `interrupted`; returns how many.
 
-        Only one app instance should render from a library at a time: a second one starting
-        would mark the first one's running job as interrupted.
+        A job whose lock is still held (its renderer runs, in this process or another) stays
+        running. Call when the app starts.
         """
-        now = time.time()
+        recovered = 0
         with self._guard():
-            cursor = self._db.execute(
-                """UPDATE jobs SET state = ?, finished_at = ?, eta_s = NULL, error_summary = ?,
-                   error = ?, elapsed_s = ? - started_at WHERE state = ?""",
-                (JobState.INTERRUPTED.value, now, INTERRUPTED_SUMMARY, INTERRUPTED_SUMMARY, now,
-                 JobState.RUNNING.value),
-            )
-        return cursor.rowcount
+            running = [row[0] for row in self._db.execute(
+                "SELECT id FROM jobs WHERE state = ?", (JobState.RUNNING.value,))]
+            for job_id in running:
+                if job_id in self._job_locks:
+                    continue
+                lock = job_lock(self._locks_dir, job_id)
+                if not try_acquire(lock):
+                    continue  # its renderer is alive
+                try:
+                    now = time.time()
+                    cursor = self._db.execute(
+                        """UPDATE jobs SET state = ?, finished_at = ?, eta_s = NULL, error_summary = ?,
+                           error = ?, elapsed_s = ? - started_at WHERE id = ? AND state = ?""",
+                        (JobState.INTERRUPTED.value, now, INTERRUPTED_SUMMARY, INTERRUPTED_SUMMARY, now,
+                         job_id, JobState.RUNNING.value),
+                    )
+                    recovered += cursor.rowcount
+                finally:
+                    lock.release(force=True)
+        return recovered
+
+    def _release_job(self, job_id: int) -> None:
+        """Drop the lock of a job this store claimed (no-op for jobs it did not)."""
+        with self._lock:
+            lock = self._job_locks.pop(job_id, None)
+        if lock is not None:
+            lock.release(force=True)
 
     # -- internals -------------------------------------------------------------------------------
 

@@ -1,23 +1,28 @@
-"""The bundled ffmpeg binary and the one place its processes start.
+"""The bundled ffmpeg binary and one way to run it.
 
 Always an argument list, never a shell: file names with spaces, quotes or any Unicode pass through
-untouched and can never be interpreted as commands. Every command is logged at debug level first
-(`logging.getLogger("avatar_studio.media.ffmpeg")`), as yt-dlp's --verbose does, so a failing
-conversion can be re-run by hand.
+untouched and can never be interpreted as commands. Every file name goes through `path_arg`
+(absolute), so no name can select one of ffmpeg's protocols (`concat:`, `pipe:`, `http:`, ...)
+or read as an option (`-y`). Every process is started by `start_ffmpeg`, so it dies with us, and
+its argument list is logged at debug level first (as yt-dlp's --verbose does; `avatar-studio -v`
+shows it), so a failing conversion can be re-run by hand.
 """
 
 from __future__ import annotations
 
 import functools
 import logging
+import os
 import shlex
 import subprocess
 from collections.abc import Sequence
 from pathlib import Path
+from typing import Any
 
 import imageio_ffmpeg
 
 from avatar_studio.errors import AvatarStudioError
+from avatar_studio.processes import adopt_child, child_options
 
 log = logging.getLogger(__name__)
 
@@ -33,23 +38,20 @@ def base_args(loglevel: str = "error") -> list[str]:
     return [ffmpeg_exe(), "-hide_banner", "-nostdin", "-loglevel", loglevel]
 
 
-def start_ffmpeg(
-    command: Sequence[str], *, stdin: int | None = subprocess.DEVNULL, stdout: int | None = subprocess.PIPE,
-    bufsize: int = -1,
-) -> subprocess.Popen[bytes]:
-    """Start `command` (an argument list from `base_args()`) with stderr piped; read it with `StderrTail`."""
-    _log_command(command)
-    return subprocess.Popen(list(command), stdin=stdin, stdout=stdout, stderr=subprocess.PIPE, bufsize=bufsize)
+def path_arg(path: Path | str) -> str:
+    """`path` as an ffmpeg argument that can only mean that file: an absolute path starts with
+    `/` (or a drive letter), so neither a protocol prefix nor a leading `-` survives in it."""
+    return os.path.abspath(path)
 
 
-def run_ffmpeg_command(command: Sequence[str], *, timeout: float | None = None) -> subprocess.CompletedProcess[bytes]:
-    """Run `command` to the end, capturing stdout and stderr (raises `subprocess.TimeoutExpired`)."""
-    _log_command(command)
-    return subprocess.run(list(command), capture_output=True, timeout=timeout, check=False)
-
-
-def _log_command(command: Sequence[str]) -> None:
+def start_ffmpeg(command: Sequence[str], **popen_args: Any) -> subprocess.Popen[bytes]:
+    """`subprocess.Popen(command)` with stdin closed unless given, and tied to this process so it
+    is killed when we die (never an orphan that finishes a file nobody wants)."""
+    popen_args.setdefault("stdin", subprocess.DEVNULL)
     log.debug("ffmpeg command line: %s", shlex.join(command))
+    proc = subprocess.Popen(list(command), **popen_args, **child_options())
+    adopt_child(proc)
+    return proc
 
 
 def last_error_line(stderr: bytes | str) -> str:
@@ -64,11 +66,12 @@ def run_ffmpeg(args: Sequence[str], *, what: str, source: Path | str | None = No
 
     `what` names the task for the error message ("decode the audio"); `source` the user's file.
     """
-    proc = run_ffmpeg_command([*base_args(), *args])
+    proc = start_ffmpeg([*base_args(), *args], stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+    stdout, stderr = proc.communicate()
     if proc.returncode != 0:
         where = f" {Path(source).name!r}" if source is not None else ""
         raise AvatarStudioError(
-            f"Could not {what}{where}: {last_error_line(proc.stderr)}. "
+            f"Could not {what}{where}: {last_error_line(stderr)}. "
             "Check that the file is a complete, readable media file."
         )
-    return proc.stdout
+    return stdout

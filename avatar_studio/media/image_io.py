@@ -9,6 +9,7 @@ cannot open non-ASCII paths on Windows; encoding mirrors it with `cv2.imencode` 
 from __future__ import annotations
 
 import struct
+from collections.abc import Iterator
 from pathlib import Path
 
 import cv2
@@ -80,20 +81,46 @@ def _write(path: Path, image: np.ndarray, ext: str, params: list[int]) -> Path:
     return path
 
 
-def _jpeg_exif(data: bytes) -> bytes:
-    """The TIFF block of a JPEG's APP1 "Exif" segment; b"" for other files or without one."""
+def jpeg_size(path: Path | str) -> tuple[int, int] | None:
+    """(width, height) from a JPEG's frame header, without decoding; None if it is not a JPEG.
+
+    Reads only the first 64 KiB (the headers of the files this project writes fit in far less).
+    """
+    try:
+        with open(path, "rb") as handle:
+            head = handle.read(1 << 16)
+    except OSError:
+        return None
+    for marker, segment in _jpeg_segments(head):
+        if marker in _SOF_MARKERS and len(segment) >= 5:
+            height, width = struct.unpack_from(">HH", segment, 1)
+            return width, height
+    return None
+
+
+#: Start-of-frame markers (baseline, progressive, ...): all of 0xC0-0xCF except DHT, JPG and DAC.
+_SOF_MARKERS = frozenset(range(0xC0, 0xD0)) - {0xC4, 0xC8, 0xCC}
+
+
+def _jpeg_segments(data: bytes) -> Iterator[tuple[int, bytes]]:
+    """(marker, payload) of each header segment of a JPEG, up to the picture data."""
     if not data.startswith(b"\xff\xd8"):
-        return b""
+        return
     offset = 2
     while offset + 4 <= len(data) and data[offset] == 0xFF:
         marker = data[offset + 1]
         if marker in (0xDA, 0xD9):  # start of the picture data / end of image: no more headers
-            break
+            return
         (length,) = struct.unpack_from(">H", data, offset + 2)
-        segment = data[offset + 4 : offset + 2 + length]
+        yield marker, data[offset + 4 : offset + 2 + length]
+        offset += 2 + length
+
+
+def _jpeg_exif(data: bytes) -> bytes:
+    """The TIFF block of a JPEG's APP1 "Exif" segment; b"" for other files or without one."""
+    for marker, segment in _jpeg_segments(data):
         if marker == 0xE1 and segment.startswith(b"Exif\x00\x00"):
             return segment[6:]
-        offset += 2 + length
     return b""
 
 

@@ -34,7 +34,13 @@ from fractions import Fraction
 from pathlib import Path
 
 from avatar_studio.errors import AvatarStudioError
-from avatar_studio.media.ffmpeg import base_args, last_error_line, run_ffmpeg_command
+from avatar_studio.media.ffmpeg import (
+    ffmpeg_exe,
+    last_error_line,
+    path_arg,
+    start_ffmpeg,
+)
+from avatar_studio.media.rates import exact_rate, nearest_standard_rate
 
 #: Longest a header read or packet count may take before the file is declared unreadable.
 PROBE_TIMEOUT_S = 120
@@ -55,12 +61,6 @@ _ROTATE_TAG = re.compile(r"^\s*rotate\s*:\s*(?P<deg>-?\d+)\s*$")
 _SAMPLE_RATE = re.compile(r"(?P<hz>\d+) Hz")
 _OPEN_ERROR = re.compile(r"Error opening input: (?P<why>.+)$")
 
-#: NTSC-family rates, which ffmpeg prints rounded ("29.97") but which are exact rationals.
-_NTSC_BASES = (24, 30, 48, 60, 120, 240)
-_STANDARD_RATES = tuple(
-    sorted({Fraction(r) for r in (12, 15, 24, 25, 30, 48, 50, 60, 90, 100, 120, 240)}
-           | {Fraction(b * 1000, 1001) for b in _NTSC_BASES})
-)  # fmt: skip
 _NO_PTS = -(2**63)  # AV_NOPTS_VALUE as framecrc prints it
 _KEY_FLAG, _DISCARD_FLAG = 0x1, 0x4  # AV_PKT_FLAG_*; framecrc prints "F=0x.." unless just KEY
 
@@ -156,16 +156,6 @@ def media_duration(path: Path | str) -> float:
     return probe_media(path).duration_s
 
 
-def as_fraction(fps: float | Fraction) -> Fraction:
-    """An exact rate from a float: 29.97 (or 30000/1001 as a float) becomes 30000/1001, 12.5 25/2."""
-    if isinstance(fps, Fraction):
-        return fps
-    for base in _NTSC_BASES:
-        if abs(float(fps) - base * 1000 / 1001) < 0.006:
-            return Fraction(base * 1000, 1001)
-    return Fraction(float(fps)).limit_denominator(1001)
-
-
 def _check_file(path: Path) -> None:
     if not path.exists():
         raise AvatarStudioError(f"{str(path)!r} does not exist; check the path.")
@@ -175,20 +165,27 @@ def _check_file(path: Path) -> None:
         raise AvatarStudioError(f"{path.name!r} is empty (0 bytes); choose a complete media file.")
 
 
-def _run(args: list[str], path: Path, loglevel: str = "info") -> subprocess.CompletedProcess[bytes]:
-    """ffmpeg on `path` with a time limit; the header is printed at loglevel info."""
+def _run(args: list[str], path: Path) -> subprocess.CompletedProcess[bytes]:
+    proc = start_ffmpeg(
+        [ffmpeg_exe(), "-hide_banner", "-nostdin", *args], stdout=subprocess.PIPE, stderr=subprocess.PIPE
+    )
     try:
-        return run_ffmpeg_command([*base_args(loglevel), *args], timeout=PROBE_TIMEOUT_S)
-    except subprocess.TimeoutExpired:
+        stdout, stderr = proc.communicate(timeout=PROBE_TIMEOUT_S)
+    except BaseException as error:
+        proc.kill()
+        proc.communicate()
+        if not isinstance(error, subprocess.TimeoutExpired):
+            raise
         raise AvatarStudioError(
             f"ffmpeg took over {PROBE_TIMEOUT_S} s to read {path.name!r}; "
             "check that it is a regular, complete media file."
         ) from None
+    return subprocess.CompletedProcess(proc.args, proc.returncode, stdout, stderr)
 
 
 def _read_header(path: Path) -> list[str]:
     """`ffmpeg -i FILE` (no output: it exits 1 after printing the header) as lines."""
-    text = _run(["-i", str(path)], path).stderr.decode("utf-8", "replace")
+    text = _run(["-i", path_arg(path)], path).stderr.decode("utf-8", "replace")
     lines = text.splitlines()
     if not any(_INPUT_LINE.match(line) for line in lines):
         why = next((m["why"] for line in lines if (m := _OPEN_ERROR.search(line))), None)
@@ -280,7 +277,7 @@ def _rate(pattern: re.Pattern[str], desc: str) -> Fraction | None:
         return None
     text = m["value"]
     value = Fraction(text[:-1]) * 1000 if text.endswith("k") else Fraction(text)
-    return as_fraction(float(value)) if value > 0 else None
+    return exact_rate(float(value)) if value > 0 else None
 
 
 def _choose_rate(measured: Fraction | None, *printed: Fraction | None) -> Fraction | None:
@@ -300,8 +297,7 @@ def _choose_rate(measured: Fraction | None, *printed: Fraction | None) -> Fracti
     for candidate in printed:
         if candidate and off(candidate) <= 0.02:
             return candidate
-    nearest = min(_STANDARD_RATES, key=off)
-    return nearest if off(nearest) <= 0.02 else as_fraction(round(float(measured), 3))
+    return nearest_standard_rate(measured) or exact_rate(round(float(measured), 3))
 
 
 def _still_image_info(
@@ -364,8 +360,9 @@ def _packet_timing(path: Path, stream_index: int) -> _PacketTiming:
     milliseconds per minute of video). One packet is one frame in every common container;
     packets an edit list hides (a clip cut between key frames) are flagged discard and skipped."""
     proc = _run(
-        ["-i", str(path), "-map", f"0:{stream_index}", "-c", "copy", "-f", "framecrc", "-"],
-        path, loglevel="error",
+        ["-loglevel", "error", "-i", path_arg(path), "-map", f"0:{stream_index}", "-c", "copy",
+         "-f", "framecrc", "-"],
+        path,
     )  # fmt: skip
     lines = proc.stdout.decode("ascii", "replace").splitlines()
     if proc.returncode != 0:

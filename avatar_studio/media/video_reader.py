@@ -23,17 +23,18 @@ from pathlib import Path
 import cv2
 import numpy as np
 
+from avatar_studio.choices import MAX_FPS, MIN_FPS
 from avatar_studio.errors import AvatarStudioError
-from avatar_studio.media.ffmpeg import base_args, start_ffmpeg
+from avatar_studio.media.ffmpeg import base_args, path_arg, start_ffmpeg
 from avatar_studio.media.ffmpeg_process import StderrTail, read_into, stop_process
 from avatar_studio.media.image_io import read_image
-from avatar_studio.media.probe import MediaInfo, as_fraction, probe_media
+from avatar_studio.media.probe import MediaInfo, probe_media
+from avatar_studio.media.rates import exact_rate
 from avatar_studio.progress import CancelToken
 
 #: Rate given to still images when the caller names none (one picture has no rate of its own).
 DEFAULT_STILL_FPS = Fraction(25)
 #: Limits on a requested output rate; beyond them it is certainly a typo.
-MAX_FPS = 240
 MIN_MAX_HEIGHT = 16
 #: yuv -> BGR conversion. swscale's defaults decode a BT.709 grey 128 as 128 but shift colours
 #: by 1-2 levels (mean error 1.3 on a face at crf 0); "accurate_rnd" alone skews green by -2;
@@ -86,7 +87,7 @@ class VideoFrameSource:
         if self.source_info.is_still_image:
             yield self._still_frame()
             return
-        proc = start_ffmpeg(self._command())
+        proc = start_ffmpeg(self._command(), stdout=subprocess.PIPE, stderr=subprocess.PIPE)
         self._procs.add(proc)
         errors = StderrTail(proc.stderr)
         try:
@@ -139,7 +140,7 @@ class VideoFrameSource:
         return [
             *base_args(),
             "-xerror",  # a damaged file must fail loudly, not decode into smeared frames
-            "-i", str(info.path),
+            "-i", path_arg(info.path),
             "-sws_flags", _SWS_FLAGS,
             "-map", f"0:{info.video_stream_index}", "-an", "-sn", "-dn",
             *(["-vf", ",".join(filters)] if filters else []),
@@ -183,10 +184,10 @@ def open_video(
 def _output_rate(info: MediaInfo, fps: float | Fraction | None) -> Fraction:
     if fps is None:
         return info.fps_fraction or DEFAULT_STILL_FPS
-    rate = as_fraction(fps)
-    if not 0 < rate <= MAX_FPS:
+    rate = exact_rate(fps)
+    if not MIN_FPS <= rate <= MAX_FPS:
         raise AvatarStudioError(
-            f"A frame rate of {float(fps):g} is not usable; choose a rate above 0 and up to {MAX_FPS}."
+            f"A frame rate of {float(fps):g} is not usable; choose a rate from {MIN_FPS:g} to {MAX_FPS:g}, e.g. 25."
         )
     return rate
 

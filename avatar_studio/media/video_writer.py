@@ -31,12 +31,13 @@ from types import TracebackType
 
 import numpy as np
 
-from avatar_studio.atomic_files import reserve_temp_beside
 from avatar_studio.choices import DEFAULT_CRF, DEFAULT_PRESET, ENCODER_PRESETS, MAX_CRF, MIN_CRF, check_choice
 from avatar_studio.errors import AvatarStudioError
-from avatar_studio.media.ffmpeg import base_args, start_ffmpeg
+from avatar_studio.media.ffmpeg import base_args, path_arg, start_ffmpeg
 from avatar_studio.media.ffmpeg_process import StderrTail, stop_process
-from avatar_studio.media.probe import as_fraction, probe_media
+from avatar_studio.media.probe import probe_media
+from avatar_studio.media.rates import exact_rate
+from avatar_studio.media.temp_files import remove_dead_partials, reserve_temp_beside
 
 #: Output pixel formats and the dimension multiples each one needs (chroma subsampling).
 #: "bgr24" selects libx264rgb: with crf=0 it stores frames bit-exactly (for avatar storage).
@@ -84,7 +85,7 @@ class VideoWriter:
     ) -> None:
         self.output = Path(output)
         self.width, self.height = int(width), int(height)
-        self.fps = as_fraction(fps)
+        self.fps = exact_rate(fps)
         self.frames_written = 0
         mult_w, mult_h = PIXEL_FORMATS.get(pix_fmt, (1, 1))
         self._pad = (-self.width % mult_w, -self.height % mult_h)
@@ -92,10 +93,13 @@ class VideoWriter:
         check_destination(self.output, overwrite)
         self.audio = checked_audio(Path(audio)) if audio is not None else None
         self._overwrite = overwrite
+        remove_dead_partials(self.output.parent)
         self._temp = reserve_temp_beside(self.output)
         command = self._command(crf, preset, pix_fmt, audio_bitrate, audio_duration_s)
         try:
-            self._proc = start_ffmpeg(command, stdin=subprocess.PIPE, stdout=subprocess.DEVNULL)
+            self._proc = start_ffmpeg(
+                command, stdin=subprocess.PIPE, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE
+            )
         except BaseException:
             self._temp.unlink(missing_ok=True)
             raise
@@ -193,7 +197,7 @@ class VideoWriter:
         audio_input = []
         if self.audio is not None:
             cut = ["-t", f"{audio_duration_s:.6f}"] if audio_duration_s is not None else []
-            audio_input = [*cut, "-i", str(self.audio)]
+            audio_input = [*cut, "-i", path_arg(self.audio)]
         maps = ["-map", "0:v:0", *(["-map", "1:a:0"] if self.audio is not None else [])]
         if pix_fmt == "bgr24":
             video_codec = ["-c:v", "libx264rgb"]
@@ -205,7 +209,7 @@ class VideoWriter:
             *base_args(), "-y", *video_input, *audio_input, *maps,
             "-sws_flags", _SWS_FLAGS,  # an output option: placed before the inputs it is ignored
             *video_codec, *audio_codec,
-            "-movflags", "+faststart", str(self._temp),
+            "-movflags", "+faststart", path_arg(self._temp),
         ]  # fmt: skip
 
     def _failure(self) -> AvatarStudioError:

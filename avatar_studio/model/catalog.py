@@ -6,11 +6,14 @@ never loads weights. A checkpoint's precision is read from the storage types its
 them, so a 400 MB `wav2lip.pth` costs a few kilobytes of reading and no torch import. An ONNX
 file's precision is the element type of its graph inputs (parsing the graph takes a fraction of a
 second for a 140 MB export, so the result is cached per file size and modification time).
+
+The folder also holds face enhancers (face-restoration ONNX models, `model/enhancers.py`), told
+apart from Wav2Lip exports by their input shapes, never by name: each `ModelInfo` says its `kind`,
+and choosing the lip-sync model of a render only ever looks at the lip-sync models.
 """
 
 from __future__ import annotations
 
-import functools
 import os
 import pickletools
 import shutil
@@ -19,8 +22,9 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from avatar_studio.atomic_files import atomic_output
-from avatar_studio.choices import MODEL_SUFFIXES, MODEL_SUFFIXES_ONNX
+from avatar_studio.choices import MODEL_SUFFIXES, MODEL_SUFFIXES_ONNX, ModelKind
 from avatar_studio.errors import AvatarStudioError
+from avatar_studio.model.enhancers import graph_tensors, is_image_input, read_enhancer_signature
 from avatar_studio.settings import EngineSettings
 
 #: Storage classes a checkpoint pickle names, by the precision they store.
@@ -41,16 +45,27 @@ class ModelInfo:
     #: "fp32", "fp16" or "unknown"
     precision: str
     size_bytes: int
+    #: "lip-sync" (Wav2Lip) or "enhancer" (face restoration after the lip sync)
+    kind: ModelKind = "lip-sync"
+    #: For an enhancer: what its shapes tell (family, size) and the licence note; "" otherwise.
+    note: str = ""
 
 
 def model_info(path: Path) -> ModelInfo:
     """Describe one model file without loading its weights."""
     stat = path.stat()
+    kind: ModelKind = "lip-sync"
+    note = ""
     if path.suffix.lower() in MODEL_SUFFIXES_ONNX:
         fmt, precision = "ONNX", _onnx_precision(str(path), stat.st_size, stat.st_mtime_ns)
+        enhancer = read_enhancer_signature(path)
+        if enhancer is not None:
+            kind, note = "enhancer", enhancer.description
     else:
         fmt, precision = "PyTorch", _checkpoint_precision(path)
-    return ModelInfo(path=path, name=path.name, format=fmt, precision=precision, size_bytes=stat.st_size)
+    return ModelInfo(
+        path=path, name=path.name, format=fmt, precision=precision, size_bytes=stat.st_size, kind=kind, note=note
+    )
 
 
 def list_models(models_dir: Path) -> list[ModelInfo]:
@@ -71,7 +86,7 @@ def resolve_model(explicit: str | None, settings: EngineSettings, models_dir: Pa
         return _locate(explicit, models_dir)
     if settings.default_model:
         return _locate(settings.default_model, models_dir, what="The default model")
-    models = list_models(models_dir)
+    models = [m for m in list_models(models_dir) if m.kind == "lip-sync"]
     if not models:
         raise AvatarStudioError(
             f"No Wav2Lip model found: copy wav2lip.pth or an .onnx export into the models folder {models_dir} "
@@ -85,8 +100,24 @@ def resolve_model(explicit: str | None, settings: EngineSettings, models_dir: Pa
     return models[0].path
 
 
+def resolve_enhancer(name: str, models_dir: Path) -> Path:
+    """The face enhancer `name` (a path, or a file name or stem in the models folder)."""
+    enhancers = [m for m in list_models(models_dir) if m.kind == "enhancer"]
+    path = Path(name).expanduser()
+    if path.is_file():
+        return path.resolve()
+    matches = [m for m in enhancers if name in (m.name, m.path.stem)] if path.name == name else []
+    if len(matches) == 1:
+        return matches[0].path
+    holds = f"its enhancers are {_names(enhancers)}" if enhancers else "it holds no enhancer"
+    raise AvatarStudioError(
+        f"Face enhancer {name!r} was found neither as a file nor in the models folder {models_dir} ({holds}); "
+        "import a GFPGAN, CodeFormer, GPEN-BFR or RestoreFormer++ .onnx file first."
+    )
+
+
 def import_model(source: str | os.PathLike[str], models_dir: Path, overwrite: bool = False) -> ModelInfo:
-    """Check that `source` is a usable Wav2Lip model, then copy it into `models_dir`.
+    """Check that `source` is a usable Wav2Lip model or face enhancer, then copy it into `models_dir`.
 
     The copy goes to a hidden temporary name and is renamed into place only when complete, so an
     interrupted import never leaves half a model that looks real. An existing model of the same
@@ -125,8 +156,19 @@ def _refuse_to_replace(target: Path, overwrite: bool) -> None:
 
 
 def _validate(source: Path) -> None:
-    """Raise the loader's own AvatarStudioError when `source` is not a Wav2Lip model it can run."""
+    """Raise the loader's own AvatarStudioError when `source` is not a model it can run.
+
+    An ONNX file with a 3-channel image input is meant as a face enhancer and is opened as one (so a
+    wrong one hears what an enhancer needs); any other ONNX file must be a Wav2Lip export.
+    """
     if source.suffix.lower() in MODEL_SUFFIXES_ONNX:
+        stat = source.stat()
+        tensors = graph_tensors(str(source), stat.st_size, stat.st_mtime_ns)
+        if tensors is not None and any(is_image_input(i) for i in tensors[0]):
+            from avatar_studio.model.enhancers import FaceEnhancer
+
+            FaceEnhancer(source, device="cpu", batch_size=1).close()
+            return
         from avatar_studio.model.backends.onnx_backend import OnnxBackend
 
         OnnxBackend(source, device="cpu", batch_size=1).close()
@@ -191,17 +233,10 @@ def _storage_precisions(stream, pickles: int) -> set[str]:
     return found
 
 
-@functools.lru_cache(maxsize=64)
 def _onnx_precision(path: str, size: int, mtime_ns: int) -> str:
-    """fp16/fp32 from the element type of the graph's inputs (size and mtime key the cache)."""
-    import onnx
-
-    try:
-        model = onnx.load(path, load_external_data=False)
-    except Exception:  # noqa: BLE001 - an unreadable file is listed; opening it reports the problem
-        return "unknown"
-    initializers = {t.name for t in model.graph.initializer}
-    types = {i.type.tensor_type.elem_type for i in model.graph.input if i.name not in initializers}
-    if onnx.TensorProto.FLOAT16 in types:
+    """fp16/fp32 from the element type of the graph's inputs (size and mtime key the parse's cache)."""
+    tensors = graph_tensors(path, size, mtime_ns)
+    types = {spec.element_type for spec in tensors[0]} if tensors is not None else set()
+    if "tensor(float16)" in types:
         return "fp16"
-    return "fp32" if onnx.TensorProto.FLOAT in types else "unknown"
+    return "fp32" if "tensor(float)" in types else "unknown"

@@ -24,6 +24,7 @@ import torch
 from avatar_studio.atomic_files import atomic_output
 from avatar_studio.choices import EXPORT_PRECISIONS, MODEL_SUFFIXES_ONNX, ExportPrecision, check_choice
 from avatar_studio.errors import AvatarStudioError
+from avatar_studio.media.temp_files import remove_dead_partials
 from avatar_studio.model.checkpoint import load_wav2lip
 from avatar_studio.model.wav2lip import FACE_SHAPE, MEL_SHAPE
 from avatar_studio.progress import CancelToken, ProgressCallback, ProgressReporter
@@ -81,8 +82,11 @@ def export_onnx(
         expected = model(torch.from_numpy(mel), torch.from_numpy(face)).numpy()
     steps.advance()
 
+    # Beside the output (atomic_output), named after this process so the next export into the
+    # folder removes it if we are killed; hidden, so no catalog lists it.
     try:
         output.parent.mkdir(parents=True, exist_ok=True)
+        remove_dead_partials(output.parent)
         with atomic_output(output) as temp:
             _trace_to_onnx(model, _DTYPES[precision], temp)
             del model

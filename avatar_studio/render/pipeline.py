@@ -6,6 +6,7 @@ Five stages run at once, joined by small bounded queues (see `stages.py`):
     inference  backend.predict, the only thread touching the backend            (small arrays)
     decode     the avatar's full frames, in schedule order, one at a time       (bounded by bytes)
     composite  each mouth image blended into its frame                          (a few frames)
+    enhance    only with a face enhancer: faces restored a batch at a time      (one batch of frames)
     encode     frames piped into the one ffmpeg process (this thread)
 
 Model inputs and outputs (96x96) are small, so only the full frames are rationed: the decode
@@ -32,8 +33,10 @@ import numpy as np
 from avatar_studio.audio import MelWindows, frames_for_duration, load_audio
 from avatar_studio.media.video_writer import VideoWriter
 from avatar_studio.model.backends.base import InferenceBackend
+from avatar_studio.model.enhancers import FaceEnhancer
 from avatar_studio.progress import CancelToken, ProgressCallback, ProgressReporter
 from avatar_studio.render.composite import paste_mouth
+from avatar_studio.render.enhance import FrameRestorer, enhancer_landmarks
 from avatar_studio.render.model_io import face_batch, predictions_to_images
 from avatar_studio.render.schedule import frame_schedule, source_frame
 from avatar_studio.render.settings import RenderSettings
@@ -70,14 +73,17 @@ def render_video(
     settings: RenderSettings = RenderSettings(),
     progress: ProgressCallback | None = None,
     cancel: CancelToken | None = None,
+    enhancer: FaceEnhancer | None = None,
 ) -> RenderResult:
-    """Write `output` (MP4, H.264 + AAC): `avatar` lip-synced to `audio_path` by `backend`.
+    """Write `output` (MP4, H.264 + AAC): `avatar` lip-synced to `audio_path` by `backend`, its faces
+    restored by `enhancer` when one is given (as `settings` say).
 
     Raises `AvatarStudioError` for bad input (nothing is written) and `Cancelled` when
     `cancel` fires (the partial file is removed); the destination appears only when complete.
     """
     started = time.perf_counter()
     settings.validate()
+    restorer = None if enhancer is None else FrameRestorer(enhancer, enhancer_landmarks(avatar), avatar.boxes, settings)
     fps = avatar.fps_fraction  # exact: 30000/1001, never 29.97
     audio = load_audio(audio_path, cancel=cancel)
     duration_s = audio.duration_s if settings.seconds is None else min(settings.seconds, audio.duration_s)
@@ -92,7 +98,7 @@ def render_video(
     reporter = ProgressReporter(RENDER_STAGE, n_frames, progress, cancel)
     stages = StageGroup(cancel)
     try:
-        _run_stages(stages, avatar, windows, backend, writer, reporter, settings, n_frames)
+        _run_stages(stages, avatar, windows, backend, writer, reporter, settings, n_frames, restorer)
     except BaseException:
         stages.stop()
         stages.join()
@@ -116,14 +122,16 @@ def _run_stages(
     reporter: ProgressReporter,
     settings: RenderSettings,
     n_frames: int,
+    restorer: FrameRestorer | None = None,
 ) -> None:
-    """Start the four worker stages and run the encoder here until the last frame is written."""
+    """Start the worker stages and run the encoder here until the last frame is written."""
     batch_size = backend.batch_size
     frame_bytes = avatar.width * avatar.height * 3
     inputs: queue.Queue = queue.Queue(BATCHES_AHEAD)
     mouths: queue.Queue = queue.Queue(BATCHES_AHEAD)
     frames: queue.Queue = queue.Queue(max(2, min(2 * batch_size, FRAME_BUFFER_BYTES // frame_bytes)))
     finished: queue.Queue = queue.Queue(ENCODE_QUEUE_FRAMES)
+    composited: queue.Queue = finished if restorer is None else queue.Queue(ENCODE_QUEUE_FRAMES)
 
     def prepare_inputs() -> None:
         for start in range(0, n_frames, batch_size):
@@ -159,13 +167,33 @@ def _run_stages(
                 if not frame.flags.writeable:
                     frame = frame.copy()
                 paste_mouth(frame, box, mouth, settings.feather)
-                stages.put(finished, frame)
+                stages.put(composited, frame)
+        stages.put(composited, END)
+
+    def enhance(restorer: FrameRestorer) -> None:
+        done = 0
+        batch: list[np.ndarray] = []
+        while True:
+            frame = stages.get(composited)
+            if frame is not END:
+                batch.append(frame)
+            if batch and (frame is END or len(batch) >= restorer.enhancer.batch_size):
+                sources = [source_frame(i, avatar.frame_count, settings.loop) for i in range(done, done + len(batch))]
+                restorer.restore(batch, sources)
+                for restored in batch:
+                    stages.put(finished, restored)
+                done += len(batch)
+                batch = []
+            if frame is END:
+                break
         stages.put(finished, END)
 
     stages.start("inputs", prepare_inputs)
     stages.start("inference", infer)
     stages.start("decode", decode)
     stages.start("composite", composite)
+    if restorer is not None:
+        stages.start("enhance", lambda: enhance(restorer))
     while (frame := stages.get(finished)) is not END:
         writer.write(frame)
         reporter.advance()

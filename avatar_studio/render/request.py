@@ -6,17 +6,20 @@ a second instead of after the model has spent seconds loading.
 
 from __future__ import annotations
 
+from contextlib import ExitStack
 from dataclasses import dataclass
 from pathlib import Path
 
 from avatar_studio.avatars.library import AvatarLibrary
-from avatar_studio.choices import BackendChoice, DeviceChoice, PrecisionChoice
+from avatar_studio.choices import ENHANCER_MAX_BATCH, BackendChoice, DeviceChoice, PrecisionChoice
 from avatar_studio.media.video_writer import check_destination, checked_audio
 from avatar_studio.model.backends.base import BackendSettings
 from avatar_studio.model.backends.factory import open_backend
-from avatar_studio.model.catalog import resolve_model
+from avatar_studio.model.catalog import resolve_enhancer, resolve_model
+from avatar_studio.model.enhancers import FaceEnhancer
 from avatar_studio.paths import models_dir
 from avatar_studio.progress import CancelToken, NoticeCallback, ProgressCallback
+from avatar_studio.render.enhance import enhancer_landmarks
 from avatar_studio.render.pipeline import RenderResult, render_video
 from avatar_studio.render.settings import RenderSettings
 from avatar_studio.settings import EngineSettings
@@ -26,7 +29,7 @@ from avatar_studio.settings import EngineSettings
 class RenderRequest:
     """What to render and with which model; None means "the library's configured default"."""
 
-    avatar: str
+    avatar: str  # a display name (any case) or folder name; see `avatar_id`
     audio: Path
     output: Path
     settings: RenderSettings
@@ -35,6 +38,7 @@ class RenderRequest:
     device: DeviceChoice | None = None
     precision: PrecisionChoice | None = None
     batch_size: int | None = None
+    avatar_id: str = ""  # the folder name: when set, wins over `avatar` (which survives no rename)
 
     def backend_settings(self, library_root: Path) -> BackendSettings:
         """The model file and how to run it, defaults filled in from the library's settings."""
@@ -46,6 +50,13 @@ class RenderRequest:
             precision=self.precision or engine.precision,
             batch_size=engine.batch_size if self.batch_size is None else self.batch_size,
         )
+
+    def enhancer_path(self, library_root: Path) -> Path | None:
+        """The face enhancer's file, or None when the render uses none."""
+        if not self.settings.enhancer:
+            return None
+        engine = EngineSettings.load(library_root)
+        return resolve_enhancer(self.settings.enhancer, models_dir(engine.models_dir or None))
 
 
 def run_render_request(
@@ -59,14 +70,25 @@ def run_render_request(
     """Check everything cheap, open the backend, render; `on_backend_ready` gets its description."""
     request.settings.validate()
     check_destination(request.output, request.settings.overwrite)
-    avatar = AvatarLibrary(library_root).get(request.avatar)
+    avatar = AvatarLibrary(library_root).get_by_id(request.avatar_id, request.avatar)
     checked_audio(request.audio)
     backend_settings = request.backend_settings(library_root)
+    enhancer_path = request.enhancer_path(library_root)
+    if enhancer_path is not None:
+        enhancer_landmarks(avatar)
     if cancel is not None:
         cancel.raise_if_cancelled()  # loading a model takes seconds: do not start it for nothing
-    with open_backend(backend_settings, on_notice) as backend:
+    with ExitStack() as models:
+        backend = models.enter_context(open_backend(backend_settings, on_notice))
+        enhancer = None
+        if enhancer_path is not None:
+            enhancer = models.enter_context(FaceEnhancer(
+                enhancer_path, backend_settings.device, min(backend.batch_size, ENHANCER_MAX_BATCH),
+                request.settings.enhancer_weight, on_notice,
+            ))
         if on_backend_ready is not None:
-            on_backend_ready(backend.describe())
+            on_backend_ready(backend.describe() + ("" if enhancer is None else f" + {enhancer.describe()}"))
         return render_video(
-            avatar, request.audio, backend, request.output, request.settings, progress=progress, cancel=cancel
+            avatar, request.audio, backend, request.output, request.settings, progress=progress, cancel=cancel,
+            enhancer=enhancer,
         )

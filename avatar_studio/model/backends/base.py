@@ -3,12 +3,14 @@
 `backend.predict(mel_batch, face_batch)` takes float32 arrays (B,1,80,16) and (B,6,96,96) with any B
 and returns float32 (B,3,96,96) in [0, 1], BGR. The base class splits B into chunks of the current
 batch size and, when the device runs out of memory, halves the batch size and retries (telling the
-caller through `on_notice`); only at batch size 1 does it give up with a clear message.
+caller through `on_notice`); only at batch size 1 does it give up with a clear message. The face
+enhancer (`model/enhancers.py`) runs its batches through the same `BatchShrinking` mechanism.
 """
 
 from __future__ import annotations
 
 from abc import ABC, abstractmethod
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -30,11 +32,8 @@ class BackendSettings:
     batch_size: int = DEFAULT_BATCH_SIZE
 
 
-class InferenceBackend(ABC):
-    """A loaded model ready to predict mouth images."""
-
-    #: "PyTorch" or "ONNX Runtime"
-    engine_name: str = ""
+class BatchShrinking(ABC):
+    """A model run in chunks of `batch_size` samples that halves the batch when the device runs out of memory."""
 
     def __init__(self, batch_size: int, on_notice: NoticeCallback | None = None) -> None:
         check_batch_size(batch_size)
@@ -46,47 +45,26 @@ class InferenceBackend(ABC):
     def device_label(self) -> str:
         """The device or execution provider really in use, e.g. 'cuda:0' or 'CPUExecutionProvider'."""
 
-    @property
-    @abstractmethod
-    def precision(self) -> str:
-        """'fp32' or 'fp16'."""
-
-    @abstractmethod
-    def _run_chunk(self, mel: np.ndarray, face: np.ndarray) -> np.ndarray:
-        """Run at most `batch_size` samples; return float32 (b,3,96,96)."""
-
     @abstractmethod
     def _is_out_of_memory(self, error: BaseException) -> bool:
         """True when `error` means the device ran out of memory for this chunk."""
 
-    def close(self) -> None:
-        """Release the model and any device memory it holds."""
-
-    def describe(self) -> str:
-        """One line for the app's status bar and the CLI: backend, device/provider, precision, batch."""
-        return f"{self.engine_name} · {self.device_label} · {self.precision} · batch {self.batch_size}"
-
-    def predict(self, mel_batch: np.ndarray, face_batch: np.ndarray) -> np.ndarray:
-        """Predict mouth images for any number of samples, adapting the batch size to memory."""
-        if len(mel_batch) != len(face_batch):
-            raise ValueError(f"{len(mel_batch)} mel windows but {len(face_batch)} faces")
+    def _run_chunked(self, count: int, run_chunk: Callable[[int, int], np.ndarray]) -> list[np.ndarray]:
+        """`run_chunk(start, stop)` over `count` samples in chunks of the current batch size, retrying a
+        chunk at half the batch size after an out-of-memory error; the chunks' outputs in order."""
         outputs: list[np.ndarray] = []
         start = 0
-        while start < len(mel_batch):
-            stop = start + self.batch_size
+        while start < count:
+            stop = min(start + self.batch_size, count)
             try:
-                outputs.append(self._run_chunk(mel_batch[start:stop], face_batch[start:stop]))
+                outputs.append(run_chunk(start, stop))
             except Exception as error:  # noqa: BLE001 - filtered by _is_out_of_memory
                 if not self._is_out_of_memory(error):
                     raise
                 self._shrink_batch_after_oom()
                 continue
             start = stop
-        if not outputs:
-            return np.zeros((0, 3, 96, 96), np.float32)
-        return np.concatenate(outputs, axis=0)
-
-    __call__ = predict
+        return outputs
 
     def _shrink_batch_after_oom(self) -> None:
         if self.batch_size == 1:
@@ -100,6 +78,42 @@ class InferenceBackend(ABC):
     def _notify(self, message: str) -> None:
         if self._on_notice is not None:
             self._on_notice(message)
+
+
+class InferenceBackend(BatchShrinking):
+    """A loaded model ready to predict mouth images."""
+
+    #: "PyTorch" or "ONNX Runtime"
+    engine_name: str = ""
+
+    @property
+    @abstractmethod
+    def precision(self) -> str:
+        """'fp32' or 'fp16'."""
+
+    @abstractmethod
+    def _run_chunk(self, mel: np.ndarray, face: np.ndarray) -> np.ndarray:
+        """Run at most `batch_size` samples; return float32 (b,3,96,96)."""
+
+    def close(self) -> None:
+        """Release the model and any device memory it holds."""
+
+    def describe(self) -> str:
+        """One line for the app's status bar and the CLI: backend, device/provider, precision, batch."""
+        return f"{self.engine_name} · {self.device_label} · {self.precision} · batch {self.batch_size}"
+
+    def predict(self, mel_batch: np.ndarray, face_batch: np.ndarray) -> np.ndarray:
+        """Predict mouth images for any number of samples, adapting the batch size to memory."""
+        if len(mel_batch) != len(face_batch):
+            raise ValueError(f"{len(mel_batch)} mel windows but {len(face_batch)} faces")
+        outputs = self._run_chunked(
+            len(mel_batch), lambda start, stop: self._run_chunk(mel_batch[start:stop], face_batch[start:stop])
+        )
+        if not outputs:
+            return np.zeros((0, 3, 96, 96), np.float32)
+        return np.concatenate(outputs, axis=0)
+
+    __call__ = predict
 
     def __enter__(self) -> InferenceBackend:
         return self

@@ -19,6 +19,7 @@ import ctypes
 import io
 import os
 import sys
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -87,7 +88,7 @@ class OnnxBackend(InferenceBackend):
                 f"Model file {self.model_path} does not exist; check the path or pick a model from the models folder."
             )
         providers = choose_providers(device, ort.get_available_providers())
-        self._session = _open_session(self.model_path, providers, threads)
+        self._session = open_session(self.model_path, providers, threads)
         try:
             self.signature = read_signature(self._session, self.model_path)
             self._check_provider(device, providers)
@@ -119,20 +120,7 @@ class OnnxBackend(InferenceBackend):
         self._session = _ClosedSession()
 
     def _run_chunk(self, mel: np.ndarray, face: np.ndarray) -> np.ndarray:
-        group = self.signature.fixed_batch
-        if group is None:
-            return self._run(mel, face)
-        outputs = []
-        for start in range(0, len(mel), group):
-            mel_part, face_part = mel[start : start + group], face[start : start + group]
-            count = len(mel_part)
-            # A graph fixed at N samples needs exactly N: pad a short last group with copies of its
-            # final sample and drop their outputs.
-            padding = [(0, group - count)] + [(0, 0)] * 3
-            outputs.append(
-                self._run(np.pad(mel_part, padding, mode="edge"), np.pad(face_part, padding, mode="edge"))[:count]
-            )
-        return np.concatenate(outputs, axis=0)
+        return run_in_fixed_groups(self.signature.fixed_batch, self._run, mel, face)
 
     def _run(self, mel: np.ndarray, face: np.ndarray) -> np.ndarray:
         sig = self.signature
@@ -144,32 +132,10 @@ class OnnxBackend(InferenceBackend):
         return output.astype(np.float32, copy=False)
 
     def _is_out_of_memory(self, error: BaseException) -> bool:
-        # ONNX Runtime raises its own exception types whatever the cause; only the text tells an
-        # allocation failure (CUDA/TensorRT "out of memory", the arena's "Failed to allocate") apart.
-        text = str(error).lower()
-        return any(marker in text for marker in _OOM_MARKERS)
+        return is_out_of_memory(error)
 
     def _check_provider(self, device: DeviceChoice, requested: list[str]) -> None:
-        """Compare the provider the session really runs on with the one asked for, and say what matters."""
-        used = self.device_label
-        wanted = requested[0]
-        if used == TENSORRT:
-            self._notify(
-                "TensorRT optimises the model on its first run on this machine, which can take minutes; "
-                "later runs reuse the result."
-            )
-        if used == wanted:
-            return
-        if device == "auto" or used != CPU:  # e.g. TensorRT missing but CUDA running: still the GPU asked for
-            self._notify(
-                f"ONNX Runtime could not start {wanted} (its libraries are missing or no usable GPU was found), "
-                f"so it runs on {used}."
-            )
-            return
-        raise AvatarStudioError(
-            f"ONNX Runtime could not start {wanted} for device '{device}' (its GPU libraries are missing or no "
-            "usable GPU was found); install the GPU runtime its documentation lists, or choose device cpu."
-        )
+        check_provider(device, requested, self.device_label, self._notify)
 
 
 class _ClosedSession:
@@ -180,6 +146,55 @@ class _ClosedSession:
 
     def run(self, *args: object) -> list[np.ndarray]:
         raise AvatarStudioError("This model has been closed; open it again to keep rendering.")
+
+
+def is_out_of_memory(error: BaseException) -> bool:
+    """True when an ONNX Runtime error means the device ran out of memory.
+
+    ONNX Runtime raises its own exception types whatever the cause; only the text tells an
+    allocation failure (CUDA/TensorRT "out of memory", the arena's "Failed to allocate") apart.
+    """
+    text = str(error).lower()
+    return any(marker in text for marker in _OOM_MARKERS)
+
+
+def check_provider(device: DeviceChoice, requested: list[str], used: str, notify: NoticeCallback) -> None:
+    """Compare the provider a session really runs on with the one asked for, and say what matters."""
+    wanted = requested[0]
+    if used == TENSORRT:
+        notify(
+            "TensorRT optimises the model on its first run on this machine, which can take minutes; "
+            "later runs reuse the result."
+        )
+    if used == wanted:
+        return
+    if device == "auto" or used != CPU:  # e.g. TensorRT missing but CUDA running: still the GPU asked for
+        notify(
+            f"ONNX Runtime could not start {wanted} (its libraries are missing or no usable GPU was found), "
+            f"so it runs on {used}."
+        )
+        return
+    raise AvatarStudioError(
+        f"ONNX Runtime could not start {wanted} for device '{device}' (its GPU libraries are missing or no "
+        "usable GPU was found); install the GPU runtime its documentation lists, or choose device cpu."
+    )
+
+
+def run_in_fixed_groups(
+    group: int | None, run: Callable[..., np.ndarray], *arrays: np.ndarray
+) -> np.ndarray:
+    """`run(*arrays)`, or, for a graph whose batch axis is fixed at `group` samples, `run` on groups of
+    exactly that many: a short last group is padded with copies of its final sample whose outputs are
+    dropped."""
+    if group is None:
+        return run(*arrays)
+    outputs = []
+    for start in range(0, len(arrays[0]), group):
+        parts = [array[start : start + group] for array in arrays]
+        count = len(parts[0])
+        padded = [np.pad(part, [(0, group - count)] + [(0, 0)] * (part.ndim - 1), mode="edge") for part in parts]
+        outputs.append(run(*padded)[:count])
+    return np.concatenate(outputs, axis=0)
 
 
 def choose_providers(device: DeviceChoice, available: list[str]) -> list[str]:
@@ -243,8 +258,12 @@ def cpu_threads() -> int:
     return max(1, len(cores))
 
 
-def _open_session(path: Path, providers: list[str], threads: int | None):
-    """An InferenceSession tuned for Wav2Lip, or an AvatarStudioError saying why the file won't load."""
+def open_session(
+    path: Path, providers: list[str], threads: int | None,
+    remedy: str = "export it again with `avatar-studio export-onnx`",
+):
+    """An InferenceSession tuned for Wav2Lip (and used for the face enhancers too), or an
+    AvatarStudioError saying why the file won't load and, in `remedy`, what to do."""
     import onnxruntime as ort
 
     options = ort.SessionOptions()
@@ -272,7 +291,7 @@ def _open_session(path: Path, providers: list[str], threads: int | None):
     except Exception as error:  # noqa: BLE001 - every ONNX Runtime load failure means "not a usable model"
         reason = str(error).strip().splitlines()[0] if str(error).strip() else type(error).__name__
         raise AvatarStudioError(
-            f"{path.name} is not a valid ONNX model ({reason[:160]}); export it again with `avatar-studio export-onnx`."
+            f"{path.name} is not a valid ONNX model ({reason[:160]}); {remedy}."
         ) from error
 
 
