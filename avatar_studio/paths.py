@@ -17,6 +17,7 @@ from pathlib import Path
 import platformdirs
 
 from avatar_studio.atomic_files import write_text_atomically
+from avatar_studio.errors import AvatarStudioError
 
 APP_NAME = "AvatarStudio"
 HOME_ENV = "AVATAR_STUDIO_HOME"
@@ -42,9 +43,7 @@ def library_dir(override: str | os.PathLike[str] | None = None) -> Path:
         path = Path(os.environ[HOME_ENV])
     else:
         path = remembered_library() or Path(platformdirs.user_data_dir(APP_NAME, appauthor=False))
-    path = path.expanduser().resolve()
-    path.mkdir(parents=True, exist_ok=True)
-    return path
+    return _ensure_folder(path, "library")
 
 
 def config_file() -> Path:
@@ -95,8 +94,20 @@ def models_dir(override: str | os.PathLike[str] | None = None) -> Path:
         path = PROJECT_ROOT / "pretrained"
     else:
         path = Path(platformdirs.user_data_dir(APP_NAME, appauthor=False)) / "models"
+    return _ensure_folder(path, "models")
+
+
+def _ensure_folder(path: Path, what: str) -> Path:
+    """`path` resolved and created if missing; AvatarStudioError when it is a file or cannot be made."""
     path = path.expanduser().resolve()
-    path.mkdir(parents=True, exist_ok=True)
+    if path.exists() and not path.is_dir():
+        raise AvatarStudioError(f"The {what} folder {str(path)!r} is a file; choose a folder.")
+    try:
+        path.mkdir(parents=True, exist_ok=True)
+    except OSError as error:
+        raise AvatarStudioError(
+            f"Cannot create the {what} folder {str(path)!r} ({error.strerror or error}); choose a folder you can write to."
+        ) from None
     return path
 
 

@@ -77,9 +77,11 @@ def _delete(library, name: str, yes: bool) -> int:  # noqa: ANN001 - AvatarLibra
 
 
 def _list(library, as_json: bool) -> None:  # noqa: ANN001 - AvatarLibrary, imported lazily
+    from avatar_studio.avatars.validation import printable
+
     avatars = library.list()
     for folder, reason in library.skipped:
-        print(f"avatar-studio: warning: skipped {folder.name}: {reason}", file=sys.stderr)
+        print(f"avatar-studio: warning: skipped {printable(folder.name)}: {printable(reason)}", file=sys.stderr)
     if as_json:
         print(json.dumps([_as_record(avatar) for avatar in avatars], indent=2, ensure_ascii=False))
         return
@@ -88,7 +90,7 @@ def _list(library, as_json: bool) -> None:  # noqa: ANN001 - AvatarLibrary, impo
         return
     header = ("NAME", "FRAMES", "FPS", "SIZE", "DURATION", "CREATED")
     rows = [
-        (a.name, str(a.frame_count), f"{a.fps:g}", f"{a.width}x{a.height}", f"{a.duration_s:.1f} s",
+        (printable(a.name), str(a.frame_count), f"{a.fps:g}", f"{a.width}x{a.height}", f"{a.duration_s:.1f} s",
          a.meta.created_at.replace("T", " ")[:16])
         for a in avatars
     ]  # fmt: skip

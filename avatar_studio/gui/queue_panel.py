@@ -167,7 +167,7 @@ class QueuePanel(QWidget):
 
     @staticmethod
     def _state_text(job: Job) -> str:
-        if job.state in (JobState.FAILED, JobState.INTERRUPTED) and job.error_summary:
+        if job.state in (JobState.FAILED, JobState.INTERRUPTED, JobState.DAMAGED) and job.error_summary:
             return f"{job.state.value}: {first_line(job.error_summary, 80)}"
         return job.state.value
 
