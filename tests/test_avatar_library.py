@@ -6,6 +6,8 @@ from __future__ import annotations
 import itertools
 import json
 import os
+import subprocess
+import sys
 from datetime import datetime
 from pathlib import Path
 
@@ -240,16 +242,32 @@ def test_metadata_round_trip_and_version_guard(library: AvatarLibrary) -> None:
 
 
 def test_leftovers_of_crashed_work_are_removed_on_start(tmp_path: Path) -> None:
+    """Another process with the library open keeps its staging work; a killed one's is removed."""
+    other = subprocess.Popen(
+        [sys.executable, "-c", "import sys; from avatar_studio.avatars.library import AvatarLibrary; "
+         "AvatarLibrary(sys.argv[1]); print('open', flush=True); sys.stdin.read()", str(tmp_path)],
+        stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True,
+    )
+    assert other.stdout is not None and other.stdout.readline().strip() == "open"
     staging = tmp_path / "avatars" / ".staging"
     dead = staging / "prep-999999999-abcdef"  # no such process
     stray = staging / "something-else"
-    alive = staging / f"prep-{os.getppid()}-abcdef"  # our parent process is running
-    for folder in (dead, stray, alive):
+    alive = staging / f"prep-{other.pid}-abcdef"
+    unrelated = staging / f"prep-{os.getppid()}-abcdef"  # a live process that does not use this library
+    for folder in (dead, stray, alive, unrelated):
         (folder / "frames").mkdir(parents=True)
         (folder / "frames" / "000000.jpg").write_bytes(b"partial")
+    try:
+        AvatarLibrary(tmp_path)
+        assert not dead.exists() and not stray.exists() and not unrelated.exists()
+        assert alive.exists()
+    finally:
+        other.kill()
+        other.wait()
+        other.stdin.close()  # type: ignore[union-attr]
+        other.stdout.close()
     AvatarLibrary(tmp_path)
-    assert not dead.exists() and not stray.exists()
-    assert alive.exists()
+    assert not alive.exists()  # its process is gone: the OS dropped its lock
 
 
 @pytest.mark.parametrize("name", ["../evil", "/abs", "a/b", "..", "..\\..\\win", "CON", "王小明"])

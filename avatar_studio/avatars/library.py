@@ -33,7 +33,7 @@ from avatar_studio.avatars.prepare import PrepareSettings, prepare_avatar
 from avatar_studio.errors import AvatarStudioError
 from avatar_studio.faces.boxes import Pads
 from avatar_studio.faces.landmarks import LANDMARK_COUNT, OPEN_MOUTH_NOTE_SHARE
-from avatar_studio.processes import process_alive
+from avatar_studio.locks import hold_process_lock, process_holds_library
 from avatar_studio.progress import CancelToken, ProgressCallback
 
 log = logging.getLogger(__name__)
@@ -204,6 +204,7 @@ class AvatarLibrary:
             ) from None
         #: Folders the last `list()` skipped, with the reason: shown by the CLI and GUI.
         self.skipped: list[tuple[Path, str]] = []
+        hold_process_lock(self.root)
         self._clean_staging()
 
     # -- reading ---------------------------------------------------------------------------------
@@ -387,7 +388,7 @@ class AvatarLibrary:
         for entry in self.staging_dir.iterdir():
             pid = _staging_pid(entry.name)
             # This process's own entries are work in progress of another AvatarLibrary object.
-            if pid == os.getpid() or (pid is not None and process_alive(pid)):
+            if pid is not None and process_holds_library(self.root, pid):
                 continue
             log.info("Removing leftover of interrupted work: %s", entry)
             _remove_tree(entry)

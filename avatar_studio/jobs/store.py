@@ -29,7 +29,7 @@ from filelock import FileLock
 
 from avatar_studio.errors import AvatarStudioError
 from avatar_studio.jobs.model import RETRYABLE_STATES, Job, JobSpec, JobState
-from avatar_studio.locks import LOCKS_DIR, job_lock, try_acquire
+from avatar_studio.locks import LOCKS_DIR, job_lock, release_and_remove, try_acquire
 
 JOBS_DB_NAME = "jobs.sqlite3"
 BUSY_TIMEOUT_S = 10.0
@@ -360,7 +360,7 @@ class JobStore:
                     )
                     recovered += cursor.rowcount
                 finally:
-                    lock.release(force=True)
+                    release_and_remove(lock)
         return recovered
 
     def _release_job(self, job_id: int) -> None:
@@ -368,7 +368,7 @@ class JobStore:
         with self._lock:
             lock = self._job_locks.pop(job_id, None)
         if lock is not None:
-            lock.release(force=True)
+            release_and_remove(lock)
 
     # -- internals -------------------------------------------------------------------------------
 
