@@ -33,9 +33,9 @@ import numpy as np
 from avatar_studio.audio import MelWindows, frames_for_duration, load_audio
 from avatar_studio.audio.silence import lipsync_weights, silent_frames, silent_stretches
 from avatar_studio.media.video_writer import VideoWriter
-from avatar_studio.model.backends.base import InferenceBackend, NoticeCallback
+from avatar_studio.model.backends.base import InferenceBackend
 from avatar_studio.model.enhancers import FaceEnhancer
-from avatar_studio.progress import CancelToken, ProgressCallback, ProgressReporter
+from avatar_studio.progress import CancelToken, NoticeCallback, ProgressCallback, ProgressReporter
 from avatar_studio.render.enhance import FrameRestorer, enhancer_landmarks
 from avatar_studio.render.frame_compositor import FrameCompositor
 from avatar_studio.render.model_io import face_batch, predictions_to_images
