@@ -60,7 +60,7 @@ class ManifestProblems(AvatarStudioError):
         lines = [*shown, *([f"... and {more} more"] if more else [])]
         count = f"{len(problems)} problem{'s' if len(problems) != 1 else ''}"
         super().__init__(
-            f"The manifest {manifest_name!r} has {count}; fix them and run it again (nothing was queued):\n"
+            f"The manifest {manifest_name!r} has {count}; fix them and try again (nothing was queued):\n"
             + "\n".join(lines)
         )
 

@@ -21,6 +21,7 @@ from avatar_studio.avatars.prepare import PrepareSettings
 from avatar_studio.batch.check import BatchPlan, PlannedRow, check_manifest
 from avatar_studio.batch.manifest import read_manifest
 from avatar_studio.batch.progress import BatchProgressCallback, BatchTracker, estimated_frames
+from avatar_studio.choices import DEFAULT_FPS
 from avatar_studio.errors import AvatarStudioError
 from avatar_studio.jobs.model import Job, JobState
 from avatar_studio.jobs.store import JobStore
@@ -179,10 +180,9 @@ def summarize(plan: BatchPlan, queued: Sequence[QueuedRow], store: JobStore) -> 
 
 
 def _frame_estimates(queued: Sequence[QueuedRow], library_root: Path) -> dict[int, int]:
-    library = AvatarLibrary(library_root)
-    fps = {avatar.name: avatar.fps for avatar in library.list()}
+    fps = {avatar.folder.name: avatar.fps for avatar in AvatarLibrary(library_root).list()}
     return {
-        entry.row.number: estimated_frames(entry.row.expected_duration_s, fps.get(entry.row.spec.avatar, 25.0))
+        entry.row.number: estimated_frames(entry.row.expected_duration_s, fps.get(entry.row.spec.avatar_id, DEFAULT_FPS))
         for entry in queued
     }
 
