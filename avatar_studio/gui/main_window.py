@@ -30,7 +30,7 @@ from avatar_studio.gui.avatar_actions import AvatarActions
 from avatar_studio.gui.banner import MessageBanner
 from avatar_studio.gui.file_kinds import FileKind, file_kind
 from avatar_studio.gui.job_form import JobForm
-from avatar_studio.gui.library_choice import SETTINGS_LIBRARY, choose_library
+from avatar_studio.gui.library_choice import choose_library
 from avatar_studio.gui.library_panel import LibraryPanel
 from avatar_studio.gui.menus import build_menus
 from avatar_studio.gui.model_actions import ModelActions
@@ -39,7 +39,7 @@ from avatar_studio.gui.queue_panel import QueuePanel
 from avatar_studio.gui.render_actions import RenderActions
 from avatar_studio.gui.scheduler import RenderScheduler
 from avatar_studio.gui.session import LibrarySession
-from avatar_studio.paths import library_dir
+from avatar_studio.paths import library_dir, remember_library
 from avatar_studio.settings import EngineSettings
 from avatar_studio.system_info import device_availability
 
@@ -103,7 +103,7 @@ class MainWindow(QMainWindow):
             return False
         self.session.close()
         self.session.scheduler.deleteLater()
-        QSettings().setValue(SETTINGS_LIBRARY, str(root))
+        remember_library(root)
         self._open_library(library_dir(root))
         return True
 
