@@ -105,6 +105,7 @@ class SettingsDialog(QDialog):
         self.pages = QStackedWidget()
         self.page_list = QListWidget()
         self.page_list.setFixedWidth(140)
+        self.page_list.setSpacing(3)
         for title, page in zip(PAGES, (self._general_page(), self._folders_page(), self._rendering_page(),
                                        self._encoder_page()), strict=True):
             self.page_list.addItem(title)
