@@ -29,7 +29,7 @@ def form(qtbot, synthetic_checkpoint, tmp_path):
     widget = JobForm()
     qtbot.addWidget(widget)
     widget.set_models(list_models(install_model(synthetic_checkpoint, tmp_path / "models").parent), "")
-    widget.set_avatars(["Presenter"])
+    widget.set_avatars([("presenter-1a2b3c", "Presenter")])
     return widget
 
 

@@ -14,6 +14,7 @@ import pytest
 from gui_helpers import (  # noqa: F401
     CLIP,
     SMALL,
+    answer_next_dialog,
     install_model,
     make_speech,
     open_window,
@@ -244,13 +245,13 @@ def test_closing_the_window_mid_render_cancels_it_cleanly(
 
 def test_rename_reprepare_and_delete_from_the_library_panel(
         open_window, qtbot, shared_media, isolated_home, monkeypatch):
-    from PySide6.QtWidgets import QInputDialog, QMessageBox
+    from PySide6.QtWidgets import QLineEdit, QMessageBox
 
     from avatar_studio.avatars.prepare import PrepareSettings
 
     prepare_avatar(isolated_home, shared_media)
     window = open_window()
-    monkeypatch.setattr(QInputDialog, "getText", lambda *args, **kwargs: ("Anna Ü", True))
+    answer_next_dialog(qtbot, lambda dialog: (dialog.findChild(QLineEdit).setText("Anna Ü"), dialog.accept()))
     window.avatars.rename("Presenter")
     assert [a.name for a in window.session.library.list()] == ["Anna Ü"]
     assert window.form.avatar.currentText() == "Anna Ü"

@@ -191,24 +191,18 @@ class JobForm(QWidget):
 
     def set_device_availability(self, reasons: dict[str, str]) -> None:
         """Grey out the devices this machine lacks; `reasons` maps each to why ("" when present)."""
-        model = self.device.model()
-        assert isinstance(model, QStandardItemModel)
-        for row in range(self.device.count()):
-            reason = reasons.get(self.device.itemText(row), "")
-            item = model.item(row)
-            item.setEnabled(not reason)
-            item.setToolTip(reason or "available on this machine")
-        current = self.device.currentIndex()
-        if current >= 0 and not model.item(current).isEnabled():
-            self.device.setCurrentIndex(0)  # "auto" picks what is present
+        grey_out_missing(self.device, reasons)
 
-    def set_avatars(self, names: list[str]) -> None:
-        current = self.avatar.currentText()
+    def set_avatars(self, avatars: list[tuple[str, str]]) -> None:
+        """The library's avatars as (id, display name); the id is what a queued job keeps."""
+        current = self.avatar.currentData()
         self.avatar.blockSignals(True)
         self.avatar.clear()
-        self.avatar.addItems(names)
-        if current in names:
-            self.avatar.setCurrentText(current)
+        for avatar_id, name in avatars:
+            self.avatar.addItem(name, avatar_id)
+        index = self.avatar.findData(current) if current else -1
+        if index >= 0:
+            self.avatar.setCurrentIndex(index)
         self.avatar.blockSignals(False)
         self._suggest_output()
 
@@ -255,6 +249,7 @@ class JobForm(QWidget):
         """The job as filled in; a preview renders the first seconds to `preview_output`."""
         return JobSpec(
             avatar=self.avatar.currentText(),
+            avatar_id=self.avatar.currentData() or "",
             audio=self.audio.text().strip(),
             output=str(preview_output) if preview_output else self.output.text().strip(),
             model=self.model.currentData() or "",
@@ -369,6 +364,21 @@ class JobForm(QWidget):
             grows = not isinstance(widget, QLabel) if stretch_all else index == 0
             layout.addWidget(widget, 1 if grows else 0)
         return row
+
+
+def grey_out_missing(combo: QComboBox, reasons: dict[str, str]) -> None:
+    """Disable the entries of `combo` that have a reason (shown as their tooltip); a disabled
+    current entry gives way to the first one ("auto", which picks what is present)."""
+    model = combo.model()
+    assert isinstance(model, QStandardItemModel)
+    for row in range(combo.count()):
+        reason = reasons.get(combo.itemText(row), "")
+        item = model.item(row)
+        item.setEnabled(not reason)
+        item.setToolTip(reason or "available on this machine")
+    current = combo.currentIndex()
+    if current >= 0 and not model.item(current).isEnabled():
+        combo.setCurrentIndex(0)
 
 
 def audio_from_urls(urls) -> Path | None:

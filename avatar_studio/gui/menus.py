@@ -53,6 +53,7 @@ def menu_layout(window: MainWindow) -> dict[str, list[MenuItem | None]]:
             MenuItem("&Models…", window.models.open_dialog, "model"),
         ],
         "&Help": [
+            MenuItem("Open &log", window.open_log, "folder"),
             MenuItem("&About Avatar Studio", window.open_about, "about"),
         ],
     }

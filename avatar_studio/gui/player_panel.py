@@ -35,7 +35,13 @@ from avatar_studio.gui.formatting import format_timecode, frame_at
 from avatar_studio.gui.icons import icon
 
 try:  # QtMultimedia needs system libraries (libpulse on Linux) that a bare server may lack
-    from PySide6.QtMultimedia import QAudioOutput, QMediaDevices, QMediaPlayer, QMediaMetaData, QVideoFrame
+    from PySide6.QtMultimedia import (
+        QAudioOutput,
+        QMediaDevices,
+        QMediaMetaData,
+        QMediaPlayer,
+        QVideoFrame,
+    )
     from PySide6.QtMultimediaWidgets import QGraphicsVideoItem
 
     MULTIMEDIA_ERROR = ""
@@ -427,6 +433,6 @@ class UnavailablePlayer(QWidget):
         pass
 
 
-def create_player(parent: QWidget | None = None) -> QWidget:
+def create_player(parent: QWidget | None = None) -> PlayerPanel | UnavailablePlayer:
     """The preview player, or a note saying why there is none."""
     return UnavailablePlayer(MULTIMEDIA_ERROR, parent) if MULTIMEDIA_ERROR else PlayerPanel(parent)

@@ -76,6 +76,8 @@ class RenderActions(QObject):
 
     def queue_render(self) -> Job | None:
         """Queue the form's job (Ctrl+R) and start it if the device is free."""
+        if self._refuse_form_audio():
+            return None
         spec = self._window.form.spec()
         if spec.output and Path(spec.output).exists() and not spec.overwrite:
             answer = QMessageBox.question(self._window, "Replace the file?",
@@ -86,6 +88,7 @@ class RenderActions(QObject):
         job = self._window.run_instant(lambda: self._session.store.add(spec))
         if job is None:
             return None
+        self._window.banner.clear_error()  # the form's earlier mistake is fixed
         self._window.form.job_queued()
         self.refresh()
         self._window.queue.select(job.id)
@@ -94,6 +97,8 @@ class RenderActions(QObject):
 
     def quick_preview(self) -> Job | None:
         """Render the first seconds of the form's settings ahead of the queue, then play them."""
+        if self._refuse_form_audio():
+            return None
         store = self._session.store
         folder = self._session.root / PREVIEWS_FOLDER
         folder.mkdir(exist_ok=True)
@@ -120,6 +125,13 @@ class RenderActions(QObject):
         self.refresh()
         self._session.scheduler.start_next()
         return dialog.queued_count
+
+    def _refuse_form_audio(self) -> bool:
+        """Say why and return True when the form's audio was probed and refused (Ctrl+R included)."""
+        problem = self._window.form.audio_problem
+        if problem:
+            self._window.show_error(f"Cannot queue this render: {problem}")
+        return bool(problem)
 
     # -- scheduler reports ------------------------------------------------------------------------
 

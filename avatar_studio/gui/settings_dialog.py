@@ -40,10 +40,11 @@ from avatar_studio.choices import (
     PRECISIONS,
 )
 from avatar_studio.gui.icons import icon
-from avatar_studio.gui.job_form import BATCH_TIP, CRF_TIP, PRESET_TIP
+from avatar_studio.gui.job_form import BATCH_TIP, CRF_TIP, PRESET_TIP, grey_out_missing
 from avatar_studio.jobs.naming import is_writable_folder, writable_output_folder
 from avatar_studio.paths import HOME_ENV, library_choice, models_choice
 from avatar_studio.settings import SETTINGS_FILE, EngineSettings
+from avatar_studio.system_info import device_availability
 
 PAGES = ("General", "Folders", "Rendering", "Encoder")
 #: Apply callback: (library folder, engine settings) -> whether they were taken.
@@ -82,6 +83,7 @@ class SettingsDialog(QDialog):
         self.default_model.setCurrentIndex(max(index, 0))
         self.backend = self._combo(BACKENDS, settings.backend)
         self.device = self._combo(DEVICES, settings.device)
+        grey_out_missing(self.device, device_availability())
         self.precision = self._combo(PRECISIONS, settings.precision)
         self.batch_size = QSpinBox()
         self.batch_size.setRange(1, 512)

@@ -14,6 +14,7 @@ version i to i+1, and a file from a newer version of the app is refused rather t
 from __future__ import annotations
 
 import builtins
+import dataclasses
 import json
 import sqlite3
 import threading
@@ -259,6 +260,22 @@ class JobStore:
                 "UPDATE jobs SET position = ? WHERE id = ?", list(zip(slots, order, strict=True))
             )
         return True
+
+    def rename_avatar(self, avatar_id: str, old_name: str, new_name: str) -> int:
+        """Show avatar `avatar_id`'s new name in every job that renders it; returns how many changed.
+
+        Jobs find their avatar by `avatar_id` whatever it is called; the stored name is what the
+        queue shows. Jobs queued before ids existed (matched by `old_name`) get the id here too.
+        """
+        changed = []
+        with self._transaction():
+            for job in self.list():
+                if job.spec.uses_avatar(avatar_id, old_name) and (
+                        job.spec.avatar != new_name or job.spec.avatar_id != avatar_id):
+                    spec = dataclasses.replace(job.spec, avatar=new_name, avatar_id=avatar_id)
+                    changed.append((json.dumps(spec.to_dict()), job.id))
+            self._db.executemany("UPDATE jobs SET spec = ? WHERE id = ?", changed)
+        return len(changed)
 
     # -- state changes made by the runner ------------------------------------------------------
 

@@ -11,9 +11,11 @@ lower half of the box). The face-mesh masks follow the face instead:
 
 Both get a Gaussian edge of `mask_blur` x the face size (the box width), so no straight edge or
 corner can show. The weights are computed inside the box only (the model's image exists nowhere
-else): the region is kept 3.5 sigmas inside the box edges before blurring, and weights that
-would change a pixel by less than half a level are snapped to exactly 0 or 1, so every pixel
-outside the mask keeps the source's value exactly.
+else): the region is kept inside the ellipse inscribed in the box less 3.5 sigmas on every side
+before blurring - an ellipse, not the box itself, so where a wide face oval reaches the box's
+sides the mask ends in a curve rather than a vertical line - and weights that would change a
+pixel by less than half a level are snapped to exactly 0 or 1, so every pixel outside the mask
+keeps the source's value exactly.
 """
 
 from __future__ import annotations
@@ -64,18 +66,23 @@ def landmark_weights(
         region = _grown(_fill([local[list(OUTER_LIPS)]], height, width), mouth_dilate * face_size)
     else:
         raise ValueError(f"{kind!r} is not a face-mesh mask")
-    margin = math.ceil(EDGE_SIGMAS * sigma)
-    if margin:
-        region[:margin] = 0
-        region[-margin:] = 0
-        region[:, :margin] = 0
-        region[:, -margin:] = 0
+    region &= _inner_ellipse(height, width, math.ceil(EDGE_SIGMAS * sigma))
     weight: np.ndarray = region.astype(np.float32)
     if sigma > 0:
         weight = cv2.GaussianBlur(weight, (0, 0), sigma, borderType=cv2.BORDER_CONSTANT)
     weight[weight < NEGLIGIBLE_WEIGHT] = 0.0
     weight[weight > 1.0 - NEGLIGIBLE_WEIGHT] = 1.0
     return weight
+
+
+def _inner_ellipse(height: int, width: int, margin: int) -> np.ndarray:
+    """uint8 (height, width): 1 inside the ellipse inscribed in the box less `margin` on each side."""
+    image = np.zeros((height, width), np.uint8)
+    axes = ((width - 1) / 2 - margin, (height - 1) / 2 - margin)
+    if min(axes) > 0:
+        centre = ((width - 1) / 2, (height - 1) / 2)
+        cv2.ellipse(image, (centre, (2 * axes[0], 2 * axes[1]), 0.0), 1, -1)
+    return image
 
 
 def _fill(polygons: list[np.ndarray], height: int, width: int) -> np.ndarray:
