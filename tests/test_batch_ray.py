@@ -23,6 +23,7 @@ from avatar_studio.jobs import JobState, JobStore
 from avatar_studio.media.probe import probe_media
 from avatar_studio.progress import CancelToken
 from batch_media import batch_library, identity_model, models_folder, speech, write_manifest  # noqa: F401
+from standin_enhancers import write_identity_enhancer
 from render_media import read_frames, render_avatar, render_library, write_beeps  # noqa: F401 - fixtures
 
 ray = pytest.importorskip("ray", reason='Ray is not installed: pip install "avatar-studio[cluster]" (make test does)')
@@ -92,18 +93,27 @@ def test_a_ray_batch_writes_the_same_files_as_a_local_one(ray_cluster, batch_lib
     assert all("node" in job.device_description for job in jobs)
 
 
-def test_a_worker_killed_mid_render_gets_its_row_retried(ray_cluster, batch_library: Path, tmp_path: Path,
+def test_a_worker_killed_mid_render_gets_its_row_retried_and_a_bad_row_fails_alone(ray_cluster, batch_library: Path, tmp_path: Path,
                                                          capsys) -> None:  # fmt: skip
     project = tmp_path / "course"
     speech(project, 2)
-    manifest = write_manifest(project, ["still,voice1.wav,steady.mp4,ultrafast", "still,voice2.wav,doomed.mp4,ultrafast"])
+    write_identity_enhancer(project / "restore_identity.onnx", size=256)  # a face enhancer travels too
+    (project / "broken.onnx").write_bytes(b"\x00not a model" * 100)  # a row's own error: not retried
+    manifest = write_manifest(project, ["still,voice1.wav,steady.mp4,ultrafast,restore_identity.onnx,",
+                                        "still,voice2.wav,doomed.mp4,ultrafast,,",
+                                        "still,voice1.wav,broken.mp4,ultrafast,,broken.onnx"],
+                              header="avatar,audio,output,preset,enhancer,model")  # fmt: skip
     armed = ray_cluster.crash_dir / "doomed.crash"
     armed.touch()
-    assert main(["batch", str(manifest), "--library", str(batch_library), "--ray", "local"]) == 0
+    assert main(["batch", str(manifest), "--library", str(batch_library), "--ray", "local"]) == 1
     assert not armed.exists() and armed.with_suffix(".crashed").exists()  # the first attempt died
     assert probe_media(project / "doomed.mp4").frame_count == 30  # 1.2 s at 25 fps, from the retry
     assert probe_media(project / "steady.mp4").frame_count == 25
-    assert "2 rendered, 0 skipped, 0 failed" in capsys.readouterr().out
+    assert list((ray_cluster.cache / MODELS_KIND).glob("*/restore_identity.onnx"))  # the node's copy
+    stdout = capsys.readouterr().out
+    assert "2 rendered, 0 skipped, 1 failed" in stdout and not (project / "broken.mp4").exists()
+    failed = next(line for line in stdout.splitlines() if "broken.mp4" in line)
+    assert "failed" in failed and "broken.onnx" in failed
 
 
 def test_cancel_stops_the_tasks_and_leaves_no_outputs(ray_cluster, batch_library: Path, tmp_path: Path) -> None:
