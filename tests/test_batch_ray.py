@@ -22,9 +22,9 @@ from avatar_studio.cli.main import main
 from avatar_studio.jobs import JobState, JobStore
 from avatar_studio.media.probe import probe_media
 from avatar_studio.progress import CancelToken
-from batch_media import batch_library, identity_model, models_folder, speech, write_manifest  # noqa: F401
+from batch_media import speech, write_manifest
+from render_media import read_frames, write_beeps
 from standin_enhancers import write_identity_enhancer
-from render_media import read_frames, render_avatar, render_library, write_beeps  # noqa: F401 - fixtures
 
 ray = pytest.importorskip("ray", reason='Ray is not installed: pip install "avatar-studio[cluster]" (make test does)')
 from avatar_studio.batch.ray_runner import RayExecutor  # noqa: E402 - needs ray
@@ -93,8 +93,9 @@ def test_a_ray_batch_writes_the_same_files_as_a_local_one(ray_cluster, batch_lib
     assert all("node" in job.device_description for job in jobs)
 
 
-def test_a_worker_killed_mid_render_gets_its_row_retried_and_a_bad_row_fails_alone(ray_cluster, batch_library: Path, tmp_path: Path,
-                                                         capsys) -> None:  # fmt: skip
+def test_a_worker_killed_mid_render_gets_its_row_retried_and_a_bad_row_fails_alone(
+    ray_cluster, batch_library: Path, tmp_path: Path, capsys
+) -> None:
     project = tmp_path / "course"
     speech(project, 2)
     write_identity_enhancer(project / "restore_identity.onnx", size=256)  # a face enhancer travels too
