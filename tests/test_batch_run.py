@@ -36,7 +36,7 @@ def test_every_row_renders_a_photo_avatar_is_prepared_once_and_rows_form_a_group
         "anna.png,audio/voice2.wav,,ultrafast",
         "anna.png,audio/voice3.wav,out/b.mp4,ultrafast",
     ])  # fmt: skip
-    assert main(["batch", str(manifest), "--library", str(batch_library)]) == 0
+    assert main(["batch", str(manifest), "--library", str(batch_library), "--jobs", "2"]) == 0  # two at once
     stdout = capsys.readouterr().out
     outputs = [project / "out" / "a.mp4", project / "anna_voice2.mp4", project / "out" / "b.mp4"]
     for output, seconds in zip(outputs, (1.0, 1.2, 1.0), strict=True):
