@@ -34,8 +34,10 @@ from avatar_studio.choices import (
     PRECISIONS,
 )
 from avatar_studio.gui.file_kinds import AUDIO_FILTER, FileKind, file_kind
+from avatar_studio.gui.form_rows import choice_combo, widget_row
 from avatar_studio.gui.formatting import format_size
 from avatar_studio.gui.icons import icon
+from avatar_studio.gui.quality_group import QualityGroup
 from avatar_studio.jobs.model import JobSpec
 from avatar_studio.jobs.naming import default_output_path
 from avatar_studio.settings import EngineSettings
@@ -54,6 +56,7 @@ NO_MODEL_TEXT = (
 class JobForm(QWidget):
     queue_requested = Signal()
     preview_requested = Signal()
+    frame_preview_requested = Signal()
     import_model_requested = Signal()
 
     def __init__(self, parent: QWidget | None = None) -> None:
@@ -109,6 +112,11 @@ class JobForm(QWidget):
         self.preview_button = QPushButton(icon("preview"), f"Quick preview ({PREVIEW_SECONDS:.0f} s)")
         self.preview_button.setToolTip("Render the first 5 seconds with these settings and play them")
         self.preview_button.clicked.connect(self.preview_requested)
+        self.frame_preview_button = QPushButton(icon("preview"), "Preview frame")
+        self.frame_preview_button.setToolTip(
+            "Render only the frame under the player's playhead with these settings and compare it with the original"
+        )
+        self.frame_preview_button.clicked.connect(self.frame_preview_requested)
         self.queue_button = QPushButton(icon("render"), "Add to queue")
         self.queue_button.setToolTip("Queue this render (Ctrl+R)")
         self.queue_button.setDefault(True)
@@ -124,6 +132,7 @@ class JobForm(QWidget):
         form.addRow("Output", self._row(self.output, browse_output))
         buttons = QHBoxLayout()
         buttons.addStretch(1)
+        buttons.addWidget(self.frame_preview_button)
         buttons.addWidget(self.preview_button)
         buttons.addWidget(self.queue_button)
         layout = QVBoxLayout(self)
@@ -131,6 +140,10 @@ class JobForm(QWidget):
         layout.addWidget(QLabel("<b>New render</b>"))
         layout.addWidget(self.no_model_banner)
         layout.addLayout(form)
+        self.quality = QualityGroup()
+        self.quality.restore()
+        self.quality.changed.connect(self.quality.save)
+        layout.addWidget(self.quality)
         layout.addLayout(buttons)
 
     # -- filling -----------------------------------------------------------------------------------
@@ -163,6 +176,7 @@ class JobForm(QWidget):
         Only lip-sync models are offered here; face enhancers go to the quality group."""
         current = self.model.currentData()
         self.model.clear()
+        self.quality.set_enhancers(models)
         models = [info for info in models if info.kind == "lip-sync"]
         for info in models:
             label = f"{info.name} · {info.format} {info.precision} · {format_size(info.size_bytes)}"
@@ -176,6 +190,7 @@ class JobForm(QWidget):
         self.no_model_banner.setVisible(not has_models)
         self.queue_button.setEnabled(has_models)
         self.preview_button.setEnabled(has_models)
+        self.frame_preview_button.setEnabled(has_models)
 
     def set_audio(self, path: Path) -> None:
         self.audio.setText(str(path))
@@ -208,6 +223,7 @@ class JobForm(QWidget):
             preset=self.preset.currentText(),
             seconds=PREVIEW_SECONDS if preview_output else None,
             overwrite=bool(preview_output),
+            **self.quality.values(),
         )
 
     def job_queued(self) -> None:
@@ -249,20 +265,8 @@ class JobForm(QWidget):
             self.set_audio(path)
             event.acceptProposedAction()
 
-    @staticmethod
-    def _combo(values: tuple[str, ...]) -> QComboBox:
-        combo = QComboBox()
-        combo.addItems(values)
-        return combo
-
-    @staticmethod
-    def _row(*widgets: QWidget) -> QWidget:
-        row = QWidget()
-        layout = QHBoxLayout(row)
-        layout.setContentsMargins(0, 0, 0, 0)
-        for index, widget in enumerate(widgets):
-            layout.addWidget(widget, 1 if index == 0 else 0)
-        return row
+    _combo = staticmethod(choice_combo)
+    _row = staticmethod(widget_row)
 
 
 def audio_from_urls(urls) -> Path | None:

@@ -181,6 +181,11 @@ class PlayerPanel(QWidget):
             self.player.play()
 
     @property
+    def playhead_s(self) -> float:
+        """Where the playhead is, in seconds of the clip shown."""
+        return self.player.position() / 1000.0
+
+    @property
     def source(self) -> Path | None:
         url = self.player.source()
         return Path(url.toLocalFile()) if not url.isEmpty() else None
@@ -275,6 +280,10 @@ class UnavailablePlayer(QWidget):
 
     def toggle_play(self) -> None:
         pass
+
+    @property
+    def playhead_s(self) -> float:
+        return 0.0
 
 
 def create_player(parent: QWidget | None = None) -> QWidget:

@@ -61,6 +61,11 @@ class FrameRestorer:
 
     def lipsync_region(self, source: int) -> FrameMask:
         """Where the lip-sync model's output was blended into avatar frame `source`."""
-        x1, y1, x2, y2 = (int(v) for v in self.boxes[source])
-        mask = blend_mask(y2 - y1, x2 - x1, self.settings.feather)
-        return FrameMask(x=x1, y=y1 + mask.top, weight=mask.weight)
+        return lipsync_region(self.boxes[source], self.settings)
+
+
+def lipsync_region(box: np.ndarray, settings: RenderSettings) -> FrameMask:
+    """Where the compositor blends the lip-sync model's image into a frame with face `box`."""
+    x1, y1, x2, y2 = (int(v) for v in box)
+    mask = blend_mask(y2 - y1, x2 - x1, settings.feather)
+    return FrameMask(x=x1, y=y1 + mask.top, weight=mask.weight)

@@ -6,15 +6,16 @@ a second instead of after the model has spent seconds loading.
 
 from __future__ import annotations
 
-from contextlib import ExitStack
+from collections.abc import Iterator
+from contextlib import ExitStack, contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 
-from avatar_studio.avatars.library import AvatarLibrary
-from avatar_studio.media.video_writer import check_destination, checked_audio
-from avatar_studio.model.backends.base import BackendSettings, NoticeCallback
-from avatar_studio.model.backends.factory import open_backend
+from avatar_studio.avatars.library import Avatar, AvatarLibrary
 from avatar_studio.choices import ENHANCER_MAX_BATCH
+from avatar_studio.media.video_writer import check_destination, checked_audio
+from avatar_studio.model.backends.base import BackendSettings, InferenceBackend, NoticeCallback
+from avatar_studio.model.backends.factory import open_backend
 from avatar_studio.model.catalog import resolve_enhancer, resolve_model
 from avatar_studio.model.enhancers import FaceEnhancer
 from avatar_studio.paths import models_dir
@@ -72,12 +73,27 @@ def run_render_request(
     check_destination(request.output, request.settings.overwrite)
     avatar = AvatarLibrary(library_root).get_by_id(request.avatar_id, request.avatar)
     checked_audio(request.audio)
+    if cancel is not None:
+        cancel.raise_if_cancelled()  # loading a model takes seconds: do not start it for nothing
+    with opened_models(request, library_root, avatar, on_notice) as (backend, enhancer):
+        if on_backend_ready is not None:
+            on_backend_ready(backend.describe() + ("" if enhancer is None else f" + {enhancer.describe()}"))
+        return render_video(
+            avatar, request.audio, backend, request.output, request.settings, progress=progress, cancel=cancel,
+            enhancer=enhancer,
+        )
+
+
+@contextmanager
+def opened_models(
+    request: RenderRequest, library_root: Path, avatar: Avatar, on_notice: NoticeCallback | None = None
+) -> Iterator[tuple[InferenceBackend, FaceEnhancer | None]]:
+    """The lip-sync backend and, when the settings name one, the face enhancer on the same device;
+    both closed on leaving. Cheap refusals (no model, an avatar without landmarks) come first."""
     backend_settings = request.backend_settings(library_root)
     enhancer_path = request.enhancer_path(library_root)
     if enhancer_path is not None:
         enhancer_landmarks(avatar)
-    if cancel is not None:
-        cancel.raise_if_cancelled()  # loading a model takes seconds: do not start it for nothing
     with ExitStack() as models:
         backend = models.enter_context(open_backend(backend_settings, on_notice))
         enhancer = None
@@ -86,9 +102,4 @@ def run_render_request(
                 enhancer_path, backend_settings.device, min(backend.batch_size, ENHANCER_MAX_BATCH),
                 request.settings.enhancer_weight, on_notice,
             ))
-        if on_backend_ready is not None:
-            on_backend_ready(backend.describe() + ("" if enhancer is None else f" + {enhancer.describe()}"))
-        return render_video(
-            avatar, request.audio, backend, request.output, request.settings, progress=progress, cancel=cancel,
-            enhancer=enhancer,
-        )
+        yield backend, enhancer
