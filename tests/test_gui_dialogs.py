@@ -35,6 +35,7 @@ def test_models_dialog_lists_sets_default_and_converts_to_onnx(open_window, qtbo
     with qtbot.waitSignal(task.finished, timeout=150_000):
         pass
     assert "Wrote wav2lip_fp32.onnx" in dialog.message.text(), dialog.message.text()
+    assert dialog.progress.format().endswith(" %") and "frames/s" not in dialog.progress.format()
     names = [dialog.table.item(row, 1).text() for row in range(dialog.table.rowCount())]
     assert names == ["wav2lip.pth", "wav2lip_fp32.onnx"]
     assert window.form.model.count() == 2  # the render form offers it too

@@ -24,7 +24,7 @@ is disk: about 400 KiB per 1920x1080 frame, some 3 GB for five minutes of footag
 from __future__ import annotations
 
 from collections import deque
-from collections.abc import Iterable, Iterator
+from collections.abc import Callable, Iterable, Iterator
 from concurrent.futures import Future, ThreadPoolExecutor
 from pathlib import Path
 
@@ -61,11 +61,15 @@ def write_frame(folder: Path, index: int, frame: np.ndarray) -> None:
 
 
 class FrameStore:
-    """Reads the stored frames of one avatar folder."""
+    """Reads the stored frames of one avatar folder; `check(frame, index)` may refuse a frame
+    (the avatar checks each decoded frame against its recorded size)."""
 
-    def __init__(self, folder: Path, frame_count: int) -> None:
+    def __init__(
+        self, folder: Path, frame_count: int, check: Callable[[np.ndarray, int], None] | None = None
+    ) -> None:
         self.folder = folder
         self.frame_count = frame_count
+        self._check = check
 
     def read_frame(self, index: int) -> np.ndarray:
         """Frame `index` as a BGR uint8 array; AvatarStudioError when missing or damaged."""
@@ -82,6 +86,8 @@ class FrameStore:
                 f"Frame {index} of the avatar in {str(self.folder)!r} is missing or damaged; "
                 "re-prepare the avatar."
             )
+        if self._check is not None:
+            self._check(frame, index)
         return frame
 
     def iter_frames(self, indices: Iterable[int]) -> Iterator[np.ndarray]:

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from PySide6.QtWidgets import QComboBox, QHBoxLayout, QWidget
+from PySide6.QtWidgets import QComboBox, QHBoxLayout, QLabel, QWidget
 
 
 def choice_combo(values: tuple[str, ...]) -> QComboBox:
@@ -11,11 +11,12 @@ def choice_combo(values: tuple[str, ...]) -> QComboBox:
     return combo
 
 
-def widget_row(*widgets: QWidget) -> QWidget:
-    """`widgets` side by side without margins; the first one takes the spare width."""
+def widget_row(*widgets: QWidget, stretch_all: bool = False) -> QWidget:
+    """Widgets side by side: the first takes the spare width, or every non-label one does."""
     row = QWidget()
     layout = QHBoxLayout(row)
     layout.setContentsMargins(0, 0, 0, 0)
     for index, widget in enumerate(widgets):
-        layout.addWidget(widget, 1 if index == 0 else 0)
+        grows = not isinstance(widget, QLabel) if stretch_all else index == 0
+        layout.addWidget(widget, 1 if grows else 0)
     return row

@@ -25,6 +25,7 @@ from __future__ import annotations
 import os
 import subprocess
 import weakref
+from collections.abc import Sequence
 from fractions import Fraction
 from pathlib import Path
 from types import TracebackType
@@ -35,7 +36,7 @@ from avatar_studio.choices import DEFAULT_CRF, DEFAULT_PRESET
 from avatar_studio.errors import AvatarStudioError
 from avatar_studio.media.ffmpeg import base_args, path_arg, start_ffmpeg
 from avatar_studio.media.ffmpeg_process import StderrTail, stop_process
-from avatar_studio.media.probe import as_fraction, probe_media
+from avatar_studio.media.probe import MediaInfo, as_fraction, probe_media
 from avatar_studio.media.temp_files import remove_dead_partials, reserve_temp_beside
 
 X264_PRESETS = (
@@ -53,6 +54,8 @@ PIXEL_FORMATS: dict[str, tuple[int, int]] = {
 }
 
 DEFAULT_AUDIO_BITRATE = "192k"
+#: Silences NaN and infinite samples (a damaged float WAV), which make the AAC encoder fail.
+_SILENCE_INVALID_SAMPLES = "aeval=exprs='if(isnan(val(ch))+isinf(val(ch)),0,val(ch))':c=same"
 _SWS_FLAGS = "accurate_rnd+full_chroma_int"
 #: RGB -> limited-range BT.709 YUV, with all colour tags set on the frames (the encoder copies the
 #: frames' tags; output options alone left primaries/transfer "unknown").
@@ -69,7 +72,8 @@ class VideoWriter:
     file, leaving it with an exception (KeyboardInterrupt included) removes every trace of it.
     Without `with`, call `close()` on success and `abort()` on failure.
     `audio_duration_s` cuts the audio input to that many seconds (for previews); otherwise the
-    whole audio is muxed.
+    whole audio is muxed. `repair_audio` encodes NaN/infinite samples as silence (the decoder
+    found some: see `AudioTrack.invalid_samples`).
     """
 
     def __init__(
@@ -86,15 +90,17 @@ class VideoWriter:
         pix_fmt: str = "yuv420p",
         audio_bitrate: str = DEFAULT_AUDIO_BITRATE,
         audio_duration_s: float | None = None,
+        repair_audio: bool = False,
     ) -> None:
         self.output = Path(output)
+        self._repair_audio = repair_audio
         self.width, self.height = int(width), int(height)
         self.fps = as_fraction(fps)
         self.frames_written = 0
         mult_w, mult_h = PIXEL_FORMATS.get(pix_fmt, (1, 1))
         self._pad = (-self.width % mult_w, -self.height % mult_h)
         _check_settings(self.width, self.height, self.fps, crf, preset, pix_fmt, audio_duration_s)
-        check_destination(self.output, overwrite)
+        check_destination(self.output, overwrite, [audio] if audio is not None else [])
         self.audio = checked_audio(Path(audio)) if audio is not None else None
         self._overwrite = overwrite
         remove_dead_partials(self.output.parent)
@@ -209,6 +215,8 @@ class VideoWriter:
             video_codec = ["-c:v", "libx264", "-vf", _TO_BT709]
         video_codec += ["-preset", preset, "-crf", str(crf), "-pix_fmt", pix_fmt]
         audio_codec = ["-c:a", "aac", "-b:a", audio_bitrate] if self.audio is not None else []
+        if self.audio is not None and self._repair_audio:
+            audio_codec += ["-af", _SILENCE_INVALID_SAMPLES]
         return [
             *base_args(), "-y", *video_input, *audio_input, *maps,
             "-sws_flags", _SWS_FLAGS,  # an output option: placed before the inputs it is ignored
@@ -253,20 +261,45 @@ def _exists_error(output: Path) -> AvatarStudioError:
     return AvatarStudioError(f"{str(output)!r} exists; pass --overwrite or choose another name.")
 
 
-def check_destination(output: Path, overwrite: bool) -> None:
-    """Refuse an output path the writer could not or must not replace, before any slow work."""
+def check_destination(output: Path, overwrite: bool, inputs: Sequence[Path | str] = ()) -> None:
+    """Refuse an output path the writer could not or must not replace, before any slow work.
+
+    The extension comes first, so `-o voice.wav` is told to use .mp4 before being asked for
+    --overwrite; an output that is one of `inputs` is refused even with `overwrite`.
+    """
     if output.is_dir():
         example = str(output / "out.mp4")
         raise AvatarStudioError(f"{str(output)!r} is a folder; give a file name such as {example!r}.")
-    if output.exists() and not overwrite:
-        raise _exists_error(output)
     if output.suffix.lower() not in (".mp4", ".m4v", ".mov", ".mkv"):
         raise AvatarStudioError(f"{output.name!r} needs a video file extension; use .mp4.")
+    refuse_input_as_output(output, inputs)
+    if output.exists() and not overwrite:
+        raise _exists_error(output)
+
+
+def refuse_input_as_output(output: Path, inputs: Sequence[Path | str]) -> None:
+    """AvatarStudioError when `output` is the same file as one of `inputs` (links resolved, the
+    same inode under another name included): writing it would destroy what is being read."""
+    for source in inputs:
+        try:
+            same = os.path.samefile(output, source)
+        except OSError:  # one of them does not exist: they cannot be the same file
+            same = False
+        if same:
+            raise AvatarStudioError(
+                f"The output {str(output)!r} is the input {str(source)!r}; choose another output file name."
+            )
 
 
 def checked_audio(audio: Path) -> Path:
     """`audio` if it holds a sound track, else a one-sentence error."""
+    probe_audio(audio)
+    return audio
+
+
+def probe_audio(audio: Path) -> MediaInfo:
+    """What `audio` holds, refused with one sentence unless ffmpeg reads a sound track from it."""
     info = probe_media(audio)
     if not info.has_audio:
         raise AvatarStudioError(f"{audio.name!r} has no audio track; choose a file with sound.")
-    return audio
+    return info

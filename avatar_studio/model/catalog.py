@@ -161,6 +161,22 @@ def import_model(source: str | os.PathLike[str], models_dir: Path, overwrite: bo
     return model_info(target)
 
 
+def remove_model(path: str | os.PathLike[str], models_dir: Path) -> Path:
+    """Delete the model file `path` from `models_dir` (nothing outside it); returns the path removed."""
+    target = Path(path).resolve()
+    if target.parent != Path(models_dir).resolve() or target.suffix.lower() not in MODEL_SUFFIXES:
+        raise AvatarStudioError(f"{str(target)!r} is not a model in the models folder; nothing was removed.")
+    try:
+        target.unlink()
+    except FileNotFoundError:
+        raise AvatarStudioError(f"{target.name!r} is already gone from the models folder.") from None
+    except OSError as error:
+        raise AvatarStudioError(
+            f"Could not delete {target.name!r} ({error.strerror or error}); check the folder's permissions."
+        ) from None
+    return target
+
+
 def _refuse_to_replace(target: Path, overwrite: bool) -> None:
     if target.exists() and not overwrite:
         raise AvatarStudioError(

@@ -13,7 +13,7 @@ from pathlib import Path
 
 from avatar_studio.avatars.library import Avatar, AvatarLibrary
 from avatar_studio.choices import ENHANCER_MAX_BATCH
-from avatar_studio.media.video_writer import check_destination, checked_audio
+from avatar_studio.media.video_writer import check_destination, checked_audio, refuse_input_as_output
 from avatar_studio.model.backends.base import BackendSettings, InferenceBackend, NoticeCallback
 from avatar_studio.model.backends.factory import open_backend
 from avatar_studio.model.catalog import resolve_enhancer, resolve_model
@@ -70,8 +70,14 @@ def run_render_request(
 ) -> RenderResult:
     """Check everything cheap, open the backend, render; `on_backend_ready` gets its description."""
     request.settings.validate()
-    check_destination(request.output, request.settings.overwrite)
+    check_destination(request.output, request.settings.overwrite, [request.audio])
     avatar = AvatarLibrary(library_root).get_by_id(request.avatar_id, request.avatar)
+    if on_notice is not None and request.settings.mask != "box" and not avatar.has_landmarks:
+        on_notice(
+            f"{avatar.name!r} was prepared without face-mesh landmarks, so it renders with the box mask; "
+            "re-prepare it for face-mesh masks."
+        )
+    refuse_input_as_output(request.output, [avatar.meta.source_file])
     checked_audio(request.audio)
     if cancel is not None:
         cancel.raise_if_cancelled()  # loading a model takes seconds: do not start it for nothing
@@ -80,7 +86,7 @@ def run_render_request(
             on_backend_ready(backend.describe() + ("" if enhancer is None else f" + {enhancer.describe()}"))
         return render_video(
             avatar, request.audio, backend, request.output, request.settings, progress=progress, cancel=cancel,
-            enhancer=enhancer,
+            enhancer=enhancer, on_notice=on_notice,
         )
 
 

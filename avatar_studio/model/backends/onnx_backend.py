@@ -15,10 +15,8 @@ for `cuda` explicitly).
 from __future__ import annotations
 
 import contextlib
-import ctypes
 import io
 import os
-import sys
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
@@ -29,6 +27,7 @@ import platformdirs
 from avatar_studio.choices import DEVICES, PRECISIONS, DeviceChoice, PrecisionChoice
 from avatar_studio.errors import AvatarStudioError
 from avatar_studio.model.backends.base import InferenceBackend, NoticeCallback
+from avatar_studio.model.backends.nvidia import nvidia_driver_present
 from avatar_studio.model.wav2lip import FACE_SHAPE, MEL_SHAPE, OUTPUT_SHAPE
 from avatar_studio.paths import APP_NAME
 
@@ -224,19 +223,6 @@ def choose_providers(device: DeviceChoice, available: list[str]) -> list[str]:
     return present if CPU in present else present + [CPU]
 
 
-def nvidia_driver_present() -> bool:
-    """True when the NVIDIA driver's CUDA library can be loaded (the CUDA providers need it)."""
-    names = {"win32": "nvcuda.dll", "linux": "libcuda.so.1"}
-    name = names.get(sys.platform)
-    if name is None:
-        return False
-    try:
-        ctypes.CDLL(name)
-    except OSError:
-        return False
-    return True
-
-
 def cpu_threads() -> int:
     """Threads for ONNX Runtime's CPU work: one per physical core this process may run on.
 
@@ -315,8 +301,13 @@ def read_signature(session, path: Path) -> OnnxSignature:
         f"(B,3,96,96) but has {found or 'no inputs'}; choose a Wav2Lip export."
     )
     # Some converters leave the output's shape undeclared; only a declared, different one disqualifies.
-    if len(inputs) != 2 or not outputs or (outputs[0].shape and not _fits(outputs[0].shape, OUTPUT_SHAPE)):
+    if len(inputs) != 2 or not outputs:
         raise not_wav2lip
+    if outputs[0].shape and not _fits(outputs[0].shape, OUTPUT_SHAPE):
+        raise AvatarStudioError(
+            f"{path.name} is not a Wav2Lip ONNX model: its output is {_shape_text(outputs[0].shape)}, not "
+            "(B,3,96,96); choose a Wav2Lip export."
+        )
     first, second = inputs
     pairings = [
         (a, b) for a, b in ((first, second), (second, first)) if _fits(a.shape, MEL_SHAPE) and _fits(b.shape, FACE_SHAPE)
