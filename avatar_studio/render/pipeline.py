@@ -30,7 +30,7 @@ from typing import TYPE_CHECKING
 
 import numpy as np
 
-from avatar_studio.audio import MelWindows, frames_for_duration, load_audio
+from avatar_studio.audio import AudioTrack, MelWindows, frames_for_duration, load_audio
 from avatar_studio.audio.silence import lipsync_weights, silent_frames, silent_stretches
 from avatar_studio.media.video_writer import VideoWriter
 from avatar_studio.model.backends.base import InferenceBackend, NoticeCallback
@@ -86,7 +86,7 @@ def render_video(
     started = time.perf_counter()
     settings.validate()
     avatar.verify()  # a damaged box or crop array fails here, in a sentence, before any work
-    restorer = None if enhancer is None else FrameRestorer(enhancer, enhancer_landmarks(avatar), avatar.boxes, settings)
+    landmarks = None if enhancer is None else enhancer_landmarks(avatar)
     fps = avatar.fps_fraction  # exact: 30000/1001, never 29.97
     audio = load_audio(audio_path, cancel=cancel)
     if audio.invalid_samples and on_notice is not None:
@@ -97,10 +97,10 @@ def render_video(
     duration_s = audio.duration_s if settings.seconds is None else min(settings.seconds, audio.duration_s)
     n_frames = frames_for_duration(duration_s, fps)
     windows = audio.windows(fps, n_frames)
-    lipsync = None
-    if settings.silence == "original":
-        lipsync = lipsync_weights(silent_frames(silent_stretches(audio.samples), n_frames, fps))
-    compositor = FrameCompositor(settings, avatar.boxes, avatar.landmarks(), lipsync)
+    compositor = frame_compositor(avatar, audio, n_frames, settings)
+    restorer = None if landmarks is None or enhancer is None else FrameRestorer(
+        enhancer, landmarks, avatar.boxes, compositor
+    )
 
     writer = VideoWriter(
         Path(output), avatar.width, avatar.height, fps,
@@ -124,6 +124,14 @@ def render_video(
         output=Path(output), frame_count=n_frames, duration_s=float(n_frames / fps),
         elapsed_s=elapsed, frames_per_second=n_frames / elapsed if elapsed > 0 else 0.0,
     )
+
+
+def frame_compositor(avatar: Avatar, audio: AudioTrack, n_frames: int, settings: RenderSettings) -> FrameCompositor:
+    """How the mouths of a render of `n_frames` frames of `audio` are blended in (masks, silence)."""
+    lipsync = None
+    if settings.silence == "original":
+        lipsync = lipsync_weights(silent_frames(silent_stretches(audio.samples), n_frames, avatar.fps_fraction))
+    return FrameCompositor(settings, avatar.boxes, avatar.landmarks(), lipsync)
 
 
 def _run_stages(
@@ -194,8 +202,8 @@ def _run_stages(
             if frame is not END:
                 batch.append(frame)
             if batch and (frame is END or len(batch) >= restorer.enhancer.batch_size):
-                sources = [source_frame(i, avatar.frame_count, settings.loop) for i in range(done, done + len(batch))]
-                restorer.restore(batch, sources)
+                outputs = range(done, done + len(batch))
+                restorer.restore(batch, [source_frame(i, avatar.frame_count, settings.loop) for i in outputs], outputs)
                 for restored in batch:
                     stages.put(finished, restored)
                 done += len(batch)

@@ -21,9 +21,9 @@ from avatar_studio.faces.align import FrameMask
 from avatar_studio.media.video_writer import checked_audio
 from avatar_studio.model.backends.base import NoticeCallback
 from avatar_studio.progress import CancelToken
-from avatar_studio.render.composite import paste_mouth
 from avatar_studio.render.enhance import FrameRestorer, enhancer_landmarks, lipsync_region
 from avatar_studio.render.model_io import face_batch, predictions_to_images
+from avatar_studio.render.pipeline import frame_compositor
 from avatar_studio.render.request import RenderRequest, opened_models
 from avatar_studio.render.schedule import source_frame
 
@@ -63,15 +63,17 @@ def render_preview_frame(
     mel = audio.windows(fps, n_frames).batch(output_index, output_index + 1)
     if cancel is not None:
         cancel.raise_if_cancelled()
+    compositor = frame_compositor(avatar, audio, n_frames, settings)
     with opened_models(request, library_root, avatar, on_notice) as (backend, enhancer):
         description = backend.describe() + ("" if enhancer is None else f" + {enhancer.describe()}")
         mouth = predictions_to_images(backend.predict(mel, face_batch(avatar.crops[[source]])))[0]
         original = avatar.read_frame(source)
         rendered = original.copy()
-        paste_mouth(rendered, avatar.boxes[source], mouth, settings.feather)
+        compositor.paste(rendered, mouth, source, output_index)
         if enhancer is not None:
-            FrameRestorer(enhancer, enhancer_landmarks(avatar), avatar.boxes, settings).restore([rendered], [source])
+            restorer = FrameRestorer(enhancer, enhancer_landmarks(avatar), avatar.boxes, compositor)
+            restorer.restore([rendered], [source], [output_index])
     return PreviewFrame(
         original=original, rendered=rendered, output_index=output_index, source_index=source,
-        mask=lipsync_region(avatar.boxes[source], settings), description=description,
+        mask=lipsync_region(compositor, avatar.boxes[source], source, output_index), description=description,
     )
