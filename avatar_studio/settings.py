@@ -12,7 +12,7 @@ import tempfile
 from dataclasses import asdict, dataclass, fields
 from pathlib import Path
 
-from avatar_studio.choices import DEFAULT_CRF, DEFAULT_PRESET
+from avatar_studio.choices import DEFAULT_CRF, DEFAULT_ENCODER, DEFAULT_PRESET
 
 SETTINGS_FILE = "settings.json"
 
@@ -28,6 +28,7 @@ class EngineSettings:
     output_dir: str = ""
     crf: int = DEFAULT_CRF
     preset: str = DEFAULT_PRESET
+    encoder: str = DEFAULT_ENCODER
 
     @classmethod
     def load(cls, library: Path) -> "EngineSettings":

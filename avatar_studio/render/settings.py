@@ -7,6 +7,7 @@ from dataclasses import dataclass
 from avatar_studio.choices import (
     DEFAULT_COLOR_MATCH,
     DEFAULT_CRF,
+    DEFAULT_ENCODER,
     DEFAULT_ENHANCER_BLEND,
     DEFAULT_ENHANCER_REGION,
     DEFAULT_ENHANCER_WEIGHT,
@@ -24,11 +25,13 @@ from avatar_studio.choices import (
     MAX_CRF,
     MOUTH_DILATE_RANGE,
     SILENCE_MODES,
+    VIDEO_ENCODERS,
     EncoderPreset,
     EnhancerRegion,
     LoopMode,
     MaskKind,
     SilenceMode,
+    VideoEncoderChoice,
 )
 from avatar_studio.errors import AvatarStudioError
 
@@ -63,6 +66,8 @@ class RenderSettings:
     enhancer_blend: float = DEFAULT_ENHANCER_BLEND
     #: CodeFormer's fidelity, 0 (strongest restoration) .. 1 (closest to the input); others ignore it.
     enhancer_weight: float = DEFAULT_ENHANCER_WEIGHT
+    #: H.264/H.265 encoder for .mp4/.m4v/.mkv ("auto": a hardware one that starts here, else libx264).
+    encoder: VideoEncoderChoice = DEFAULT_ENCODER
 
     def validate(self) -> None:
         """Refuse settings that could never render, with a sentence saying what to choose."""
@@ -72,6 +77,8 @@ class RenderSettings:
             raise AvatarStudioError(
                 f"Unknown encoder preset {self.preset!r}; use one of: {', '.join(ENCODER_PRESETS)}."
             )
+        if self.encoder not in VIDEO_ENCODERS:
+            raise AvatarStudioError(f"Unknown encoder {self.encoder!r}; use one of: {', '.join(VIDEO_ENCODERS)}.")
         if not 0 <= self.crf <= MAX_CRF:
             raise AvatarStudioError(f"CRF must be between 0 (lossless) and {MAX_CRF} (smallest), not {self.crf}.")
         if self.seconds is not None and not self.seconds > 0:

@@ -18,7 +18,7 @@ import numpy as np
 
 from avatar_studio.choices import BackendChoice, DeviceChoice, PrecisionChoice
 from avatar_studio.errors import AvatarStudioError
-from avatar_studio.model.wav2lip import OUTPUT_SHAPE
+from avatar_studio.model.shapes import OUTPUT_SHAPE
 
 NoticeCallback = Callable[[str], None]
 

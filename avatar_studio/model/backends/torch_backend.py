@@ -22,7 +22,7 @@ from avatar_studio.choices import DEVICES, PRECISIONS, DeviceChoice, PrecisionCh
 from avatar_studio.errors import AvatarStudioError
 from avatar_studio.model.backends.base import InferenceBackend, NoticeCallback
 from avatar_studio.model.checkpoint import load_wav2lip
-from avatar_studio.model.wav2lip import FACE_SHAPE, MEL_SHAPE
+from avatar_studio.model.shapes import FACE_SHAPE, MEL_SHAPE
 
 MEL_SIZE = int(np.prod(MEL_SHAPE))
 FACE_SIZE = int(np.prod(FACE_SHAPE))
