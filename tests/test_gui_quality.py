@@ -121,3 +121,20 @@ def test_preview_frame_renders_the_playhead_frame_and_shows_it(
     dialog.show_mask.setChecked(True)
     assert dialog.view.show_mask
     qtbot.waitUntil(lambda: window.frame_previews.task is None, timeout=10_000)
+
+    # The face overlay shows the mask instead of the box, following the Quality group's choice.
+    player = window.player
+    player.show_avatar(window.session.library.get("Presenter"))
+    player.face_box_toggle.setChecked(True)
+    assert player._box.isVisible() and not player._mask_item.isVisible()
+    player.mask_toggle.setChecked(True)
+    assert player._mask_item.isVisible() and not player._box.isVisible()
+
+    def covered() -> int:
+        image = player._mask_item.pixmap().toImage()
+        return sum(image.pixelColor(x, y).alpha() > 0 for y in range(0, image.height(), 2)
+                   for x in range(0, image.width(), 2))  # fmt: skip
+
+    lower_face = covered()
+    quality.mask_kind.setCurrentText("mouth")
+    assert 0 < covered() < lower_face  # the lips alone cover less than the lower face

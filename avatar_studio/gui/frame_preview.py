@@ -17,6 +17,8 @@ from avatar_studio.gui.formatting import format_clock
 from avatar_studio.gui.workers import BackgroundTask
 
 if TYPE_CHECKING:
+    from avatar_studio.avatars.library import Avatar
+    from avatar_studio.faces.align import FrameMask
     from avatar_studio.gui.main_window import MainWindow
     from avatar_studio.render.preview_frame import PreviewFrame
 
@@ -63,6 +65,10 @@ class FramePreviewActions(QObject):
         self.task: BackgroundTask | None = None
         self.dialog: FramePreviewDialog | None = None
         window.form.frame_preview_requested.connect(self.preview)
+        self._mask_avatar: Avatar | None = None
+        if hasattr(window.player, "mask_at"):  # the player's face overlay can show the mask instead of the box
+            window.player.mask_at = self.mask_at
+            window.form.quality.changed.connect(window.player.refresh_overlay)
 
     def tasks(self) -> list[BackgroundTask]:
         """The preview running now, if any (the window cancels and waits for it at shutdown)."""
@@ -95,6 +101,22 @@ class FramePreviewActions(QObject):
         task.start()
         window.update_activity()
         return task
+
+    def mask_at(self, index: int) -> FrameMask | None:
+        """The form's mask over frame `index` of the avatar the player shows (None without one)."""
+        from avatar_studio.render.enhance import lipsync_region
+        from avatar_studio.render.frame_compositor import FrameCompositor
+
+        name = self._window.player.avatar_name
+        if name is None:
+            return None
+        if self._mask_avatar is None or self._mask_avatar.name != name:
+            self._mask_avatar = self._window.session.library.find(name)
+        avatar = self._mask_avatar
+        if avatar is None:
+            return None
+        compositor = FrameCompositor(self._window.form.spec().render_settings(), avatar.boxes, avatar.landmarks())
+        return lipsync_region(compositor, avatar.boxes[index], index)
 
     def _show(self, frame: PreviewFrame, avatar_name: str) -> None:
         if self.dialog is None:
