@@ -21,7 +21,7 @@ from avatar_studio.render.frame_compositor import FrameCompositor
 from avatar_studio.render.pipeline import render_video
 from avatar_studio.render.schedule import source_frame
 from avatar_studio.render.settings import RenderSettings
-from render_media import psnr, read_frames, render_avatar, render_library, write_beeps  # noqa: F401 - fixtures
+from render_media import psnr, read_frames, write_beeps
 from standin_enhancers import level_of, write_brightening_enhancer, write_codeformer_enhancer, write_identity_enhancer
 from standin_models import write_identity_model
 
@@ -67,7 +67,7 @@ def test_identity_enhancer_leaves_the_render_as_it_was(render_avatar, beeps, mod
     enhanced = render(avatar, beeps, models, tmp_path / "enhanced.mp4", "identity", reports,
                       enhancer_region="face", enhancer_blend=1.0)  # fmt: skip
     assert len(enhanced) == len(plain) == 15
-    for i, (a, b) in enumerate(zip(plain, enhanced)):
+    for i, (a, b) in enumerate(zip(plain, enhanced, strict=True)):
         x1, y1, x2, y2 = avatar.boxes[source_frame(i, avatar.frame_count)]
         assert psnr(a[y1:y2, x1:x2], b[y1:y2, x1:x2]) >= 38, f"frame {i}: the face did not survive the round trip"
     # The enhancer's stage is part of the progress the user sees: every frame counted, with a rate.
@@ -80,7 +80,7 @@ def test_brightening_enhancer_shows_only_inside_the_lip_sync_region(render_avata
     plain = render(avatar, beeps, models, tmp_path / "plain.mp4", **settings)
     bright = render(avatar, beeps, models, tmp_path / "bright.mp4", "bright", **settings)
     compositor = FrameCompositor(RenderSettings(**settings), avatar.boxes, avatar.landmarks())
-    for i, (a, b) in enumerate(zip(plain, bright)):
+    for i, (a, b) in enumerate(zip(plain, bright, strict=True)):
         j = source_frame(i, avatar.frame_count)
         limit = lipsync_region(compositor, avatar.boxes[j], j, i)
         rows, cols = limit.weight.shape
