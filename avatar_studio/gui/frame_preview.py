@@ -66,9 +66,9 @@ class FramePreviewActions(QObject):
         self.dialog: FramePreviewDialog | None = None
         window.form.frame_preview_requested.connect(self.preview)
         self._mask_avatar: Avatar | None = None
-        if hasattr(window.player, "mask_at"):  # the player's face overlay can show the mask instead of the box
-            window.player.mask_at = self.mask_at
-            window.form.quality.changed.connect(window.player.refresh_overlay)
+        # The player's face overlay can show the mask instead of the box.
+        window.player.mask_at = self.mask_at
+        window.form.quality.changed.connect(window.player.refresh_overlay)
 
     def tasks(self) -> list[BackgroundTask]:
         """The preview running now, if any (the window cancels and waits for it at shutdown)."""

@@ -470,6 +470,11 @@ class UnavailablePlayer(QWidget):
     def playhead_s(self) -> float:
         return 0.0
 
+    mask_at = None  # no overlay to draw
+
+    def refresh_overlay(self) -> None:
+        pass
+
 
 def create_player(parent: QWidget | None = None) -> PlayerPanel | UnavailablePlayer:
     """The preview player, or a note saying why there is none."""
