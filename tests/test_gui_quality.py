@@ -8,13 +8,13 @@ from pathlib import Path
 
 import numpy as np
 import pytest
-from gui_helpers import make_speech, open_window, prepare_avatar, settings_dir  # noqa: F401 - fixtures
 from PySide6.QtCore import QEvent, QPointF, Qt
 from PySide6.QtGui import QMouseEvent
 from PySide6.QtWidgets import QApplication
 
 from avatar_studio.faces.align import FrameMask
 from avatar_studio.jobs.model import JobSpec
+from gui_helpers import make_speech, open_window, prepare_avatar, settings_dir  # noqa: F401 - fixtures
 from standin_enhancers import write_brightening_enhancer
 from standin_models import write_identity_model
 

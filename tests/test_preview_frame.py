@@ -1,3 +1,4 @@
+# ruff: noqa: F811 - pytest fixtures imported from render_media are "redefined" as test arguments
 """One previewed frame is the frame a render with the same settings writes at that time."""
 
 from __future__ import annotations
