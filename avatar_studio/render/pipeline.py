@@ -30,7 +30,7 @@ from typing import TYPE_CHECKING
 
 import numpy as np
 
-from avatar_studio.audio import MelWindows, frames_for_duration, load_audio
+from avatar_studio.audio import AudioTrack, MelWindows, frames_for_duration, load_audio
 from avatar_studio.audio.silence import lipsync_weights, silent_frames, silent_stretches
 from avatar_studio.media.output_formats import output_format as format_of
 from avatar_studio.media.video_writer import VideoWriter
@@ -90,7 +90,7 @@ def render_video(
     started = time.perf_counter()
     settings.validate()
     avatar.verify()  # a damaged box or crop array fails here, in a sentence, before any work
-    restorer = None if enhancer is None else FrameRestorer(enhancer, enhancer_landmarks(avatar), avatar.boxes, settings)
+    landmarks = None if enhancer is None else enhancer_landmarks(avatar)
     fps = avatar.fps_fraction  # exact: 30000/1001, never 29.97
     audio = load_audio(audio_path, cancel=cancel)
     if audio.invalid_samples and on_notice is not None:
@@ -101,10 +101,10 @@ def render_video(
     duration_s = audio.duration_s if settings.seconds is None else min(settings.seconds, audio.duration_s)
     n_frames = frames_for_duration(duration_s, fps)
     windows = audio.windows(fps, n_frames)
-    lipsync = None
-    if settings.silence == "original":
-        lipsync = lipsync_weights(silent_frames(silent_stretches(audio.samples), n_frames, fps))
-    compositor = FrameCompositor(settings, avatar.boxes, avatar.landmarks(), lipsync)
+    compositor = frame_compositor(avatar, audio, n_frames, settings)
+    restorer = None if landmarks is None or enhancer is None else FrameRestorer(
+        enhancer, landmarks, avatar.boxes, compositor
+    )
 
     output_format = format_of(output)
     keep_alpha = avatar.has_alpha and output_format.keeps_alpha
@@ -134,6 +134,14 @@ def render_video(
         elapsed_s=elapsed, frames_per_second=n_frames / elapsed if elapsed > 0 else 0.0,
         video_codec=writer.video_codec,
     )
+
+
+def frame_compositor(avatar: Avatar, audio: AudioTrack, n_frames: int, settings: RenderSettings) -> FrameCompositor:
+    """How the mouths of a render of `n_frames` frames of `audio` are blended in (masks, silence)."""
+    lipsync = None
+    if settings.silence == "original":
+        lipsync = lipsync_weights(silent_frames(silent_stretches(audio.samples), n_frames, avatar.fps_fraction))
+    return FrameCompositor(settings, avatar.boxes, avatar.landmarks(), lipsync)
 
 
 def _run_stages(
@@ -205,8 +213,9 @@ def _run_stages(
             if frame is not END:
                 batch.append(frame)
             if batch and (frame is END or len(batch) >= restorer.enhancer.batch_size):
-                sources = [source_frame(i, avatar.frame_count, settings.loop) for i in range(done, done + len(batch))]
-                restorer.restore([f[..., :3] for f in batch] if keep_alpha else batch, sources)
+                outputs = range(done, done + len(batch))
+                sources = [source_frame(i, avatar.frame_count, settings.loop) for i in outputs]
+                restorer.restore([f[..., :3] for f in batch] if keep_alpha else batch, sources, outputs)
                 for restored in batch:
                     stages.put(finished, restored)
                 done += len(batch)
