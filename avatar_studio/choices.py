@@ -76,6 +76,26 @@ DEFAULT_SILENCE: SilenceMode = "lipsync"
 # the pace (240 vs 419 frames/s on an H200 machine); see docs/benchmarks.md.
 DEFAULT_PRESET: EncoderPreset = "veryfast"
 
+#: `--encoder`: "auto" takes the first hardware H.264 encoder whose trial encode succeeds here,
+#: else libx264 (see `media/encoders.py`). Used for the H.264/H.265 containers only.
+VideoEncoderChoice = Literal[
+    "auto", "libx264", "libx265", "h264_nvenc", "hevc_nvenc", "h264_qsv", "hevc_qsv",
+    "h264_amf", "hevc_amf", "h264_videotoolbox", "hevc_videotoolbox", "h264_vaapi",
+]
+VIDEO_ENCODERS: tuple[str, ...] = get_args(VideoEncoderChoice)
+DEFAULT_ENCODER: VideoEncoderChoice = "auto"
+
+#: Output containers, chosen by the output file's suffix, and what each one holds. Only .webm and
+#: .mov keep an avatar's transparency; the others composite it over black.
+OUTPUT_FORMATS: dict[str, str] = {
+    ".mp4": "H.264/H.265 + AAC",
+    ".m4v": "H.264/H.265 + AAC",
+    ".mkv": "H.264/H.265 + AAC",
+    ".mov": "ProRes 4444 with alpha + PCM",
+    ".webm": "VP9 with alpha + Opus",
+}
+OUTPUT_SUFFIXES: tuple[str, ...] = tuple(OUTPUT_FORMATS)
+ALPHA_OUTPUT_SUFFIXES: tuple[str, ...] = (".mov", ".webm")
 # Face enhancer (face restoration after the lip sync): see model/enhancers.py and render/enhance.py.
 ModelKind = Literal["lip-sync", "enhancer"]
 EnhancerRegion = Literal["mouth", "face"]

@@ -23,16 +23,19 @@ from avatar_studio.choices import (
     BACKENDS,
     DEFAULT_BATCH_SIZE,
     DEFAULT_CRF,
+    DEFAULT_ENCODER,
     DEFAULT_PRESET,
     DEVICES,
     ENCODER_PRESETS,
     MAX_CRF,
     MIN_CRF,
     PRECISIONS,
+    VIDEO_ENCODERS,
     BackendChoice,
     DeviceChoice,
     EncoderPreset,
     PrecisionChoice,
+    VideoEncoderChoice,
     check_batch_size,
     check_choice,
 )
@@ -63,6 +66,7 @@ class EngineSettings:
     output_dir: str = ""
     crf: int = DEFAULT_CRF
     preset: EncoderPreset = DEFAULT_PRESET
+    encoder: VideoEncoderChoice = DEFAULT_ENCODER
 
     @classmethod
     def load(cls, library: Path) -> EngineSettings:
@@ -160,4 +164,5 @@ _CHECKS: dict[str, Callable[[object], object]] = {
     "batch_size": check_batch_size,
     "crf": _crf,
     "preset": lambda value: check_choice("encoder preset", value, ENCODER_PRESETS),
+    "encoder": lambda value: check_choice("encoder", value, VIDEO_ENCODERS),
 }

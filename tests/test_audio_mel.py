@@ -71,6 +71,17 @@ def test_level_changes_the_mel_like_the_original() -> None:
     assert loud[band, 40] - quiet[band, 40] == pytest.approx(8 * 20 * np.log10(2) / 100, abs=1e-3)
 
 
+def test_numpy_pieces_equal_librosa_and_scipy_exactly() -> None:
+    """The render path does not import librosa/scipy (seconds of start-up); its own filter bank,
+    window and pre-emphasis must be the very numbers those libraries give."""
+    basis = librosa.filters.mel(sr=16000, n_fft=800, n_mels=80, fmin=55, fmax=7600)
+    assert np.array_equal(mel_module._mel_basis(), basis.astype(np.float64))
+    assert np.array_equal(mel_module._hann_window(), scipy.signal.get_window("hann", 800, fftbins=True))
+    wav = np.random.default_rng(3).standard_normal(3000)
+    whole = mel_module._padded_emphasized_span(wav, 400, 2600)  # the span's samples, no padding involved
+    assert np.array_equal(whole, scipy.signal.lfilter([1.0, -0.97], [1.0], wav)[:2200])
+
+
 def test_filter_bank_is_built_once() -> None:
     assert mel_module._mel_basis() is mel_module._mel_basis()
     assert mel_module._mel_basis().shape == (80, 401)

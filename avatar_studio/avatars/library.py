@@ -66,7 +66,7 @@ class Avatar:
             raise validation.damaged(self.meta.display_name, f"its folder lacks {', '.join(missing)}")
         last = self.meta.frame_count - 1
         validation.check_frame_files(self.meta, storage.frame_path(folder, 0), storage.frame_path(folder, last))
-        self._frames = storage.FrameStore(folder, self.meta.frame_count, self._check_frame)
+        self._frames = storage.FrameStore(folder, self.meta.frame_count, self.meta.has_alpha, self._check_frame)
         self._arrays: dict[str, np.ndarray] = {}
 
     def __repr__(self) -> str:
@@ -162,13 +162,19 @@ class Avatar:
         """Load and check the per-frame arrays now (before a render starts, not in its middle)."""
         _ = self.boxes, self.crops, self.landmarks()
 
-    def read_frame(self, index: int) -> np.ndarray:
-        """Frame `index` as an HxWx3 BGR uint8 array."""
-        return self._frames.read_frame(index)
+    @property
+    def has_alpha(self) -> bool:
+        """Made from a source with transparency (kept in .webm/.mov renders)."""
+        return self.meta.has_alpha
 
-    def iter_frames(self, indices: Iterable[int]) -> Generator[np.ndarray, None, None]:
+    def read_frame(self, index: int, alpha: bool = False) -> np.ndarray:
+        """Frame `index` as an HxWx3 BGR uint8 array (HxWx4 BGRA with `alpha`; a transparent
+        avatar's frame without `alpha` is composited over black)."""
+        return self._frames.read_frame(index, alpha)
+
+    def iter_frames(self, indices: Iterable[int], alpha: bool = False) -> Generator[np.ndarray, None, None]:
         """The frames at `indices` in that order (any order, may be endless), a few decoded ahead."""
-        return self._frames.iter_frames(indices)
+        return self._frames.iter_frames(indices, alpha)
 
     def _cached_array(self, name: str, shape: tuple[int, ...], dtype: type) -> np.ndarray:
         if name not in self._arrays:

@@ -48,6 +48,8 @@ class AvatarMeta:
     storage: str
     source_width: int = 0
     source_height: int = 0
+    #: The source had an alpha channel that makes some pixels transparent (planes in `alpha/`).
+    has_alpha: bool = False
     #: Whether `landmarks.npy` (the face mesh per frame) and `mouth_openness.npy` were written.
     landmarks: bool = False
     #: Share of frames whose mouth is open (see `faces.landmarks.MOUTH_OPEN_RATIO`); None without landmarks.

@@ -114,9 +114,10 @@ def prepare_avatar(
     """
     settings = settings.validated()
     source = Path(source).expanduser().resolve()
-    with open_video(source, max_height=settings.max_height, fps=settings.fps) as video:
+    with open_video(source, max_height=settings.max_height, fps=settings.fps, keep_alpha=True) as video:
         detections = _store_frames_and_detect(video, dest_folder, settings, progress, cancel)
     frame_count = len(detections)
+    has_alpha = storage.keep_alpha_if_used(dest_folder, frame_count)
     followed = follow_face(detections)
     try:
         boxes, filled = followed_face_boxes(
@@ -145,7 +146,7 @@ def prepare_avatar(
         duration_s=frame_count / video.fps, rotation=info.rotation, detector=settings.detector,
         pads=(*settings.pads,), smooth_window=settings.smooth_window, max_height=settings.max_height,
         frames_without_face=filled, storage=storage.STORAGE_KIND,
-        source_width=info.width, source_height=info.height,
+        source_width=info.width, source_height=info.height, has_alpha=has_alpha,
         landmarks=open_share is not None, open_mouth_share=open_share,
     )  # fmt: skip
     (dest_folder / META_FILE).write_text(meta.to_json(), encoding="utf-8")
@@ -186,7 +187,9 @@ def _store_frames_and_detect(
         audio=audio, crf=PREVIEW_CRF, preset="veryfast",
     ) as preview, _InOrderWorker() as jpeg_worker, _InOrderWorker() as preview_worker:  # fmt: skip
         for index, frame in enumerate(video.frames(cancel)):
-            jpeg_worker.submit(storage.write_frame, folder, index, frame)
+            jpeg_worker.submit(storage.write_frame, folder, index, frame)  # BGRA: alpha stored too
+            if video.has_alpha:
+                frame = np.ascontiguousarray(frame[..., :3])  # detection and preview see the colours
             preview_worker.submit(lambda f: preview.write(_resized(f, preview_size)), frame)
             if index == 0:
                 _write_thumbnail(folder / storage.THUMBNAIL_FILE, frame)

@@ -18,6 +18,17 @@ _BOILERPLATE = re.compile(r"Task finished with error|Terminating thread with ret
 _COMPONENT_PREFIX = re.compile(r"^(\[[^\]]*\]\s*)+")
 
 
+def first_reason(stderr: bytes) -> str | None:
+    """The first line ffmpeg printed, without its "[h264_nvenc @ 0x...]" prefixes: when an encoder
+    or device cannot start, that line names the cause ("Cannot load libcuda.so.1") and the rest
+    are consequences."""
+    for raw in stderr.decode("utf-8", "replace").splitlines():
+        line = _COMPONENT_PREFIX.sub("", raw).strip()
+        if line:
+            return line.rstrip(".")
+    return None
+
+
 def read_into(stream: IO[bytes], buffer: bytearray) -> int:
     """Fill `buffer` from `stream`; returns the bytes read (fewer only at end of stream)."""
     view = memoryview(buffer)

@@ -37,6 +37,18 @@ def read_image(path: Path | str) -> np.ndarray:
     return image
 
 
+def read_image_with_alpha(path: Path | str) -> np.ndarray:
+    """Decode an image with an alpha channel (RGBA PNG/WebP) to HxWx4 BGRA uint8 (16-bit
+    images scaled to 8). Alpha pictures carry no EXIF orientation in practice: none is applied."""
+    path = Path(path)
+    image = cv2.imdecode(_read_bytes(path), cv2.IMREAD_UNCHANGED)
+    if image is None or image.ndim != 3 or image.shape[2] != 4:
+        return cv2.cvtColor(read_image(path), cv2.COLOR_BGR2BGRA)  # no alpha after all: opaque
+    if image.dtype == np.uint16:
+        image = ((image.astype(np.uint32) + 128) // 257).astype(np.uint8)
+    return image
+
+
 def exif_rotation(path: Path | str) -> int:
     """Clockwise degrees (0/90/180/270) a JPEG's EXIF Orientation tag asks for; 0 without one.
 

@@ -47,6 +47,9 @@ PROBE_TIMEOUT_S = 120
 
 #: Demuxers that read single pictures ("image2" for jpg/tiff, "png_pipe", "webp_pipe", ...).
 _IMAGE_DEMUXER = re.compile(r"^(image2|\w+_pipe)$")
+#: Pixel formats with an alpha plane (ffmpeg names: yuva420p, rgba, bgra, argb, gbrap, ya8, ...).
+_ALPHA_PIXEL_FORMAT = re.compile(r"^(yuva|gbrap|ya\d|rgba|bgra|argb|abgr)")
+_ALPHA_MODE = re.compile(r"^\s+alpha_mode\s*:\s*1\s*$")
 
 _INPUT_LINE = re.compile(r"^Input #0, (?P<format>[^,]+(?:,[^,\s]+)*), from ")
 _DURATION = re.compile(r"Duration: (?P<h>\d+):(?P<m>\d\d):(?P<s>\d\d(?:\.\d+)?)")
@@ -89,6 +92,10 @@ class MediaInfo:
     container: str = ""  # ffmpeg's demuxer name, e.g. "mov,mp4,m4a,3gp,3g2,mj2"
     pixel_format: str | None = None  # e.g. "yuv420p"
     video_duration_s: float = 0.0  # the video stream alone: first frame to end of the last
+    #: The picture has an alpha channel (RGBA PNG/WebP, ProRes 4444, PNG/QuickTime video, VP8/VP9
+    #: with alpha); `alpha_decoder` names the decoder that reads it when ffmpeg's default does not.
+    has_alpha: bool = False
+    alpha_decoder: str | None = None
 
 
 @dataclass
@@ -148,6 +155,7 @@ def probe_media(path: Path | str) -> MediaInfo:
         average_fps=timing.count / video_duration if vfr and video_duration > 0 else float(rate),
         audio_sample_rate=sample_rate, video_stream_index=video.index, container=container,
         pixel_format=_pixel_format(video.desc), video_duration_s=video_duration,
+        has_alpha=_has_alpha(video), alpha_decoder=_alpha_decoder(video),
     )
 
 
@@ -246,6 +254,18 @@ def _pixel_format(desc: str) -> str | None:
     return m[0] if m else None
 
 
+def _alpha_decoder(video: _Stream) -> str | None:
+    """VP8/VP9 keep alpha in side data that only libvpx decodes (ffmpeg's native decoder drops it)."""
+    if not any(_ALPHA_MODE.match(line) for line in video.side_lines):
+        return None
+    return {"vp9": "libvpx-vp9", "vp8": "libvpx"}.get(_codec(video.desc))
+
+
+def _has_alpha(video: _Stream) -> bool:
+    pixel_format = _pixel_format(video.desc) or ""
+    return bool(_ALPHA_PIXEL_FORMAT.match(pixel_format)) or _alpha_decoder(video) is not None
+
+
 def _size(desc: str, path: Path) -> tuple[int, int]:
     m = _SIZE.search(desc)
     if m is None or int(m["w"]) == 0 or int(m["h"]) == 0:
@@ -312,6 +332,7 @@ def _still_image_info(
         video_codec=_codec(video.desc), audio_codec=audio_codec, is_still_image=True,
         variable_frame_rate=False, audio_sample_rate=sample_rate,
         video_stream_index=video.index, container=container, pixel_format=_pixel_format(video.desc),
+        has_alpha=_has_alpha(video),
     )
 
 

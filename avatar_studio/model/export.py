@@ -26,7 +26,7 @@ from avatar_studio.choices import EXPORT_PRECISIONS, MODEL_SUFFIXES_ONNX, Export
 from avatar_studio.errors import AvatarStudioError
 from avatar_studio.media.temp_files import remove_dead_partials
 from avatar_studio.model.checkpoint import load_wav2lip
-from avatar_studio.model.wav2lip import FACE_SHAPE, MEL_SHAPE
+from avatar_studio.model.shapes import FACE_SHAPE, MEL_SHAPE
 from avatar_studio.progress import CancelToken, ProgressCallback, ProgressReporter
 
 #: Largest allowed |ONNX - PyTorch fp32| per precision (outputs are in [0, 1]).

@@ -7,6 +7,7 @@ from dataclasses import dataclass
 from avatar_studio.choices import (
     DEFAULT_COLOR_MATCH,
     DEFAULT_CRF,
+    DEFAULT_ENCODER,
     DEFAULT_ENHANCER_BLEND,
     DEFAULT_ENHANCER_REGION,
     DEFAULT_ENHANCER_WEIGHT,
@@ -27,11 +28,13 @@ from avatar_studio.choices import (
     MIN_FEATHER,
     MOUTH_DILATE_RANGE,
     SILENCE_MODES,
+    VIDEO_ENCODERS,
     EncoderPreset,
     EnhancerRegion,
     LoopMode,
     MaskKind,
     SilenceMode,
+    VideoEncoderChoice,
     check_choice,
 )
 from avatar_studio.errors import AvatarStudioError
@@ -67,6 +70,8 @@ class RenderSettings:
     enhancer_blend: float = DEFAULT_ENHANCER_BLEND
     #: CodeFormer's fidelity, 0 (strongest restoration) .. 1 (closest to the input); others ignore it.
     enhancer_weight: float = DEFAULT_ENHANCER_WEIGHT
+    #: H.264/H.265 encoder for .mp4/.m4v/.mkv ("auto": a hardware one that starts here, else libx264).
+    encoder: VideoEncoderChoice = DEFAULT_ENCODER
 
     def validate(self) -> None:
         """Refuse settings that could never render, with a sentence saying what to choose."""
@@ -76,6 +81,7 @@ class RenderSettings:
             raise AvatarStudioError(
                 f"CRF must be between {MIN_CRF} (lossless) and {MAX_CRF} (smallest), not {self.crf}."
             )
+        check_choice("encoder", self.encoder, VIDEO_ENCODERS)
         if self.seconds is not None and not self.seconds > 0:
             raise AvatarStudioError(f"Preview length must be a positive number of seconds, not {self.seconds}.")
         if not MIN_FEATHER <= self.feather <= MAX_FEATHER:

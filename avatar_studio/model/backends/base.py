@@ -18,7 +18,7 @@ import numpy as np
 
 from avatar_studio.choices import DEFAULT_BATCH_SIZE, BackendChoice, DeviceChoice, PrecisionChoice, check_batch_size
 from avatar_studio.errors import AvatarStudioError
-from avatar_studio.model.wav2lip import OUTPUT_SHAPE
+from avatar_studio.model.shapes import OUTPUT_SHAPE
 from avatar_studio.progress import NoticeCallback
 
 

@@ -26,9 +26,9 @@ import platformdirs
 
 from avatar_studio.choices import DEFAULT_BATCH_SIZE, DEVICES, PRECISIONS, DeviceChoice, PrecisionChoice, check_choice
 from avatar_studio.errors import AvatarStudioError
+from avatar_studio.gpu_drivers import nvidia_driver_present
 from avatar_studio.model.backends.base import InferenceBackend
-from avatar_studio.model.backends.nvidia import nvidia_driver_present
-from avatar_studio.model.wav2lip import FACE_SHAPE, MEL_SHAPE, OUTPUT_SHAPE
+from avatar_studio.model.shapes import FACE_SHAPE, MEL_SHAPE, OUTPUT_SHAPE
 from avatar_studio.paths import APP_NAME
 from avatar_studio.progress import NoticeCallback
 

@@ -22,7 +22,7 @@ from avatar_studio.choices import DEFAULT_BATCH_SIZE, DEVICES, PRECISIONS, Devic
 from avatar_studio.errors import AvatarStudioError
 from avatar_studio.model.backends.base import InferenceBackend
 from avatar_studio.model.checkpoint import load_wav2lip
-from avatar_studio.model.wav2lip import FACE_SHAPE, MEL_SHAPE
+from avatar_studio.model.shapes import FACE_SHAPE, MEL_SHAPE
 from avatar_studio.progress import NoticeCallback
 
 MEL_SIZE = int(np.prod(MEL_SHAPE))
