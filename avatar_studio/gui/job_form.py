@@ -33,7 +33,14 @@ from avatar_studio.choices import (
     MAX_CRF,
     PRECISIONS,
 )
-from avatar_studio.gui.file_kinds import AUDIO_FILTER, FileKind, file_kind
+from avatar_studio.gui.encoder_combo import EncoderCombo
+from avatar_studio.gui.file_kinds import (
+    AUDIO_FILTER,
+    OUTPUT_FILTER,
+    FileKind,
+    file_kind,
+    with_output_suffix,
+)
 from avatar_studio.gui.formatting import format_size
 from avatar_studio.gui.icons import icon
 from avatar_studio.jobs.model import JobSpec
@@ -88,6 +95,7 @@ class JobForm(QWidget):
         self.crf.setRange(0, MAX_CRF)
         self.crf.setToolTip("H.264 quality: lower is better and bigger (18 is visually lossless)")
         self.preset = self._combo(ENCODER_PRESETS)
+        self.encoder = EncoderCombo()
         self.output = QLineEdit()
         self.output.textEdited.connect(self._on_output_edited)
         browse_output = QToolButton()
@@ -120,7 +128,7 @@ class JobForm(QWidget):
         form.addRow("Audio", self._row(self.audio, browse_audio))
         form.addRow("Model", self._row(self.model, import_model))
         form.addRow("Run on", self._row(self.backend, self.device, self.precision, QLabel("batch"), self.batch_size))
-        form.addRow("Video", self._row(self.loop, QLabel("CRF"), self.crf, QLabel("preset"), self.preset))
+        form.addRow("Video", self._row(self.loop, QLabel("CRF"), self.crf, QLabel("preset"), self.preset, self.encoder))
         form.addRow("Output", self._row(self.output, browse_output))
         buttons = QHBoxLayout()
         buttons.addStretch(1)
@@ -142,6 +150,7 @@ class JobForm(QWidget):
             combo.setCurrentText(value)
         self.batch_size.setValue(settings.batch_size)
         self.crf.setValue(settings.crf)
+        self.encoder.set_value(settings.encoder)
         self._output_dir = output_dir
         self._suggest_output()
 
@@ -204,6 +213,7 @@ class JobForm(QWidget):
             loop=self.loop.currentText(),
             crf=self.crf.value(),
             preset=self.preset.currentText(),
+            encoder=self.encoder.value(),
             seconds=PREVIEW_SECONDS if preview_output else None,
             overwrite=bool(preview_output),
         )
@@ -233,9 +243,9 @@ class JobForm(QWidget):
             self.set_audio(Path(path))
 
     def _browse_output(self) -> None:
-        path, _ = QFileDialog.getSaveFileName(self, "Save the video as", self.output.text(), "MP4 video (*.mp4)")
+        path, chosen = QFileDialog.getSaveFileName(self, "Save the video as", self.output.text(), OUTPUT_FILTER)
         if path:
-            self.set_output(Path(path if path.lower().endswith(".mp4") else path + ".mp4"))
+            self.set_output(with_output_suffix(Path(path), chosen))
 
     def dragEnterEvent(self, event: QDragEnterEvent) -> None:
         if audio_from_urls(event.mimeData().urls()) is not None:

@@ -26,6 +26,7 @@ from avatar_studio.choices import (
     MAX_CRF,
     PRECISIONS,
 )
+from avatar_studio.gui.encoder_combo import EncoderCombo
 from avatar_studio.gui.icons import icon
 from avatar_studio.settings import EngineSettings
 
@@ -58,6 +59,8 @@ class SettingsDialog(QDialog):
         self.crf.setRange(0, MAX_CRF)
         self.crf.setValue(settings.crf)
         self.preset = self._combo(ENCODER_PRESETS, settings.preset)
+        self.encoder = EncoderCombo()
+        self.encoder.set_value(settings.encoder)
 
         form = QFormLayout(self)
         form.addRow("Library folder", self._with_browse(self.library, "Choose the library folder"))
@@ -70,6 +73,7 @@ class SettingsDialog(QDialog):
         form.addRow("Batch size", self.batch_size)
         form.addRow("Encoder quality (CRF)", self.crf)
         form.addRow("Encoder preset", self.preset)
+        form.addRow("Video encoder", self.encoder)
         note = QLabel("The settings below are stored in the library folder: choosing another library "
                       "folder switches to that library's own settings (the changes below are not applied).")
         note.setWordWrap(True)
@@ -96,6 +100,7 @@ class SettingsDialog(QDialog):
             batch_size=self.batch_size.value(),
             crf=self.crf.value(),
             preset=self.preset.currentText(),
+            encoder=self.encoder.value(),
         )
 
     @staticmethod
