@@ -31,6 +31,9 @@ DEFAULT_FPS = 25.0
 #: that each stand for seconds of speech; above 240 no camera or encoder setting makes sense.
 MIN_FPS = 1.0
 MAX_FPS = 240.0
+#: Preparation refuses a clip where more than this share of frames shows no face (their boxes would
+#: all be guesses copied from other frames), unless the user allows filling them.
+MAX_FACELESS_SHARE = 0.2
 DEFAULT_CRF = 18
 MAX_CRF = 51  # the top of libx264's quality scale
 #: Soft edge of the blended mouth region, as a fraction of the face box's smaller side.
@@ -40,7 +43,7 @@ DEFAULT_MASK: MaskKind = "lower-face"
 DEFAULT_MASK_BLUR = 0.04
 MASK_BLUR_RANGE = (0.0, 0.25)
 #: How far the `mouth` mask reaches beyond the outer lip contour, as a fraction of the face size.
-DEFAULT_MOUTH_DILATE = 0.06
+DEFAULT_MOUTH_DILATE = 0.12
 MOUTH_DILATE_RANGE = (0.0, 0.5)
 DEFAULT_COLOR_MATCH = True
 DEFAULT_SILENCE: SilenceMode = "lipsync"

@@ -46,6 +46,14 @@ _NO_AUDIO_MARKERS = ("matches no streams", "does not contain any stream")
 def decode_audio(path: Path | str, *, cancel: CancelToken | None = None) -> np.ndarray:
     """Return the audio of `path` as a 1-D float32 array, mono, `SAMPLE_RATE` samples per second.
 
+    NaN and infinite samples (a damaged float WAV) come out as silence; see `decode_audio_repaired`.
+    """
+    return decode_audio_repaired(path, cancel=cancel)[0]
+
+
+def decode_audio_repaired(path: Path | str, *, cancel: CancelToken | None = None) -> tuple[np.ndarray, int]:
+    """`decode_audio`'s samples and how many of them were NaN or infinite and made silent.
+
     Raises `AvatarStudioError` (one sentence) for a missing file, a file without an audio stream,
     undecodable data or a recording with no samples; `Cancelled` when `cancel` is set.
     """
@@ -62,7 +70,7 @@ def decode_audio(path: Path | str, *, cancel: CancelToken | None = None) -> np.n
     )
     stderr_tail = _drain_in_background(proc.stderr)
     try:
-        samples = _read_float32_stream(proc.stdout, cancel)
+        samples, invalid = _read_float32_stream(proc.stdout, cancel)
     except BaseException:
         proc.kill()
         raise
@@ -76,7 +84,7 @@ def decode_audio(path: Path | str, *, cancel: CancelToken | None = None) -> np.n
         raise AvatarStudioError(
             f"{source.name!r} contains no audio samples; choose a recording that is not empty."
         )
-    return samples
+    return samples, invalid
 
 
 def _decode_args(source: Path) -> list[str]:
@@ -90,8 +98,9 @@ def _decode_args(source: Path) -> list[str]:
     ]  # fmt: skip
 
 
-def _read_float32_stream(stream: BinaryIO, cancel: CancelToken | None) -> np.ndarray:
-    """Read raw little-endian float32 from `stream` until EOF into one exactly sized array.
+def _read_float32_stream(stream: BinaryIO, cancel: CancelToken | None) -> tuple[np.ndarray, int]:
+    """Read raw little-endian float32 from `stream` until EOF into one exactly sized array; also
+    the count of non-finite samples, replaced by silence.
 
     The pipe is read into chunks (growing up to 32 MiB); at EOF each chunk is copied into the
     result and freed at once, so the peak is the result plus one chunk, not twice the result.
@@ -115,8 +124,8 @@ def _read_float32_stream(stream: BinaryIO, cancel: CancelToken | None) -> np.nda
         target[position : position + usable] = chunk[:usable]
         position += usable
         del chunk
-    _zero_non_finite(samples)
-    return samples.astype(np.float32, copy=False)
+    invalid = _zero_non_finite(samples)
+    return samples.astype(np.float32, copy=False), invalid
 
 
 def _fill(stream: BinaryIO, chunk: np.ndarray, cancel: CancelToken | None) -> int:
@@ -133,14 +142,18 @@ def _fill(stream: BinaryIO, chunk: np.ndarray, cancel: CancelToken | None) -> in
     return filled
 
 
-def _zero_non_finite(samples: np.ndarray) -> None:
-    """Replace NaN/inf (a damaged float WAV) by silence, in place and in slices to keep temporaries small."""
+def _zero_non_finite(samples: np.ndarray) -> int:
+    """Replace NaN/inf (a damaged float WAV) by silence, in place and in slices to keep temporaries
+    small; returns how many there were."""
     step = _MAX_CHUNK_BYTES // _BYTES_PER_SAMPLE
+    count = 0
     for first in range(0, samples.size, step):
         part = samples[first : first + step]
         bad = ~np.isfinite(part)
         if bad.any():
             part[bad] = 0.0
+            count += int(bad.sum())
+    return count
 
 
 class _StderrTail(threading.Thread):

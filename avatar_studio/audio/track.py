@@ -9,7 +9,7 @@ from pathlib import Path
 
 import numpy as np
 
-from avatar_studio.audio.decode import SAMPLE_RATE, decode_audio
+from avatar_studio.audio.decode import SAMPLE_RATE, decode_audio_repaired
 from avatar_studio.audio.mel import melspectrogram
 from avatar_studio.audio.windows import MelWindows, frames_for_duration
 from avatar_studio.progress import CancelToken
@@ -21,6 +21,8 @@ class AudioTrack:
 
     samples: np.ndarray
     source: Path | None = None
+    #: NaN or infinite samples of the source, decoded as silence (the encoder must silence them too).
+    invalid_samples: int = 0
 
     @property
     def duration_s(self) -> float:
@@ -42,4 +44,5 @@ class AudioTrack:
 
 def load_audio(path: Path | str, *, cancel: CancelToken | None = None) -> AudioTrack:
     """Decode `path` (anything ffmpeg reads) into an `AudioTrack`; errors as `decode_audio`."""
-    return AudioTrack(decode_audio(path, cancel=cancel), Path(path))
+    samples, invalid = decode_audio_repaired(path, cancel=cancel)
+    return AudioTrack(samples, Path(path), invalid)

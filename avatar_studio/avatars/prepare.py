@@ -27,7 +27,7 @@ import numpy as np
 
 from avatar_studio.avatars import storage
 from avatar_studio.avatars.metadata import META_FILE, AvatarMeta
-from avatar_studio.choices import MAX_FPS, MIN_FPS
+from avatar_studio.choices import MAX_FACELESS_SHARE, MAX_FPS, MIN_FPS
 from avatar_studio.errors import AvatarStudioError
 from avatar_studio.faces.boxes import (
     DEFAULT_PADS,
@@ -67,6 +67,8 @@ class PrepareSettings:
     averaged, 0 or 1 turns smoothing off. max_height: downscale taller footage (None: keep).
     face_mesh: also store the 468 face-mesh landmarks per frame (the landmark masks need them;
     off only to compare speed or to make an avatar like those prepared before the mesh existed).
+    allow_missing_faces: accept a clip where over `MAX_FACELESS_SHARE` of the frames show no face
+    (those frames get the nearest detected box); otherwise such a clip is refused.
     """
 
     fps: float | None = None
@@ -76,6 +78,7 @@ class PrepareSettings:
     detector: str = "short_range"
     min_confidence: float = 0.5
     face_mesh: bool = True
+    allow_missing_faces: bool = False
 
     def validated(self) -> "PrepareSettings":
         """These settings, or AvatarStudioError naming the first one out of range."""
@@ -91,7 +94,7 @@ class PrepareSettings:
             )
         return PrepareSettings(
             self.fps, Pads(*map(float, self.pads)), int(self.smooth_window), self.max_height,
-            self.detector, self.min_confidence, bool(self.face_mesh),
+            self.detector, self.min_confidence, bool(self.face_mesh), bool(self.allow_missing_faces),
         )
 
 
@@ -126,6 +129,12 @@ def prepare_avatar(
             f"No face was found in any of the {frame_count} frames of {source.name!r}; "
             "choose footage where the face is visible and faces the camera."
         ) from None
+    if filled > MAX_FACELESS_SHARE * frame_count and not settings.allow_missing_faces:
+        raise AvatarStudioError(
+            f"No face was found in {filled} of the {frame_count} frames of {source.name!r} (more than "
+            f"{MAX_FACELESS_SHARE:.0%}); choose footage where the face stays visible, or allow filling them "
+            "from the nearest face (--allow-missing-faces)."
+        )
     np.save(dest_folder / storage.BOXES_FILE, boxes)
     raw_landmarks = _cut_crops(dest_folder, boxes, followed if settings.face_mesh else None, progress, cancel)
     open_share = _store_landmarks(dest_folder, raw_landmarks, settings.smooth_window)

@@ -28,7 +28,7 @@ renderer reads it back with the frame: BGRA for .webm/.mov, composited over blac
 from __future__ import annotations
 
 from collections import deque
-from collections.abc import Iterable, Iterator
+from collections.abc import Callable, Iterable, Iterator
 from concurrent.futures import Future, ThreadPoolExecutor
 from pathlib import Path
 
@@ -90,18 +90,28 @@ def keep_alpha_if_used(folder: Path, frame_count: int) -> bool:
 
 
 class FrameStore:
-    """Reads the stored frames of one avatar folder."""
+    """Reads the stored frames of one avatar folder; `check(frame, index)` may refuse a frame
+    (the avatar checks each decoded frame against its recorded size)."""
 
-    def __init__(self, folder: Path, frame_count: int, has_alpha: bool = False) -> None:
+    def __init__(
+        self,
+        folder: Path,
+        frame_count: int,
+        has_alpha: bool = False,
+        check: Callable[[np.ndarray, int], None] | None = None,
+    ) -> None:
         self.folder = folder
         self.frame_count = frame_count
         self.has_alpha = has_alpha
+        self._check = check
 
     def read_frame(self, index: int, alpha: bool = False) -> np.ndarray:
         """Frame `index` as a BGR uint8 array; AvatarStudioError when missing or damaged.
 
         A transparent avatar's frame is BGRA with `alpha`, else composited over black."""
         frame = self._decode(frame_path(self.folder, index), index, cv2.IMREAD_COLOR)
+        if self._check is not None:
+            self._check(frame, index)
         if not self.has_alpha:
             return cv2.cvtColor(frame, cv2.COLOR_BGR2BGRA) if alpha else frame
         matte = self.read_alpha(index)

@@ -54,6 +54,8 @@ class _ProgressDelegate(QStyledItemDelegate):
 
 def job_title(job: Job) -> str:
     title = f"{job.spec.avatar} ← {Path(job.spec.audio).name}"
+    if job.group:  # rows of one batch manifest sit together in the queue under its name
+        return f"{job.group} › {title}"
     return f"Preview · {title}" if job.spec.seconds else title
 
 
@@ -167,7 +169,7 @@ class QueuePanel(QWidget):
 
     @staticmethod
     def _state_text(job: Job) -> str:
-        if job.state in (JobState.FAILED, JobState.INTERRUPTED) and job.error_summary:
+        if job.state in (JobState.FAILED, JobState.INTERRUPTED, JobState.DAMAGED) and job.error_summary:
             return f"{job.state.value}: {first_line(job.error_summary, 80)}"
         return job.state.value
 

@@ -40,12 +40,13 @@ class JobState(str, Enum):
     FAILED = "failed"
     CANCELLED = "cancelled"
     INTERRUPTED = "interrupted"  # was running when the app died; see JobStore.recover_interrupted
+    DAMAGED = "damaged"  # a row this version cannot read (see JobStore): shown, can only be removed
 
 
 #: Jobs that ended without an output and can be queued again.
 RETRYABLE_STATES = frozenset({JobState.FAILED, JobState.CANCELLED, JobState.INTERRUPTED})
 #: Jobs that will not change any more unless retried.
-FINISHED_STATES = RETRYABLE_STATES | {JobState.DONE}
+FINISHED_STATES = RETRYABLE_STATES | {JobState.DONE, JobState.DAMAGED}
 
 
 @dataclass(frozen=True)

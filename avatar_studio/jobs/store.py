@@ -14,6 +14,7 @@ version i to i+1, and a file from a newer version of the app is refused rather t
 from __future__ import annotations
 
 import builtins
+import dataclasses
 import json
 import sqlite3
 import threading
@@ -72,27 +73,47 @@ _COLUMNS = (
 )
 
 
+_NUMBER_COLUMNS = ("created_at", "started_at", "finished_at", "progress", "fps", "eta_s", "elapsed_s")
+_TEXT_COLUMNS = ("error", "error_summary", "output_path", "device_description", "group_name")
+
+
 def _job_from_row(row: tuple) -> Job:
-    (job_id, spec, state, position, created_at, started_at, finished_at, progress, fps, eta_s,
-     error, error_summary, output_path, device_description, elapsed_s, group) = row
-    return Job(
-        id=job_id,
-        spec=JobSpec.from_dict(json.loads(spec)),
-        state=JobState(state),
-        position=position,
-        created_at=created_at,
-        started_at=started_at,
-        finished_at=finished_at,
-        progress=progress,
-        fps=fps,
-        eta_s=eta_s,
-        error=error,
-        error_summary=error_summary,
-        output_path=output_path,
-        device_description=device_description,
-        elapsed_s=elapsed_s,
-        group=group,
-    )
+    """The job a row holds; a row this version cannot read (edited by hand, written by a buggy or
+    newer version) becomes a `damaged` job saying why, so reading the queue never fails."""
+    values = dict(zip(_COLUMNS.split(", "), row, strict=True))
+    try:
+        return _readable_job(values)
+    except (ValueError, TypeError, KeyError, AttributeError, AvatarStudioError) as error:
+        summary = f"This queue entry cannot be read ({error}); remove it."
+        return Job(
+            id=values["id"], spec=JobSpec(avatar="", audio="", output=""), state=JobState.DAMAGED,
+            position=values["position"] if isinstance(values["position"], int) else 0,
+            created_at=values["created_at"] if isinstance(values["created_at"], (int, float)) else 0.0,
+            error=summary, error_summary=summary,
+        )  # fmt: skip
+
+
+def _readable_job(values: dict) -> Job:
+    """The job of a row whose every column has the type and range this version writes."""
+    data = json.loads(values["spec"]) if isinstance(values["spec"], str) else None
+    if not isinstance(data, dict):
+        raise ValueError("its settings are not a JSON object")
+    spec = JobSpec.from_dict(data)
+    spec.validate()
+    if not isinstance(values["position"], int):
+        raise ValueError(f"position {values['position']!r} is not a number")
+    for column in _NUMBER_COLUMNS:
+        value = values[column]
+        if value is not None and (not isinstance(value, (int, float)) or isinstance(value, bool)):
+            raise ValueError(f"{column} {value!r} is not a number")
+    for column in _TEXT_COLUMNS:
+        if not isinstance(values[column], str):
+            raise ValueError(f"{column} is not text")
+    state = values["state"]
+    if state == JobState.DAMAGED.value or state not in {item.value for item in JobState}:
+        raise ValueError(f"unknown state {state!r}")
+    fields = {key: value for key, value in values.items() if key != "group_name"}
+    return Job(**{**fields, "spec": spec, "state": JobState(state), "group": values["group_name"]})
 
 
 class JobStore:
@@ -158,13 +179,13 @@ class JobStore:
         return [_job_from_row(row) for row in rows]
 
     def next_queued(self) -> Job | None:
-        """The job that should render next, or None when nothing is waiting."""
+        """The job that should render next (damaged rows are passed over), or None."""
         with self._guard():
-            row = self._db.execute(
-                f"SELECT {_COLUMNS} FROM jobs WHERE state = ? ORDER BY position, id LIMIT 1",
-                (JobState.QUEUED.value,),
-            ).fetchone()
-        return None if row is None else _job_from_row(row)
+            rows = self._db.execute(
+                f"SELECT {_COLUMNS} FROM jobs WHERE state = ? ORDER BY position, id", (JobState.QUEUED.value,)
+            ).fetchall()
+        jobs = (_job_from_row(row) for row in rows)
+        return next((job for job in jobs if job.state is JobState.QUEUED), None)
 
     # -- queue edits -----------------------------------------------------------------------------
 
@@ -206,9 +227,19 @@ class JobStore:
     def move(self, job_id: int, delta: int) -> bool:
         """Move a queued job `delta` places among the queued jobs (negative = earlier).
 
-        Returns False when it is already at that end of the queue. Only the queued jobs trade
-        places, so finished jobs keep their spot in the history.
+        Returns False when it is already at that end of the queue.
         """
+        return self._place(job_id, lambda old_index: old_index + delta)
+
+    def move_to(self, job_id: int, index: int) -> bool:
+        """Put a queued job at `index` among the queued jobs (0 = renders next), in one transaction.
+
+        Returns False when it is already there. Only the queued jobs trade places, so finished
+        jobs keep their spot in the history.
+        """
+        return self._place(job_id, lambda _old_index: index)
+
+    def _place(self, job_id: int, new_index_of: Callable[[int], int]) -> bool:
         with self._transaction():
             job = self.get(job_id)
             if not job.can_move:
@@ -219,7 +250,7 @@ class JobStore:
             ).fetchall()
             order = [row[0] for row in rows]
             old_index = order.index(job_id)
-            new_index = min(max(old_index + delta, 0), len(order) - 1)
+            new_index = min(max(new_index_of(old_index), 0), len(order) - 1)
             if new_index == old_index:
                 return False
             order.insert(new_index, order.pop(old_index))
@@ -229,6 +260,22 @@ class JobStore:
                 "UPDATE jobs SET position = ? WHERE id = ?", list(zip(slots, order, strict=True))
             )
         return True
+
+    def rename_avatar(self, avatar_id: str, old_name: str, new_name: str) -> int:
+        """Show avatar `avatar_id`'s new name in every job that renders it; returns how many changed.
+
+        Jobs find their avatar by `avatar_id` whatever it is called; the stored name is what the
+        queue shows. Jobs queued before ids existed (matched by `old_name`) get the id here too.
+        """
+        changed = []
+        with self._transaction():
+            for job in self.list():
+                if job.spec.uses_avatar(avatar_id, old_name) and (
+                        job.spec.avatar != new_name or job.spec.avatar_id != avatar_id):
+                    spec = dataclasses.replace(job.spec, avatar=new_name, avatar_id=avatar_id)
+                    changed.append((json.dumps(spec.to_dict()), job.id))
+            self._db.executemany("UPDATE jobs SET spec = ? WHERE id = ?", changed)
+        return len(changed)
 
     # -- state changes made by the runner ------------------------------------------------------
 

@@ -30,6 +30,7 @@ from __future__ import annotations
 import os
 import subprocess
 import weakref
+from collections.abc import Sequence
 from fractions import Fraction
 from pathlib import Path
 from types import TracebackType
@@ -43,7 +44,7 @@ from avatar_studio.media.encoders import SOFTWARE_H264, input_args
 from avatar_studio.media.ffmpeg import base_args, path_arg, start_ffmpeg
 from avatar_studio.media.ffmpeg_process import StderrTail, stop_process
 from avatar_studio.media.output_formats import OutputFormat, output_format
-from avatar_studio.media.probe import as_fraction, probe_media
+from avatar_studio.media.probe import MediaInfo, as_fraction, probe_media
 from avatar_studio.media.temp_files import remove_dead_partials, reserve_temp_beside
 
 #: Output pixel formats and the dimension multiples each one needs (chroma subsampling).
@@ -54,6 +55,8 @@ PIXEL_FORMATS: dict[str, tuple[int, int]] = {"yuv420p": (2, 2), "bgr24": (1, 1)}
 _I420_TAGS = ["-color_range", "tv", "-colorspace", "smpte170m", "-color_primaries", "bt709", "-color_trc", "bt709"]
 
 DEFAULT_AUDIO_BITRATE = "192k"
+#: Silences NaN and infinite samples (a damaged float WAV), which make the AAC encoder fail.
+_SILENCE_INVALID_SAMPLES = "aeval=exprs='if(isnan(val(ch))+isinf(val(ch)),0,val(ch))':c=same"
 _SWS_FLAGS = "accurate_rnd+full_chroma_int"
 #: RGB -> limited-range BT.709 YUV, with all colour tags set on the frames (the encoder copies the
 #: frames' tags; output options alone left primaries/transfer "unknown").
@@ -73,7 +76,8 @@ class VideoWriter:
     whole audio is muxed. `encoder` is a concrete H.264/H.265 encoder (see
     `encoders.resolve_encoder`), used by the .mp4/.m4v/.mkv formats. With `alpha` the frames
     are BGRA and .webm/.mov keep the alpha channel (the other formats cannot: the caller
-    composites such frames itself).
+    composites such frames itself). `repair_audio` encodes NaN/infinite samples as
+    silence (the decoder found some: see `AudioTrack.invalid_samples`).
     """
 
     def __init__(
@@ -90,17 +94,19 @@ class VideoWriter:
         pix_fmt: str = "yuv420p",
         audio_bitrate: str = DEFAULT_AUDIO_BITRATE,
         audio_duration_s: float | None = None,
+        repair_audio: bool = False,
         encoder: str = SOFTWARE_H264,
         alpha: bool = False,
     ) -> None:
         self.output = Path(output)
+        self._repair_audio = repair_audio
         self.width, self.height = int(width), int(height)
         self.fps = as_fraction(fps)
         self.frames_written = 0
         mult_w, mult_h = PIXEL_FORMATS.get(pix_fmt, (1, 1))
         self._pad = (-self.width % mult_w, -self.height % mult_h)
         _check_settings(self.width, self.height, self.fps, crf, preset, pix_fmt, audio_duration_s)
-        self.format = check_destination(self.output, overwrite)
+        self.format = check_destination(self.output, overwrite, [audio] if audio is not None else [])
         if alpha and not self.format.keeps_alpha:
             raise ValueError(f"{self.format.suffix} cannot keep an alpha channel")
         self.channels = 4 if alpha else 3
@@ -231,6 +237,8 @@ class VideoWriter:
                 *self.format.video_args(encoder, crf, preset, alpha=self.channels == 4),
             ]
         audio_codec = self.format.audio_args(audio_bitrate) if self.audio is not None else []
+        if self.audio is not None and self._repair_audio:
+            audio_codec += ["-af", _SILENCE_INVALID_SAMPLES]
         return [
             *base_args(), "-y", *input_args(self.video_codec), *video_input, *audio_input, *maps,
             "-sws_flags", _SWS_FLAGS,  # an output option: placed before the inputs it is ignored
@@ -274,20 +282,46 @@ def _exists_error(output: Path) -> AvatarStudioError:
     return AvatarStudioError(f"{str(output)!r} exists; pass --overwrite or choose another name.")
 
 
-def check_destination(output: Path, overwrite: bool) -> OutputFormat:
+def check_destination(output: Path, overwrite: bool, inputs: Sequence[Path | str] = ()) -> OutputFormat:
     """Refuse an output path the writer could not or must not replace, before any slow work;
-    returns the format its suffix asks for."""
+    returns the format its suffix asks for.
+
+    The extension comes first, so `-o voice.wav` is told which suffixes work before being asked
+    for --overwrite; an output that is one of `inputs` is refused even with `overwrite`.
+    """
     if output.is_dir():
         example = str(output / "out.mp4")
         raise AvatarStudioError(f"{str(output)!r} is a folder; give a file name such as {example!r}.")
+    chosen = output_format(output)
+    refuse_input_as_output(output, inputs)
     if output.exists() and not overwrite:
         raise _exists_error(output)
-    return output_format(output)
+    return chosen
+
+
+def refuse_input_as_output(output: Path, inputs: Sequence[Path | str]) -> None:
+    """AvatarStudioError when `output` is the same file as one of `inputs` (links resolved, the
+    same inode under another name included): writing it would destroy what is being read."""
+    for source in inputs:
+        try:
+            same = os.path.samefile(output, source)
+        except OSError:  # one of them does not exist: they cannot be the same file
+            same = False
+        if same:
+            raise AvatarStudioError(
+                f"The output {str(output)!r} is the input {str(source)!r}; choose another output file name."
+            )
 
 
 def checked_audio(audio: Path) -> Path:
     """`audio` if it holds a sound track, else a one-sentence error."""
+    probe_audio(audio)
+    return audio
+
+
+def probe_audio(audio: Path) -> MediaInfo:
+    """What `audio` holds, refused with one sentence unless ffmpeg reads a sound track from it."""
     info = probe_media(audio)
     if not info.has_audio:
         raise AvatarStudioError(f"{audio.name!r} has no audio track; choose a file with sound.")
-    return audio
+    return info

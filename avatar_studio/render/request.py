@@ -11,7 +11,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from avatar_studio.avatars.library import AvatarLibrary
-from avatar_studio.media.video_writer import check_destination, checked_audio
+from avatar_studio.media.video_writer import check_destination, checked_audio, refuse_input_as_output
 from avatar_studio.model.backends.base import BackendSettings, NoticeCallback
 from avatar_studio.model.backends.factory import open_backend
 from avatar_studio.choices import ENHANCER_MAX_BATCH
@@ -69,8 +69,14 @@ def run_render_request(
 ) -> RenderResult:
     """Check everything cheap, open the backend, render; `on_backend_ready` gets its description."""
     request.settings.validate()
-    output_format = check_destination(request.output, request.settings.overwrite)
+    output_format = check_destination(request.output, request.settings.overwrite, [request.audio])
     avatar = AvatarLibrary(library_root).get_by_id(request.avatar_id, request.avatar)
+    if on_notice is not None and request.settings.mask != "box" and not avatar.has_landmarks:
+        on_notice(
+            f"{avatar.name!r} was prepared without face-mesh landmarks, so it renders with the box mask; "
+            "re-prepare it for face-mesh masks."
+        )
+    refuse_input_as_output(request.output, [avatar.meta.source_file])
     checked_audio(request.audio)
     video_codec = output_format.video_codec_name(output_format.chosen_encoder(request.settings.encoder))
     if avatar.has_alpha and not output_format.keeps_alpha and on_notice is not None:
@@ -99,5 +105,5 @@ def run_render_request(
             )
         return render_video(
             avatar, request.audio, backend, request.output, request.settings, progress=progress, cancel=cancel,
-            enhancer=enhancer,
+            enhancer=enhancer, on_notice=on_notice,
         )

@@ -18,6 +18,7 @@ import numpy as np
 
 from avatar_studio.choices import BackendChoice, DeviceChoice, PrecisionChoice
 from avatar_studio.errors import AvatarStudioError
+from avatar_studio.model.shapes import OUTPUT_SHAPE
 
 NoticeCallback = Callable[[str], None]
 
@@ -87,6 +88,8 @@ class InferenceBackend(BatchShrinking):
 
     #: "PyTorch" or "ONNX Runtime"
     engine_name: str = ""
+    #: The model file, named in errors about what it produced.
+    model_path: Path
 
     @property
     @abstractmethod
@@ -109,13 +112,30 @@ class InferenceBackend(BatchShrinking):
         if len(mel_batch) != len(face_batch):
             raise ValueError(f"{len(mel_batch)} mel windows but {len(face_batch)} faces")
         outputs = self._run_chunked(
-            len(mel_batch), lambda start, stop: self._run_chunk(mel_batch[start:stop], face_batch[start:stop])
+            len(mel_batch),
+            lambda start, stop: self._checked(self._run_chunk(mel_batch[start:stop], face_batch[start:stop]), stop - start),
         )
         if not outputs:
             return np.zeros((0, 3, 96, 96), np.float32)
         return np.concatenate(outputs, axis=0)
 
     __call__ = predict
+
+    def _checked(self, output: np.ndarray, count: int) -> np.ndarray:
+        """`output` if it is `count` finite mouth images; else a sentence naming the model, not garbage."""
+        expected = (count, *OUTPUT_SHAPE)
+        if output.shape != expected:
+            shown = "(B," + ",".join(str(d) for d in output.shape[1:]) + ")"
+            raise AvatarStudioError(
+                f"The model {self.model_path.name!r} returned output of shape {shown} instead of (B,3,96,96); "
+                "choose a Wav2Lip model."
+            )
+        if not np.isfinite(output).all():
+            raise AvatarStudioError(
+                f"The model {self.model_path.name!r} returned invalid (NaN or infinite) values in {self.precision}; "
+                "it is damaged or unsuited to this precision: choose another model or fp32."
+            )
+        return output
 
     def __enter__(self) -> "InferenceBackend":
         return self

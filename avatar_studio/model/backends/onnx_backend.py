@@ -301,8 +301,13 @@ def read_signature(session, path: Path) -> OnnxSignature:
         f"(B,3,96,96) but has {found or 'no inputs'}; choose a Wav2Lip export."
     )
     # Some converters leave the output's shape undeclared; only a declared, different one disqualifies.
-    if len(inputs) != 2 or not outputs or (outputs[0].shape and not _fits(outputs[0].shape, OUTPUT_SHAPE)):
+    if len(inputs) != 2 or not outputs:
         raise not_wav2lip
+    if outputs[0].shape and not _fits(outputs[0].shape, OUTPUT_SHAPE):
+        raise AvatarStudioError(
+            f"{path.name} is not a Wav2Lip ONNX model: its output is {_shape_text(outputs[0].shape)}, not "
+            "(B,3,96,96); choose a Wav2Lip export."
+        )
     first, second = inputs
     pairings = [
         (a, b) for a, b in ((first, second), (second, first)) if _fits(a.shape, MEL_SHAPE) and _fits(b.shape, FACE_SHAPE)
