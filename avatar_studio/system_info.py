@@ -137,7 +137,7 @@ def device_availability() -> dict[str, str]:
     """
     from avatar_studio.gpu_drivers import nvidia_driver_present
 
-    reasons = {device: "" for device in DEVICES}
+    reasons: dict[str, str] = {device: "" for device in DEVICES}
     if not nvidia_driver_present():
         reasons["cuda"] = "No NVIDIA GPU here: the NVIDIA driver (libcuda / nvcuda.dll) is not installed"
     if not (sys.platform == "darwin" and platform.machine() == "arm64"):

@@ -36,6 +36,8 @@ ROOT = Path(__file__).resolve().parents[1]
 SHARED_MEDIA = ROOT.parent / "shared" / "media"
 sys.path.insert(0, str(ROOT / "tests"))  # synthetic weights and stand-in models live with the tests
 
+from memory import peak_rss_mb  # noqa: E402 - benchmarks/memory.py (this folder is on sys.path)
+
 from avatar_studio.avatars.library import Avatar, AvatarLibrary  # noqa: E402
 from avatar_studio.avatars.prepare import PrepareSettings  # noqa: E402
 from avatar_studio.choices import (  # noqa: E402
@@ -46,8 +48,6 @@ from avatar_studio.choices import (  # noqa: E402
     VIDEO_ENCODERS,
 )
 from avatar_studio.media.ffmpeg import base_args  # noqa: E402
-
-from memory import peak_rss_mb  # noqa: E402 - benchmarks/memory.py (this folder is on sys.path)
 
 CLIPS = {
     "talking_man": SHARED_MEDIA / "talking_man_25fps_844x844.mp4",
@@ -69,10 +69,9 @@ def make_speech(path: Path, seconds: float) -> Path:
 
 def make_models(folder: Path) -> dict[str, Path]:
     """The synthetic-weight Wav2Lip and the identity stand-in, both as ONNX files."""
+    from avatar_studio.model.export import export_onnx
     from standin_models import write_identity_model
     from synthetic_weights import write_checkpoint
-
-    from avatar_studio.model.export import export_onnx
 
     checkpoint = write_checkpoint(folder / "wav2lip_synthetic.pth")
     return {

@@ -85,7 +85,7 @@ def stage_costs(
 
     def composite(frames: list[np.ndarray]) -> Callable[[], None]:
         def run() -> None:
-            for frame, box, mouth in zip(frames, boxes, mouths):
+            for frame, box, mouth in zip(frames, boxes, mouths, strict=True):
                 paste_mouth(frame, box, mouth, settings.feather)
 
         return run

@@ -115,7 +115,7 @@ def rgba_media(path: Path, frames: list[np.ndarray], alphas: list[np.ndarray], *
     """BGR frames plus their alpha planes, encoded by the bundled ffmpeg from bgra with `codec`
     (e.g. "-c:v", "png" for a still .png, "-c:v", "libvpx-vp9", "-pix_fmt", "yuva420p" for .webm)."""
     height, width = frames[0].shape[:2]
-    data = b"".join(np.dstack((f, a)).tobytes() for f, a in zip(frames, alphas))
+    data = b"".join(np.dstack((f, a)).tobytes() for f, a in zip(frames, alphas, strict=True))
     proc = subprocess.run(
         [ffmpeg_exe(), "-hide_banner", "-nostdin", "-loglevel", "error", "-y",
          "-f", "rawvideo", "-pix_fmt", "bgra", "-s", f"{width}x{height}", "-r", str(fps), "-i", "pipe:0",

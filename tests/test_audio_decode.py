@@ -15,8 +15,8 @@ import numpy as np
 import pytest
 import scipy.io.wavfile
 
-from avatar_studio.audio import decode as decode_module
 from avatar_studio.audio import SAMPLE_RATE, decode_audio, load_audio
+from avatar_studio.audio import decode as decode_module
 from avatar_studio.errors import AvatarStudioError, Cancelled
 from avatar_studio.media.ffmpeg import base_args
 from avatar_studio.progress import CancelToken

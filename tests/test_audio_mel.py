@@ -2,15 +2,13 @@
 
 from __future__ import annotations
 
-
 import librosa
 import numpy as np
 import pytest
 import scipy.signal
 
-from avatar_studio.audio import mel as mel_module
 from avatar_studio.audio import MEL_COLUMNS_PER_SECOND, SAMPLE_RATE, melspectrogram
-
+from avatar_studio.audio import mel as mel_module
 
 
 def one_shot_librosa(wav: np.ndarray) -> np.ndarray:

@@ -7,13 +7,13 @@ from pathlib import Path
 
 import numpy as np
 import pytest
-from media_clips import ffmpeg_header, marker_frame
 
 from avatar_studio.choices import ENCODER_PRESETS, VIDEO_ENCODERS
 from avatar_studio.errors import AvatarStudioError
 from avatar_studio.media import encoders
 from avatar_studio.media.probe import probe_media
 from avatar_studio.media.video_writer import VideoWriter
+from media_clips import ffmpeg_header, marker_frame
 
 
 @pytest.fixture

@@ -8,15 +8,15 @@ from pathlib import Path
 
 import numpy as np
 import pytest
-from media_clips import read_bgra, rgba_media, side_matte, sine_wav
-from render_media import read_frames
-from standin_models import write_identity_model
 
 from avatar_studio.avatars.library import AvatarLibrary
 from avatar_studio.cli.main import main
 from avatar_studio.media.probe import probe_media
 from avatar_studio.media.video_reader import open_video
 from avatar_studio.render.schedule import source_frame
+from media_clips import read_bgra, rgba_media, side_matte, sine_wav
+from render_media import read_frames
+from standin_models import write_identity_model
 
 pytestmark = pytest.mark.slow
 FRAMES = 6

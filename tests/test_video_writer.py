@@ -9,12 +9,12 @@ from pathlib import Path
 
 import numpy as np
 import pytest
-from media_clips import ffmpeg_header, marker_frame, sine_wav
 
 from avatar_studio.errors import AvatarStudioError
 from avatar_studio.media.probe import probe_media
 from avatar_studio.media.video_reader import open_video
 from avatar_studio.media.video_writer import VideoWriter
+from media_clips import ffmpeg_header, marker_frame, sine_wav
 
 W, H = 64, 48
 
@@ -112,7 +112,7 @@ def test_lossless_bgr_storage_is_exact(tmp_path: Path) -> None:
         for frame in frames:
             writer.write(frame)
     decoded = list(open_video(out).frames())
-    assert all(np.array_equal(a, b) for a, b in zip(frames, decoded)) and len(decoded) == 3
+    assert all(np.array_equal(a, b) for a, b in zip(frames, decoded, strict=True)) and len(decoded) == 3
 
 
 def test_odd_size_is_padded_with_edge_pixels(tmp_path: Path) -> None:

@@ -28,7 +28,7 @@ renderer reads it back with the frame: BGRA for .webm/.mov, composited over blac
 from __future__ import annotations
 
 from collections import deque
-from collections.abc import Callable, Iterable, Iterator
+from collections.abc import Callable, Generator, Iterable
 from concurrent.futures import Future, ThreadPoolExecutor
 from pathlib import Path
 
@@ -138,7 +138,7 @@ class FrameStore:
             )
         return image
 
-    def iter_frames(self, indices: Iterable[int], alpha: bool = False) -> Iterator[np.ndarray]:
+    def iter_frames(self, indices: Iterable[int], alpha: bool = False) -> Generator[np.ndarray, None, None]:
         """The frames at `indices` (any order, may be endless), decoded a few frames ahead
         (BGRA with `alpha`, see `read_frame`).
 

@@ -13,7 +13,7 @@ from PySide6.QtCore import Qt
 from PySide6.QtGui import QStandardItemModel
 from PySide6.QtWidgets import QComboBox, QWidget
 
-from avatar_studio.choices import DEFAULT_ENCODER, VIDEO_ENCODERS
+from avatar_studio.choices import DEFAULT_ENCODER, VIDEO_ENCODERS, VideoEncoderChoice, check_choice
 from avatar_studio.gui.workers import BackgroundTask
 
 AUTO_HINT = "auto: a hardware H.264 encoder that starts here, else libx264"
@@ -34,8 +34,8 @@ class EncoderCombo(QComboBox):
         self.trials.succeeded.connect(self.show_trials)
         self.trials.start()
 
-    def value(self) -> str:
-        return str(self.currentData() or DEFAULT_ENCODER)
+    def value(self) -> VideoEncoderChoice:
+        return check_choice("encoder", self.currentData() or DEFAULT_ENCODER, VIDEO_ENCODERS)
 
     def set_value(self, name: str) -> None:
         index = self.findData(name)

@@ -72,6 +72,11 @@ class StderrTail:
                 self._lines.append(line)
         self._stream.close()
 
+    @property
+    def lines(self) -> list[str]:
+        """The last lines read so far (complete once `join` has returned)."""
+        return list(self._lines)
+
     def join(self, timeout: float = 5.0) -> None:
         self._thread.join(timeout)
 

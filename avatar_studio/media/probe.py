@@ -26,6 +26,7 @@ Conventions:
 
 from __future__ import annotations
 
+import itertools
 import re
 import subprocess
 from dataclasses import dataclass
@@ -39,6 +40,7 @@ from avatar_studio.media.ffmpeg import (
     path_arg,
     start_ffmpeg,
 )
+from avatar_studio.media.rates import exact_rate, nearest_standard_rate
 
 #: Longest a header read or packet count may take before the file is declared unreadable.
 PROBE_TIMEOUT_S = 120
@@ -62,12 +64,6 @@ _ROTATE_TAG = re.compile(r"^\s*rotate\s*:\s*(?P<deg>-?\d+)\s*$")
 _SAMPLE_RATE = re.compile(r"(?P<hz>\d+) Hz")
 _OPEN_ERROR = re.compile(r"Error opening input: (?P<why>.+)$")
 
-#: NTSC-family rates, which ffmpeg prints rounded ("29.97") but which are exact rationals.
-_NTSC_BASES = (24, 30, 48, 60, 120, 240)
-_STANDARD_RATES = tuple(
-    sorted({Fraction(r) for r in (12, 15, 24, 25, 30, 48, 50, 60, 90, 100, 120, 240)}
-           | {Fraction(b * 1000, 1001) for b in _NTSC_BASES})
-)  # fmt: skip
 _NO_PTS = -(2**63)  # AV_NOPTS_VALUE as framecrc prints it
 _KEY_FLAG, _DISCARD_FLAG = 0x1, 0x4  # AV_PKT_FLAG_*; framecrc prints "F=0x.." unless just KEY
 
@@ -166,16 +162,6 @@ def probe_media(path: Path | str) -> MediaInfo:
 def media_duration(path: Path | str) -> float:
     """Duration of any media file in seconds (0.0 for a still image)."""
     return probe_media(path).duration_s
-
-
-def as_fraction(fps: float | Fraction) -> Fraction:
-    """An exact rate from a float: 29.97 (or 30000/1001 as a float) becomes 30000/1001, 12.5 25/2."""
-    if isinstance(fps, Fraction):
-        return fps
-    for base in _NTSC_BASES:
-        if abs(float(fps) - base * 1000 / 1001) < 0.006:
-            return Fraction(base * 1000, 1001)
-    return Fraction(float(fps)).limit_denominator(1001)
 
 
 def _check_file(path: Path) -> None:
@@ -311,7 +297,7 @@ def _rate(pattern: re.Pattern[str], desc: str) -> Fraction | None:
         return None
     text = m["value"]
     value = Fraction(text[:-1]) * 1000 if text.endswith("k") else Fraction(text)
-    return as_fraction(float(value)) if value > 0 else None
+    return exact_rate(float(value)) if value > 0 else None
 
 
 def _choose_rate(measured: Fraction | None, *printed: Fraction | None) -> Fraction | None:
@@ -331,8 +317,7 @@ def _choose_rate(measured: Fraction | None, *printed: Fraction | None) -> Fracti
     for candidate in printed:
         if candidate and off(candidate) <= 0.02:
             return candidate
-    nearest = min(_STANDARD_RATES, key=off)
-    return nearest if off(nearest) <= 0.02 else as_fraction(round(float(measured), 3))
+    return nearest_standard_rate(measured) or exact_rate(round(float(measured), 3))
 
 
 def _still_image_info(
@@ -361,7 +346,7 @@ class _PacketTiming:
 
     @property
     def _intervals(self) -> list[int]:
-        return [b - a for a, b in zip(self.pts, self.pts[1:])]
+        return [b - a for a, b in itertools.pairwise(self.pts)]
 
     @property
     def _median_interval(self) -> float | None:

@@ -28,7 +28,8 @@ from avatar_studio.errors import AvatarStudioError
 from avatar_studio.media.ffmpeg import base_args, path_arg, start_ffmpeg
 from avatar_studio.media.ffmpeg_process import StderrTail, read_into, stop_process
 from avatar_studio.media.image_io import read_image, read_image_with_alpha
-from avatar_studio.media.probe import MediaInfo, as_fraction, probe_media
+from avatar_studio.media.probe import MediaInfo, probe_media
+from avatar_studio.media.rates import exact_rate
 from avatar_studio.progress import CancelToken
 
 #: Rate given to still images when the caller names none (one picture has no rate of its own).
@@ -193,7 +194,7 @@ def open_video(
 def _output_rate(info: MediaInfo, fps: float | Fraction | None) -> Fraction:
     if fps is None:
         return info.fps_fraction or DEFAULT_STILL_FPS
-    rate = as_fraction(fps)
+    rate = exact_rate(fps)
     if not MIN_FPS <= rate <= MAX_FPS:
         raise AvatarStudioError(
             f"A frame rate of {float(fps):g} is not usable; choose a rate from {MIN_FPS:g} to {MAX_FPS:g}, e.g. 25."

@@ -38,13 +38,14 @@ from types import TracebackType
 import cv2
 import numpy as np
 
-from avatar_studio.choices import DEFAULT_CRF, DEFAULT_PRESET, ENCODER_PRESETS, MAX_CRF
+from avatar_studio.choices import DEFAULT_CRF, DEFAULT_PRESET, ENCODER_PRESETS, MAX_CRF, MIN_CRF, check_choice
 from avatar_studio.errors import AvatarStudioError
 from avatar_studio.media.encoders import SOFTWARE_H264, input_args
 from avatar_studio.media.ffmpeg import base_args, path_arg, start_ffmpeg
 from avatar_studio.media.ffmpeg_process import StderrTail, stop_process
 from avatar_studio.media.output_formats import OutputFormat, output_format
-from avatar_studio.media.probe import MediaInfo, as_fraction, probe_media
+from avatar_studio.media.probe import MediaInfo, probe_media
+from avatar_studio.media.rates import exact_rate
 from avatar_studio.media.temp_files import remove_dead_partials, reserve_temp_beside
 
 #: Output pixel formats and the dimension multiples each one needs (chroma subsampling).
@@ -101,7 +102,7 @@ class VideoWriter:
         self.output = Path(output)
         self._repair_audio = repair_audio
         self.width, self.height = int(width), int(height)
-        self.fps = as_fraction(fps)
+        self.fps = exact_rate(fps)
         self.frames_written = 0
         mult_w, mult_h = PIXEL_FORMATS.get(pix_fmt, (1, 1))
         self._pad = (-self.width % mult_w, -self.height % mult_h)
@@ -268,10 +269,11 @@ def _check_settings(
         raise ValueError(f"frame size must be positive, got {width}x{height}")
     if not 0 < fps <= 1000:
         raise AvatarStudioError(f"A frame rate of {float(fps):g} cannot be encoded; use a rate such as 25.")
-    if not 0 <= int(crf) <= MAX_CRF:
-        raise AvatarStudioError(f"CRF {crf} is out of range; choose 0 (lossless) to {MAX_CRF} (smallest), e.g. 18.")
-    if preset not in ENCODER_PRESETS:
-        raise AvatarStudioError(f"Unknown preset {preset!r}; choose one of {', '.join(ENCODER_PRESETS)}.")
+    if not MIN_CRF <= int(crf) <= MAX_CRF:
+        raise AvatarStudioError(
+            f"CRF {crf} is out of range; choose {MIN_CRF} (lossless) to {MAX_CRF} (smallest), e.g. {DEFAULT_CRF}."
+        )
+    check_choice("preset", preset, ENCODER_PRESETS)
     if pix_fmt not in PIXEL_FORMATS:
         raise ValueError(f"pix_fmt must be one of {sorted(PIXEL_FORMATS)}, got {pix_fmt!r}")
     if audio_duration_s is not None and audio_duration_s <= 0:

@@ -34,9 +34,9 @@ from avatar_studio.audio import MelWindows, frames_for_duration, load_audio
 from avatar_studio.audio.silence import lipsync_weights, silent_frames, silent_stretches
 from avatar_studio.media.output_formats import output_format as format_of
 from avatar_studio.media.video_writer import VideoWriter
-from avatar_studio.model.backends.base import InferenceBackend, NoticeCallback
+from avatar_studio.model.backends.base import InferenceBackend
 from avatar_studio.model.enhancers import FaceEnhancer
-from avatar_studio.progress import CancelToken, ProgressCallback, ProgressReporter
+from avatar_studio.progress import CancelToken, NoticeCallback, ProgressCallback, ProgressReporter
 from avatar_studio.render.enhance import FrameRestorer, enhancer_landmarks
 from avatar_studio.render.frame_compositor import FrameCompositor
 from avatar_studio.render.model_io import face_batch, predictions_to_images
@@ -185,7 +185,7 @@ def _run_stages(
         output_index = 0
         while (item := stages.get(mouths)) is not END:
             indices, images = item
-            for source_index, mouth in zip(indices, images):
+            for source_index, mouth in zip(indices, images, strict=True):
                 frame = stages.get(frames)
                 if frame is END:
                     raise RuntimeError("the avatar's frame reader stopped before the schedule ended")

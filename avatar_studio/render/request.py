@@ -11,14 +11,14 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from avatar_studio.avatars.library import AvatarLibrary
+from avatar_studio.choices import ENHANCER_MAX_BATCH, BackendChoice, DeviceChoice, PrecisionChoice
 from avatar_studio.media.video_writer import check_destination, checked_audio, refuse_input_as_output
-from avatar_studio.model.backends.base import BackendSettings, NoticeCallback
+from avatar_studio.model.backends.base import BackendSettings
 from avatar_studio.model.backends.factory import open_backend
-from avatar_studio.choices import ENHANCER_MAX_BATCH
 from avatar_studio.model.catalog import resolve_enhancer, resolve_model
 from avatar_studio.model.enhancers import FaceEnhancer
 from avatar_studio.paths import models_dir
-from avatar_studio.progress import CancelToken, ProgressCallback
+from avatar_studio.progress import CancelToken, NoticeCallback, ProgressCallback
 from avatar_studio.render.enhance import enhancer_landmarks
 from avatar_studio.render.pipeline import RenderResult, render_video
 from avatar_studio.render.settings import RenderSettings
@@ -34,9 +34,9 @@ class RenderRequest:
     output: Path
     settings: RenderSettings
     model: str | None = None
-    backend: str | None = None
-    device: str | None = None
-    precision: str | None = None
+    backend: BackendChoice | None = None
+    device: DeviceChoice | None = None
+    precision: PrecisionChoice | None = None
     batch_size: int | None = None
     avatar_id: str = ""  # the folder name: when set, wins over `avatar` (which survives no rename)
 
