@@ -40,7 +40,7 @@ from avatar_studio.progress import CancelToken, NoticeCallback, ProgressCallback
 from avatar_studio.render.enhance import FrameRestorer, enhancer_landmarks
 from avatar_studio.render.frame_compositor import FrameCompositor
 from avatar_studio.render.model_io import face_batch, predictions_to_images
-from avatar_studio.render.schedule import frame_schedule, source_frame
+from avatar_studio.render.schedule import frame_schedule, model_batches, source_frame
 from avatar_studio.render.settings import RenderSettings
 from avatar_studio.render.stages import END, StageGroup
 
@@ -167,8 +167,7 @@ def _run_stages(
     composited: queue.Queue = finished if restorer is None else queue.Queue(ENCODE_QUEUE_FRAMES)
 
     def prepare_inputs() -> None:
-        for start in range(0, n_frames, batch_size):
-            stop = min(start + batch_size, n_frames)
+        for start, stop in model_batches(n_frames, batch_size):
             indices = np.array(
                 [source_frame(i, avatar.frame_count, settings.loop) for i in range(start, stop)], np.int64
             )
