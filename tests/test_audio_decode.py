@@ -16,7 +16,7 @@ import pytest
 import scipy.io.wavfile
 
 from avatar_studio.audio import decode as decode_module
-from avatar_studio.audio import SAMPLE_RATE, decode_audio, load_audio
+from avatar_studio.audio import SAMPLE_RATE, decode_audio, load_audio, melspectrogram
 from avatar_studio.errors import AvatarStudioError, Cancelled
 from avatar_studio.media.ffmpeg import base_args
 from avatar_studio.progress import CancelToken
@@ -126,12 +126,11 @@ def test_resampling_keeps_the_band_and_removes_what_16k_cannot_hold(awkward_dir:
     assert np.sqrt(np.mean(above[1000:-1000] ** 2)) < 1e-3
 
 
-def test_growing_buffer_with_odd_read_sizes(awkward_dir: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+def test_odd_chunk_and_read_sizes(awkward_dir: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     """Reads and chunks that split samples give exactly the result of large aligned reads."""
     path = make_media(awkward_dir / "grow.flac", *sine(22050))
     expected = decode_audio(path)
-    monkeypatch.setattr(decode_module, "_FIRST_CHUNK_BYTES", 10007)
-    monkeypatch.setattr(decode_module, "_MAX_CHUNK_BYTES", 30011)
+    monkeypatch.setattr(decode_module, "_CHUNK_BYTES", 10007)
     monkeypatch.setattr(decode_module, "_READ_BYTES", 4099)
     np.testing.assert_array_equal(decode_audio(path), expected)
 
@@ -151,7 +150,8 @@ def test_load_audio_gives_a_track(awkward_dir: Path) -> None:
     path = make_media(awkward_dir / "track.wav", *sine(16000, seconds=2.0))
     track = load_audio(path)
     assert track.duration_s == pytest.approx(2.0, abs=1e-3)
-    assert track.mel.shape == (80, 1 + track.samples.size // 200)
+    assert track.mel.shape == (80, 1 + track.sample_count // 200)
+    np.testing.assert_allclose(track.mel, melspectrogram(decode_audio(path)), atol=1e-5)  # streamed = one-shot
     assert len(track.windows(25)) == 50
 
 
