@@ -43,7 +43,7 @@ DEFAULT_MASK: MaskKind = "lower-face"
 DEFAULT_MASK_BLUR = 0.04
 MASK_BLUR_RANGE = (0.0, 0.25)
 #: How far the `mouth` mask reaches beyond the outer lip contour, as a fraction of the face size.
-DEFAULT_MOUTH_DILATE = 0.06
+DEFAULT_MOUTH_DILATE = 0.12
 MOUTH_DILATE_RANGE = (0.0, 0.5)
 DEFAULT_COLOR_MATCH = True
 DEFAULT_SILENCE: SilenceMode = "lipsync"

@@ -27,30 +27,41 @@ RESOURCES_DIR = _INSTALLED_RESOURCES if _INSTALLED_RESOURCES.is_dir() else PROJE
 
 def library_dir(override: str | os.PathLike[str] | None = None) -> Path:
     """The library folder (created on first use)."""
+    return _ensure_folder(library_choice(override)[0], "library")
+
+
+def library_choice(override: str | os.PathLike[str] | None = None) -> tuple[Path, str]:
+    """The library folder and what chose it, in words (the Settings dialog shows both)."""
     if override:
-        path = Path(override)
+        path, origin = Path(override), "chosen in Settings or with --library"
     elif os.environ.get(HOME_ENV):
-        path = Path(os.environ[HOME_ENV])
+        path, origin = Path(os.environ[HOME_ENV]), f"set by ${HOME_ENV}"
     else:
-        path = Path(platformdirs.user_data_dir(APP_NAME, appauthor=False))
-    return _ensure_folder(path, "library")
+        path, origin = Path(platformdirs.user_data_dir(APP_NAME, appauthor=False)), "the user data folder"
+    return path.expanduser().resolve(), origin
 
 
 def models_dir(override: str | os.PathLike[str] | None = None) -> Path:
-    """The folder searched for model files.
+    """The folder searched for model files (created on first use); see `models_choice`."""
+    return _ensure_folder(models_choice(override)[0], "models")
+
+
+def models_choice(override: str | os.PathLike[str] | None = None) -> tuple[Path, str]:
+    """The models folder and what chose it, in words.
 
     `$AVATAR_STUDIO_MODELS` when set; otherwise the checkout's `pretrained/` folder (where the README
     tells people to drop weights) when running from source, else `models/` in the user data folder.
+    A folder chosen in Settings (`override`) wins over all of them.
     """
     if override:
-        path = Path(override)
+        path, origin = Path(override), "chosen in Settings"
     elif os.environ.get(MODELS_ENV):
-        path = Path(os.environ[MODELS_ENV])
+        path, origin = Path(os.environ[MODELS_ENV]), f"set by ${MODELS_ENV}"
     elif (PROJECT_ROOT / "pretrained").is_dir():
-        path = PROJECT_ROOT / "pretrained"
+        path, origin = PROJECT_ROOT / "pretrained", "this checkout's pretrained/ folder"
     else:
-        path = Path(platformdirs.user_data_dir(APP_NAME, appauthor=False)) / "models"
-    return _ensure_folder(path, "models")
+        path, origin = Path(platformdirs.user_data_dir(APP_NAME, appauthor=False)) / "models", "the user data folder"
+    return path.expanduser().resolve(), origin
 
 
 def _ensure_folder(path: Path, what: str) -> Path:

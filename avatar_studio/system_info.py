@@ -17,6 +17,7 @@ import sys
 from dataclasses import asdict, dataclass
 
 from avatar_studio import __version__
+from avatar_studio.choices import DEVICES
 from avatar_studio.paths import library_dir, models_dir
 from avatar_studio.settings import EngineSettings
 
@@ -114,6 +115,22 @@ def torch_devices() -> list[str]:
     elif sys.platform == "darwin":
         devices.append("mps: not available (needs Apple silicon and macOS 12.3 or newer)")
     return devices
+
+
+def device_availability() -> dict[str, str]:
+    """Each device choice of the render form -> "" when this machine has it, else why not.
+
+    Instant (no torch import, no session): the NVIDIA driver library for CUDA, Apple silicon for MPS.
+    A device that passes can still fail to start (a CPU-only PyTorch build); the render then says why.
+    """
+    from avatar_studio.model.backends.nvidia import nvidia_driver_present
+
+    reasons = {device: "" for device in DEVICES}
+    if not nvidia_driver_present():
+        reasons["cuda"] = "No NVIDIA GPU here: the NVIDIA driver (libcuda / nvcuda.dll) is not installed"
+    if not (sys.platform == "darwin" and platform.machine() == "arm64"):
+        reasons["mps"] = "Apple GPUs only: needs a Mac with Apple silicon"
+    return reasons
 
 
 def onnx_providers() -> dict[str, str]:

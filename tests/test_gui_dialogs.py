@@ -23,7 +23,7 @@ def test_models_dialog_lists_sets_default_and_converts_to_onnx(open_window, qtbo
     dialog = ModelsDialog(window.models, window)
     qtbot.addWidget(dialog)
     assert dialog.table.rowCount() == 1
-    assert [dialog.table.item(0, c).text() for c in (1, 2, 3)] == ["wav2lip.pth", "PyTorch", "fp32"]
+    assert [dialog.table.item(0, c).text() for c in (1, 2, 3, 4)] == ["wav2lip.pth", "Lip sync", "PyTorch", "fp32"]
     dialog.table.selectRow(0)
     dialog.set_default()
     assert window.session.settings.default_model.endswith("wav2lip.pth")
@@ -35,6 +35,7 @@ def test_models_dialog_lists_sets_default_and_converts_to_onnx(open_window, qtbo
     with qtbot.waitSignal(task.finished, timeout=150_000):
         pass
     assert "Wrote wav2lip_fp32.onnx" in dialog.message.text(), dialog.message.text()
+    assert dialog.progress.format().endswith(" %") and "frames/s" not in dialog.progress.format()
     names = [dialog.table.item(row, 1).text() for row in range(dialog.table.rowCount())]
     assert names == ["wav2lip.pth", "wav2lip_fp32.onnx"]
     assert window.form.model.count() == 2  # the render form offers it too

@@ -209,6 +209,21 @@ def test_specs_stored_before_avatar_ids_still_load_and_match_by_name() -> None:
     assert new.uses_avatar("anna-1a2b3c", "Zoë") and not new.uses_avatar("other-000000", "Anna")
 
 
+def test_a_rename_reaches_every_job_of_that_avatar_in_the_store(store: JobStore, tmp_path: Path) -> None:
+    def add(avatar: str, avatar_id: str = ""):
+        return store.add(JobSpec(avatar=avatar, avatar_id=avatar_id, audio=str(tmp_path / "a.wav"),
+                                 output=str(tmp_path / f"{len(store.list())}.mp4")))
+
+    by_id, by_old_name, other = add("Anna", "anna-1a2b3c"), add("anna"), add("Bob", "bob-000000")
+    assert store.rename_avatar("anna-1a2b3c", "Anna", "Zoë") == 2
+    assert store.get(by_id.id).spec.avatar == "Zoë"
+    # A job from before ids matched by the old name and now carries the id too.
+    assert store.get(by_old_name.id).spec == JobSpec(avatar="Zoë", avatar_id="anna-1a2b3c",
+                                                      audio=by_old_name.spec.audio, output=by_old_name.spec.output)
+    assert store.get(other.id).spec == other.spec
+    assert store.rename_avatar("anna-1a2b3c", "Zoë", "Zoë") == 0  # nothing left to change
+
+
 @pytest.mark.slow
 def test_a_real_render_through_the_runner_ends_done_with_a_playable_output(
     store: JobStore, tmp_path: Path, shared_media: Path, synthetic_checkpoint: Path

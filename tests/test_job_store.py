@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import sqlite3
 import subprocess
 import sys
@@ -126,6 +127,23 @@ def test_move_reorders_queued_jobs_only_and_stops_at_the_ends(store: JobStore) -
     assert store.next_queued().id == a
     with pytest.raises(AvatarStudioError, match="only queued jobs can be moved"):
         store.move(finished, -1)
+
+
+def test_move_to_puts_a_job_next_in_one_call_and_keeps_the_history(store: JobStore) -> None:
+    finished, a, b, c = (store.add(make_spec(n)).id for n in range(4))
+    store.mark_running(finished)
+    store.mark_done(finished, "/tmp/out.mp4", 1.0)
+    running = store.add(make_spec(5)).id
+    store.mark_running(running)
+
+    assert store.move_to(c, 0) is True
+    assert [job.id for job in store.list()] == [finished, c, a, b, running]
+    assert store.next_queued().id == c
+    assert store.move_to(c, 0) is False
+    assert store.move_to(c, 99) is True  # clamped to the end of the queued jobs
+    assert store.next_queued().id == a
+    with pytest.raises(AvatarStudioError, match="only queued jobs can be moved"):
+        store.move_to(running, 0)
 
 
 def test_move_survives_reopen(db_path: Path) -> None:
@@ -337,3 +355,20 @@ def test_for_library_uses_the_jobs_file_in_the_library(tmp_path: Path) -> None:
     with JobStore.for_library(tmp_path) as store:
         store.add(make_spec())
     assert (tmp_path / JOBS_DB_NAME).is_file()
+
+
+def test_a_queue_from_before_batch_groups_is_upgraded_and_keeps_its_jobs(db_path: Path) -> None:
+    from avatar_studio.jobs.store import _create_schema_v1
+
+    with sqlite3.connect(db_path) as raw:  # a version-1 file, as the first release wrote it
+        _create_schema_v1(raw)
+        raw.execute("INSERT INTO jobs (spec, state, position, created_at) VALUES (?, 'done', 1, 0)",
+                    (json.dumps(make_spec(1).to_dict()),))
+        raw.execute("PRAGMA user_version = 1")
+    with JobStore(db_path) as store:
+        (old,) = store.list()
+        assert old.spec == make_spec(1) and old.state is JobState.DONE and old.group == ""
+        new = store.add(make_spec(2), group="week1.csv")
+        assert store.in_group("week1.csv") == [new] and store.in_group("") == [old]
+    with sqlite3.connect(db_path) as raw:
+        assert raw.execute("PRAGMA user_version").fetchone()[0] == SCHEMA_VERSION == 2

@@ -17,6 +17,7 @@ from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Any
 
+from avatar_studio.processes import process_alive
 from avatar_studio.batch.node_cache import MODELS_KIND, cache_root, materialise
 from avatar_studio.jobs.model import JobSpec
 from avatar_studio.progress import Progress
@@ -27,6 +28,8 @@ REPORT_INTERVAL_S = 0.25
 #: its worker process after a few frames (the file is renamed to `.crashed`, so the retry lives).
 CRASH_DIR_ENV = "AVATAR_STUDIO_TEST_CRASH_DIR"
 CRASH_AFTER_FRAMES = 3
+#: Each render's audio and output on the node, in `<cache>/work/<pid>-<random>/`.
+WORK_DIR = "work"
 
 
 @dataclass(frozen=True)
@@ -49,8 +52,8 @@ class RowResult:
     device_description: str
 
 
-def render_row(spec_data: dict[str, Any], avatar: Shipment, model: Shipment, audio_name: str, audio: bytes,
-               row: int, hub: Any) -> RowResult:  # fmt: skip
+def render_row(spec_data: dict[str, Any], avatar: Shipment, model: Shipment, enhancer: Shipment | None,
+               audio_name: str, audio: bytes, row: int, hub: Any) -> RowResult:  # fmt: skip
     """Render one row on this node; raises the render's own error (AvatarStudioError) on bad input."""
     import ray
 
@@ -59,14 +62,17 @@ def render_row(spec_data: dict[str, Any], avatar: Shipment, model: Shipment, aud
 
     library_root = _cached(avatar, hub)
     model_path = _cached(model, hub) / model.name
-    work = cache_root() / "work" / f"{os.getpid()}-{uuid.uuid4().hex[:12]}"
+    enhancer_path = "" if enhancer is None else str(_cached(enhancer, hub) / enhancer.name)
+    work_root = cache_root() / WORK_DIR
+    _remove_dead_workers_files(work_root)
+    work = work_root / f"{os.getpid()}-{uuid.uuid4().hex[:12]}"
     work.mkdir(parents=True)
     try:
         (work / audio_name).write_bytes(audio)
         spec = JobSpec.from_dict(spec_data)
         output = work / Path(spec.output).name
         node_spec = replace(spec, audio=str(work / audio_name), output=str(output), model=str(model_path),
-                            overwrite=False)  # fmt: skip
+                            enhancer=enhancer_path, overwrite=False)  # fmt: skip
         described: list[str] = []
         result = run_render_request(
             render_request_for(node_spec), library_root,
@@ -92,6 +98,16 @@ def _cached(shipment: Shipment, hub: Any) -> Path:
     if fetched:
         hub.fetched.remote(shipment.kind, shipment.digest, ray.get_runtime_context().get_node_id())
     return folder
+
+
+def _remove_dead_workers_files(work_root: Path) -> None:
+    """Remove what renders in worker processes that died (a lost worker, a forced cancel) left."""
+    if not work_root.is_dir():
+        return
+    for entry in work_root.iterdir():
+        pid = entry.name.split("-", 1)[0]
+        if pid.isdigit() and int(pid) != os.getpid() and not process_alive(int(pid)):
+            shutil.rmtree(entry, ignore_errors=True)
 
 
 def _crash_marker(output: str) -> Path | None:

@@ -18,7 +18,7 @@ from collections.abc import Sequence
 from avatar_studio import __version__
 from avatar_studio.errors import AvatarStudioError, Cancelled
 
-COMMAND_MODULES = ("info", "export_onnx", "prepare", "avatars", "render", "batch", "gui")
+COMMAND_MODULES = ("info", "export_onnx", "prepare", "avatars", "models", "render", "batch", "gui")
 
 EXIT_BAD_INPUT = 2
 EXIT_INTERRUPTED = 130

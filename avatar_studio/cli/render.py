@@ -80,7 +80,7 @@ def add_parser(subparsers: argparse._SubParsersAction) -> None:
         help=f"share of the restored face (default: {DEFAULT_ENHANCER_BLEND})",
     )
     quality.add_argument(
-        "--enhancer-region", choices=ENHANCER_REGIONS, default=DEFAULT_ENHANCER_REGION,
+        "--enhancer-region", default=DEFAULT_ENHANCER_REGION, metavar="|".join(ENHANCER_REGIONS),
         help="restore only where the lip sync drew (mouth) or the whole face (default: %(default)s)",
     )
     quality.add_argument(

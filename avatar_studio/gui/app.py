@@ -69,6 +69,10 @@ def run(library: Path | None = None, verbose: bool = False) -> int:
             QMessageBox.critical(None, APPLICATION, str(error))
             return 2
         window.show()
-        return app.exec()
+        code = app.exec()
+        from avatar_studio.gui.workers import BackgroundTask
+
+        BackgroundTask.wait_for_all()  # a render that outlived the window's wait still ends cleanly
+        return code
     finally:
         app_log.close()

@@ -9,7 +9,7 @@ from __future__ import annotations
 from pathlib import Path
 
 from PySide6.QtCore import Qt, Signal
-from PySide6.QtGui import QDragEnterEvent, QDropEvent
+from PySide6.QtGui import QDragEnterEvent, QDropEvent, QStandardItemModel
 from PySide6.QtWidgets import (
     QComboBox,
     QFileDialog,
@@ -34,13 +34,24 @@ from avatar_studio.choices import (
     PRECISIONS,
 )
 from avatar_studio.gui.file_kinds import AUDIO_FILTER, FileKind, file_kind
-from avatar_studio.gui.formatting import format_size
+from avatar_studio.gui.formatting import audio_summary, format_size
 from avatar_studio.gui.icons import icon
+from avatar_studio.gui.media_probe import MediaProber
 from avatar_studio.jobs.model import JobSpec
-from avatar_studio.jobs.naming import default_output_path
+from avatar_studio.jobs.naming import default_output_path, writable_output_folder
+from avatar_studio.media.probe import MediaInfo
 from avatar_studio.settings import EngineSettings
 
 PREVIEW_SECONDS = 5.0
+
+#: Plain-words help for the settings people ask about.
+BATCH_TIP = ("How many video frames the model works on at once. Larger is faster on a GPU but needs "
+             "more memory; if the GPU runs out, the app halves it by itself.")
+CRF_TIP = ("Picture quality of the saved video: lower numbers look better and make bigger files. "
+           "18 looks the same as the original to most eyes; 23 is smaller; above 28 looks blocky.")
+PRESET_TIP = ("How hard the encoder works to make the file small. Slower presets make slightly smaller "
+              "files at the same quality but take longer; veryfast is a good balance.")
+LOOP_TIP = "How the avatar's clip repeats under longer audio: pingpong plays it forward then backward; loop restarts it"
 
 NO_MODEL_TEXT = (
     "<b>No model yet.</b> Rendering needs Wav2Lip weights: <tt>wav2lip.pth</tt> or "
@@ -62,12 +73,26 @@ class JobForm(QWidget):
         self._output_dir = Path.home()
         self._output_edited = False
         self._taken_outputs: list[str] = []
+        self._has_models = False
 
         self.avatar = QComboBox()
         self.avatar.currentIndexChanged.connect(self._suggest_output)
         self.audio = QLineEdit()
         self.audio.setPlaceholderText("voice recording: wav, mp3, m4a, flac, ogg… (or drop it here)")
         self.audio.textChanged.connect(self._suggest_output)
+        self.audio.textChanged.connect(self._on_audio_text)
+        self.audio.editingFinished.connect(lambda: self._probe_audio(Path(self.audio.text().strip()))
+                                           if self.audio.text().strip() else None)
+        self.audio_info = QLabel()
+        self.audio_info.setWordWrap(True)
+        self.audio_info.setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByMouse)
+        self.audio_info.hide()
+        #: Why the chosen audio cannot be rendered ("" when it can, or while it is being checked).
+        self.audio_problem = ""
+        self.audio_details: MediaInfo | None = None
+        self._prober = MediaProber(parent=self)
+        self._prober.probed.connect(self._on_audio_probed)
+        self._prober.refused.connect(self._on_audio_refused)
         browse_audio = QToolButton()
         browse_audio.setIcon(icon("folder"))
         browse_audio.setToolTip("Choose the audio file")
@@ -80,14 +105,19 @@ class JobForm(QWidget):
         self.backend = self._combo(BACKENDS)
         self.device = self._combo(DEVICES)
         self.precision = self._combo(PRECISIONS)
+        self.backend.setToolTip("auto: ONNX Runtime for .onnx models, PyTorch for .pth checkpoints")
+        self.device.setToolTip("auto: the GPU when one is usable, else the CPU")
+        self.precision.setToolTip("fp16 is faster on GPUs; fp32 is exact everywhere; auto picks per device")
         self.batch_size = QSpinBox()
         self.batch_size.setRange(1, 512)
+        self.batch_size.setToolTip(BATCH_TIP)
         self.loop = self._combo(LOOP_MODES)
-        self.loop.setToolTip("pingpong: the clip plays forward then backward; loop: it restarts")
+        self.loop.setToolTip(LOOP_TIP)
         self.crf = QSpinBox()
         self.crf.setRange(0, MAX_CRF)
-        self.crf.setToolTip("H.264 quality: lower is better and bigger (18 is visually lossless)")
+        self.crf.setToolTip(CRF_TIP)
         self.preset = self._combo(ENCODER_PRESETS)
+        self.preset.setToolTip(PRESET_TIP)
         self.output = QLineEdit()
         self.output.textEdited.connect(self._on_output_edited)
         browse_output = QToolButton()
@@ -116,12 +146,22 @@ class JobForm(QWidget):
 
         form = QFormLayout()
         form.setFieldGrowthPolicy(QFormLayout.FieldGrowthPolicy.AllNonFixedFieldsGrow)
-        form.addRow("Avatar", self.avatar)
-        form.addRow("Audio", self._row(self.audio, browse_audio))
-        form.addRow("Model", self._row(self.model, import_model))
-        form.addRow("Run on", self._row(self.backend, self.device, self.precision, QLabel("batch"), self.batch_size))
-        form.addRow("Video", self._row(self.loop, QLabel("CRF"), self.crf, QLabel("preset"), self.preset))
-        form.addRow("Output", self._row(self.output, browse_output))
+        form.addRow(self._label("&Avatar", self.avatar), self.avatar)
+        form.addRow(self._label("A&udio", self.audio), self._row(self.audio, browse_audio))
+        form.addRow("", self.audio_info)
+        form.addRow(self._label("&Model", self.model), self._row(self.model, import_model))
+        form.addRow(self._label("&Backend", self.backend), self._row(
+            self.backend, self._label("&Device", self.device), self.device,
+            self._label("&Precision", self.precision), self.precision, stretch_all=True))
+        form.addRow(self._label("&Loop", self.loop), self._row(
+            self.loop, self._label("Batc&h size", self.batch_size), self.batch_size,
+            self._label("C&RF", self.crf), self.crf, self._label("Pre&set", self.preset), self.preset,
+            stretch_all=True))
+        form.addRow(self._label("&Output", self.output), self._row(self.output, browse_output))
+        self.output_note = QLabel()
+        self.output_note.setWordWrap(True)
+        self.output_note.hide()
+        form.addRow("", self.output_note)
         buttons = QHBoxLayout()
         buttons.addStretch(1)
         buttons.addWidget(self.preview_button)
@@ -142,16 +182,27 @@ class JobForm(QWidget):
             combo.setCurrentText(value)
         self.batch_size.setValue(settings.batch_size)
         self.crf.setValue(settings.crf)
-        self._output_dir = output_dir
+        self._output_dir = writable_output_folder(output_dir)
+        moved = self._output_dir != Path(output_dir)
+        self.output_note.setText(f"The output folder {output_dir} cannot be written (choose another in "
+                                 f"Settings); proposing {self._output_dir} instead." if moved else "")
+        self.output_note.setVisible(moved)
         self._suggest_output()
 
-    def set_avatars(self, names: list[str]) -> None:
-        current = self.avatar.currentText()
+    def set_device_availability(self, reasons: dict[str, str]) -> None:
+        """Grey out the devices this machine lacks; `reasons` maps each to why ("" when present)."""
+        grey_out_missing(self.device, reasons)
+
+    def set_avatars(self, avatars: list[tuple[str, str]]) -> None:
+        """The library's avatars as (id, display name); the id is what a queued job keeps."""
+        current = self.avatar.currentData()
         self.avatar.blockSignals(True)
         self.avatar.clear()
-        self.avatar.addItems(names)
-        if current in names:
-            self.avatar.setCurrentText(current)
+        for avatar_id, name in avatars:
+            self.avatar.addItem(name, avatar_id)
+        index = self.avatar.findData(current) if current else -1
+        if index >= 0:
+            self.avatar.setCurrentIndex(index)
         self.avatar.blockSignals(False)
         self._suggest_output()
 
@@ -159,9 +210,11 @@ class JobForm(QWidget):
         self.avatar.setCurrentText(name)
 
     def set_models(self, models: list, default: str) -> None:
-        """`models` are catalog `ModelInfo`s; `default` the configured default model's path."""
+        """`models` are catalog `ModelInfo`s; `default` the configured default model's path.
+        Only lip-sync models are offered here; face enhancers go to the quality group."""
         current = self.model.currentData()
         self.model.clear()
+        models = [info for info in models if info.kind == "lip-sync"]
         for info in models:
             label = f"{info.name} · {info.format} {info.precision} · {format_size(info.size_bytes)}"
             self.model.addItem(label, str(info.path))
@@ -172,11 +225,13 @@ class JobForm(QWidget):
         self.model.setCurrentIndex(max(index, 0))
         has_models = bool(models)
         self.no_model_banner.setVisible(not has_models)
-        self.queue_button.setEnabled(has_models)
-        self.preview_button.setEnabled(has_models)
+        self._has_models = has_models
+        self._update_buttons()
 
     def set_audio(self, path: Path) -> None:
+        """Use `path` as the audio and check it in the background (duration, format, or why not)."""
         self.audio.setText(str(path))
+        self._probe_audio(path)
 
     def set_output(self, path: Path) -> None:
         """Use `path` as the output (kept until a job is queued, as if typed)."""
@@ -194,6 +249,7 @@ class JobForm(QWidget):
         """The job as filled in; a preview renders the first seconds to `preview_output`."""
         return JobSpec(
             avatar=self.avatar.currentText(),
+            avatar_id=self.avatar.currentData() or "",
             audio=self.audio.text().strip(),
             output=str(preview_output) if preview_output else self.output.text().strip(),
             model=self.model.currentData() or "",
@@ -214,6 +270,44 @@ class JobForm(QWidget):
         self._suggest_output()
 
     # -- internals ---------------------------------------------------------------------------------
+
+    def _probe_audio(self, path: Path) -> None:
+        if self.audio_details is not None and self.audio_details.path == path:
+            return  # already checked
+        self.audio_details = None
+        self.audio_problem = ""
+        self._show_audio_info("Checking the audio…", error=False)
+        self._prober.probe(path)
+        self._update_buttons()
+
+    def _on_audio_text(self, text: str) -> None:
+        if not text.strip():  # cleared: nothing to complain about any more
+            self.audio_details, self.audio_problem = None, ""
+            self._show_audio_info("", error=False)
+            self._update_buttons()
+
+    def _on_audio_probed(self, path: Path, info: MediaInfo) -> None:
+        self.audio_details = info
+        self.audio_problem = ""
+        self._show_audio_info(audio_summary(info), error=False)
+        self._update_buttons()
+
+    def _on_audio_refused(self, path: Path, reason: str) -> None:
+        self.audio_details = None
+        self.audio_problem = reason
+        self._show_audio_info(f"Cannot use this audio: {reason}", error=True)
+        self._update_buttons()
+
+    def _show_audio_info(self, text: str, error: bool) -> None:
+        self.audio_info.setText(text)
+        self.audio_info.setStyleSheet("color: #d64545;" if error else "")
+        self.audio_info.setVisible(bool(text))
+
+    def _update_buttons(self) -> None:
+        usable = self._has_models and not self.audio_problem
+        self.queue_button.setEnabled(usable)
+        self.preview_button.setEnabled(usable)
+        self.queue_button.setToolTip(self.audio_problem or "Queue this render (Ctrl+R)")
 
     def _suggest_output(self) -> None:
         if self._output_edited:
@@ -254,13 +348,37 @@ class JobForm(QWidget):
         return combo
 
     @staticmethod
-    def _row(*widgets: QWidget) -> QWidget:
+    def _label(text: str, buddy: QWidget) -> QLabel:
+        """A label whose Alt+letter focuses `buddy` (and which screen readers announce with it)."""
+        label = QLabel(text)
+        label.setBuddy(buddy)
+        return label
+
+    @staticmethod
+    def _row(*widgets: QWidget, stretch_all: bool = False) -> QWidget:
+        """Widgets side by side: the first takes the spare width, or every non-label one does."""
         row = QWidget()
         layout = QHBoxLayout(row)
         layout.setContentsMargins(0, 0, 0, 0)
         for index, widget in enumerate(widgets):
-            layout.addWidget(widget, 1 if index == 0 else 0)
+            grows = not isinstance(widget, QLabel) if stretch_all else index == 0
+            layout.addWidget(widget, 1 if grows else 0)
         return row
+
+
+def grey_out_missing(combo: QComboBox, reasons: dict[str, str]) -> None:
+    """Disable the entries of `combo` that have a reason (shown as their tooltip); a disabled
+    current entry gives way to the first one ("auto", which picks what is present)."""
+    model = combo.model()
+    assert isinstance(model, QStandardItemModel)
+    for row in range(combo.count()):
+        reason = reasons.get(combo.itemText(row), "")
+        item = model.item(row)
+        item.setEnabled(not reason)
+        item.setToolTip(reason or "available on this machine")
+    current = combo.currentIndex()
+    if current >= 0 and not model.item(current).isEnabled():
+        combo.setCurrentIndex(0)
 
 
 def audio_from_urls(urls) -> Path | None:

@@ -13,11 +13,10 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import TypeVar
 
-from PySide6.QtCore import QSettings, Qt
-from PySide6.QtGui import QCloseEvent, QDragEnterEvent, QDropEvent
+from PySide6.QtCore import QSettings, Qt, QUrl
+from PySide6.QtGui import QCloseEvent, QDesktopServices, QDragEnterEvent, QDropEvent
 from PySide6.QtWidgets import (
     QApplication,
-    QDialog,
     QLabel,
     QMainWindow,
     QMessageBox,
@@ -27,6 +26,7 @@ from PySide6.QtWidgets import (
 )
 
 from avatar_studio.errors import AvatarStudioError
+from avatar_studio.gui.app_log import log_path
 from avatar_studio.gui.avatar_actions import AvatarActions
 from avatar_studio.gui.banner import MessageBanner
 from avatar_studio.gui.file_kinds import FileKind, file_kind
@@ -40,6 +40,8 @@ from avatar_studio.gui.render_actions import RenderActions
 from avatar_studio.gui.scheduler import RenderScheduler
 from avatar_studio.gui.session import LibrarySession
 from avatar_studio.paths import HOME_ENV, library_dir
+from avatar_studio.settings import EngineSettings
+from avatar_studio.system_info import device_availability
 
 DEFAULT_SIZE = (1440, 900)
 MIN_SIZE = (1000, 640)
@@ -68,6 +70,7 @@ class MainWindow(QMainWindow):
         self.library_panel = LibraryPanel()
         self.player = create_player()
         self.form = JobForm()
+        self.form.set_device_availability(device_availability())
         self.queue = QueuePanel()
         self._build_layout()
         self.avatars = AvatarActions(self)
@@ -150,16 +153,33 @@ class MainWindow(QMainWindow):
         from avatar_studio.gui.settings_dialog import SettingsDialog
 
         session = self.session
-        dialog = SettingsDialog(session.root, session.settings, self.models.refresh(), self)
-        if dialog.exec() != QDialog.DialogCode.Accepted:
-            return
-        if dialog.library_root != session.root:
+        SettingsDialog(session.root, session.settings, self.models.refresh(), self, apply=self.apply_settings).exec()
+
+    def apply_settings(self, library_root: Path, settings: EngineSettings) -> bool:
+        """The Settings dialog's Apply/OK: switch the library, or save and use the engine settings."""
+        if library_root != self.session.root:
             # The other settings live in the library: the new folder brings its own.
-            self.switch_library(dialog.library_root)
-            return
-        self.run_instant(lambda: session.save_settings(dialog.engine_settings()))
+            return self.switch_library(library_root)
+        try:
+            self.session.save_settings(settings)
+        except OSError as error:
+            self.show_error(f"The settings could not be saved in {self.session.root} ({error.strerror or error}); "
+                            "check that the library folder can be written.")
+            return False
+        self.banner.clear_error()
         self.models.refresh()
-        self.form.apply_settings(session.settings, session.output_dir)
+        self.form.apply_settings(self.session.settings, self.session.output_dir)
+        return True
+
+    def open_log(self) -> None:
+        """Help → Open log: the file the app's messages go to (see `app_log`)."""
+        path = log_path(self.session.root)
+        if not path.is_file():
+            self.banner.show_message(f"There is no log yet ({path}); it is written while the app runs.",
+                                     error=False)
+            return
+        if not QDesktopServices.openUrl(QUrl.fromLocalFile(str(path))):
+            self.show_error(f"No program opens the log here; its path is {path}")
 
     def open_about(self) -> None:
         from avatar_studio.gui.about_dialog import AboutDialog
@@ -212,9 +232,9 @@ class MainWindow(QMainWindow):
         central = QWidget()
         layout = QVBoxLayout(central)
         layout.setContentsMargins(8, 8, 8, 4)
-        layout.addWidget(self.banner)
         layout.addWidget(self.main_splitter, 1)
         self.setCentralWidget(central)
+        self.banner.float_over(central)  # over the panels: a message never pushes them down
 
     def _restore_geometry(self) -> None:
         settings = QSettings()

@@ -46,12 +46,14 @@ def menu_layout(window: MainWindow) -> dict[str, list[MenuItem | None]]:
         "&Render": [
             MenuItem("&Queue render", window.renders.queue_render, "render", "Ctrl+R"),
             MenuItem("Quick &preview (5 s)", window.renders.quick_preview, "preview", "Ctrl+Shift+R"),
+            MenuItem("Import &batch…", window.renders.import_batch, "import"),
             MenuItem("Play / pause", window.player.toggle_play, "play"),
         ],
         "&Models": [
             MenuItem("&Models…", window.models.open_dialog, "model"),
         ],
         "&Help": [
+            MenuItem("Open &log", window.open_log, "folder"),
             MenuItem("&About Avatar Studio", window.open_about, "about"),
         ],
     }

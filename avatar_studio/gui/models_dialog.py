@@ -17,6 +17,7 @@ from PySide6.QtWidgets import (
     QHBoxLayout,
     QHeaderView,
     QLabel,
+    QMessageBox,
     QProgressBar,
     QPushButton,
     QTableWidgetItem,
@@ -26,13 +27,15 @@ from PySide6.QtWidgets import (
 
 from avatar_studio.choices import MODEL_SUFFIXES_TORCH
 from avatar_studio.gui.file_kinds import FileKind, file_kind
-from avatar_studio.gui.formatting import format_progress, format_size
+from avatar_studio.gui.formatting import format_size
 from avatar_studio.gui.icons import icon
 from avatar_studio.gui.model_actions import ModelActions
 from avatar_studio.gui.tables import row_table
 from avatar_studio.gui.workers import BackgroundTask
 
-COLUMNS = ("", "Model", "Format", "Precision", "Size")
+COLUMNS = ("", "Model", "Kind", "Format", "Precision", "Size")
+#: How each catalog kind reads in the table.
+KIND_LABELS = {"lip-sync": "Lip sync", "enhancer": "Face enhancer"}
 
 
 def onnx_name(model: Path, precision: str) -> str:
@@ -75,9 +78,14 @@ class ModelsDialog(QDialog):
         self.cancel_button.clicked.connect(lambda: self._task.cancel() if self._task else None)
         self.message = QLabel()
         self.message.setWordWrap(True)
+        self.remove_button = QPushButton(icon("remove"), "Remove…")
+        self.remove_button.setToolTip("Delete the selected model file from the models folder (asks first)")
+        self.remove_button.clicked.connect(self.remove_selected)
+        self.close_button = QPushButton("Close")
+        self.close_button.clicked.connect(self.accept)
 
         buttons = QHBoxLayout()
-        for widget in (self.import_button, self.default_button, folder_button):
+        for widget in (self.import_button, self.default_button, self.remove_button, folder_button):
             buttons.addWidget(widget)
         buttons.addStretch(1)
         buttons.addWidget(self.precision)
@@ -91,6 +99,10 @@ class ModelsDialog(QDialog):
         layout.addLayout(buttons)
         layout.addLayout(running)
         layout.addWidget(self.message)
+        closing = QHBoxLayout()
+        closing.addStretch(1)
+        closing.addWidget(self.close_button)
+        layout.addLayout(closing)
         actions.changed.connect(self.refresh)
         self.refresh()
 
@@ -101,10 +113,14 @@ class ModelsDialog(QDialog):
         self.table.setRowCount(len(self._models))
         for row, info in enumerate(self._models):
             is_default = bool(default) and Path(default).name == info.name
-            cells = ("★" if is_default else "", info.name, info.format, info.precision, format_size(info.size_bytes))
+            cells = (
+                "★" if is_default else "", info.name, KIND_LABELS.get(info.kind, info.kind), info.format,
+                info.precision, format_size(info.size_bytes),
+            )
             for column, text in enumerate(cells):
                 item = QTableWidgetItem(text)
-                item.setToolTip(str(info.path))
+                # An enhancer's note says which family its shapes fit and under which licence.
+                item.setToolTip(f"{info.path}\n{info.note}" if info.note else str(info.path))
                 self.table.setItem(row, column, item)
         self._update_buttons()
 
@@ -118,6 +134,21 @@ class ModelsDialog(QDialog):
             return
         self._actions.set_default(info.path)
         self.refresh()
+
+    def remove_selected(self) -> bool:
+        """Delete the selected model file after asking; True when it was removed."""
+        info = self.selected()
+        if info is None or self._task is not None:
+            return False
+        answer = QMessageBox.question(
+            self, "Remove model", f"Delete {info.name} ({format_size(info.size_bytes)}) from the models folder?\n"
+            f"{info.path}\nThis cannot be undone; queued renders that name this model will fail.")
+        if answer != QMessageBox.StandardButton.Yes:
+            return False
+        removed = self._actions.remove(info)
+        self.message.setText(f"Removed {info.name}." if removed else "")
+        self.refresh()
+        return removed
 
     def convert_selected(self) -> BackgroundTask | None:
         info = self.selected()
@@ -148,7 +179,7 @@ class ModelsDialog(QDialog):
     def _on_progress(self, progress) -> None:
         self.progress.setRange(0, max(progress.total, 1))
         self.progress.setValue(progress.done)
-        self.progress.setFormat(format_progress(progress))
+        self.progress.setFormat(f"{progress.stage} {progress.percent:.0f} %")  # steps, not frames: no rate
 
     def _on_finished(self) -> None:
         self._task = None
@@ -159,6 +190,7 @@ class ModelsDialog(QDialog):
     def _update_buttons(self) -> None:
         info = self.selected()
         self.default_button.setEnabled(info is not None)
+        self.remove_button.setEnabled(info is not None and self._task is None)
         is_checkpoint = info is not None and info.path.suffix.lower() in MODEL_SUFFIXES_TORCH
         self.convert_button.setEnabled(is_checkpoint and self._task is None)
 

@@ -54,6 +54,8 @@ class _ProgressDelegate(QStyledItemDelegate):
 
 def job_title(job: Job) -> str:
     title = f"{job.spec.avatar} ← {Path(job.spec.audio).name}"
+    if job.group:  # rows of one batch manifest sit together in the queue under its name
+        return f"{job.group} › {title}"
     return f"Preview · {title}" if job.spec.seconds else title
 
 

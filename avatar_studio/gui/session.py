@@ -25,8 +25,8 @@ class Scheduler(Protocol):
 
     def start_next(self) -> None: ...
 
-    def shutdown(self) -> bool:
-        """Stop rendering; True once no render thread uses the store any more."""
+    def shutdown(self, on_stopped: Callable[[], None]) -> None:
+        """Stop rendering; call `on_stopped` once no render thread uses the store (maybe later)."""
         ...
 
 
@@ -48,6 +48,8 @@ class LibrarySession(Generic[SchedulerT]):
         except BaseException:
             self.store.close()
             raise
+        self._closing = False
+        #: True once the store is closed.
         self.closed = False
 
     @property
@@ -75,13 +77,13 @@ class LibrarySession(Generic[SchedulerT]):
                 return job.device_description
         return ""
 
-    def close(self) -> bool:
-        """Stop the scheduler, then close the store; returns False (store left open) while a
-        render thread still runs, so a late write never meets a closed database."""
-        if self.closed:
-            return True
-        if not self.scheduler.shutdown():
-            return False
+    def close(self) -> None:
+        """Stop the scheduler; the store closes once no render thread can write to it any more
+        (at once, or when a render that outlived the scheduler's wait finally ends)."""
+        if not self._closing:
+            self._closing = True
+            self.scheduler.shutdown(self._close_store)
+
+    def _close_store(self) -> None:
         self.store.close()
         self.closed = True
-        return True

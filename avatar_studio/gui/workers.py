@@ -1,10 +1,10 @@
 """Run one engine call on a QThread and hear about it on the GUI thread.
 
 Every long task (preparation, conversion, rendering) is a function taking `(progress, cancel)`.
-`BackgroundTask` runs it in its own thread and re-emits its progress, result or error as signals
-that arrive on the GUI thread, so widgets can connect plain slots or lambdas to them safely.
-Errors become readable messages: an `AvatarStudioError` is shown as it is, anything else as a
-one-line summary with the traceback kept as details.
+`BackgroundTask` runs it on a QThread with superqt's `new_worker_qthread` (a QObject worker moved
+to the thread; Qt ends the thread and deletes both once the work returns) and re-emits what
+happened as signals delivered on the GUI thread. `cancel()` sets the engine's `CancelToken`.
+`EngineErrorsMixin` is the one place engine outcomes become messages.
 """
 
 from __future__ import annotations
@@ -14,7 +14,16 @@ import traceback
 from collections.abc import Callable
 from typing import Any, ClassVar
 
-from PySide6.QtCore import QCoreApplication, QObject, Qt, QThread, QTimer, Signal, Slot
+from PySide6.QtCore import (
+    QEventLoop,
+    QObject,
+    QThread,
+    QTimer,
+    Signal,
+    SignalInstance,
+    Slot,
+)
+from superqt.utils import new_worker_qthread
 
 from avatar_studio.errors import AvatarStudioError, Cancelled
 from avatar_studio.progress import CancelToken, Progress, ProgressCallback
@@ -24,14 +33,45 @@ log = logging.getLogger(__name__)
 Task = Callable[[ProgressCallback, CancelToken], Any]
 
 
-class _Worker(QObject):
-    """Lives on the worker thread; runs the task once and reports how it ended."""
+def bug_message(error: BaseException) -> str:
+    """The one-line summary of an error the engine did not expect (its traceback goes in details)."""
+    return f"Unexpected error (a bug, please report it): {type(error).__name__}: {error}"
+
+
+class EngineErrorsMixin:
+    """Runs an engine call and emits how it ended: `succeeded(result)`, `failed(message, details)`
+    or `cancelled()`. An `AvatarStudioError` is shown as it is (one sentence, no details),
+    `Cancelled` (or a token set meanwhile) is a cancel, anything else is a bug with its traceback."""
+
+    succeeded: SignalInstance
+    failed: SignalInstance
+    cancelled: SignalInstance
+
+    def run_reporting(self, call: Callable[[], Any], token: CancelToken) -> None:
+        try:
+            result = call()
+        except Cancelled:
+            self.cancelled.emit()
+        except AvatarStudioError as error:
+            self.failed.emit(str(error), "")
+        except Exception as error:
+            log.exception("background task failed")
+            self.failed.emit(bug_message(error), traceback.format_exc())
+        else:
+            if token.cancelled:
+                self.cancelled.emit()
+            else:
+                self.succeeded.emit(result)
+
+
+class _Worker(EngineErrorsMixin, QObject):
+    """Lives on the task's thread; `new_worker_qthread` calls `work` once and quits on `finished`."""
 
     progressed = Signal(object)
     succeeded = Signal(object)
     failed = Signal(str, str)
     cancelled = Signal()
-    done = Signal()
+    finished = Signal()
 
     def __init__(self, task: Task, token: CancelToken) -> None:
         super().__init__()
@@ -39,33 +79,18 @@ class _Worker(QObject):
         self._token = token
 
     @Slot()
-    def run(self) -> None:
+    def work(self) -> None:
         try:
-            result = self._task(self.progressed.emit, self._token)
-        except Cancelled:
-            self.cancelled.emit()
-        except AvatarStudioError as error:
-            self.failed.emit(str(error), "")
-        except Exception as error:
-            log.exception("background task failed")
-            self.failed.emit(f"Unexpected error: {type(error).__name__}: {error}", traceback.format_exc())
-        else:
-            if self._token.cancelled:
-                self.cancelled.emit()
-            else:
-                self.succeeded.emit(result)
+            self.run_reporting(lambda: self._task(self.progressed.emit, self._token), self._token)
         finally:
-            # Hand this object back to the GUI thread, which will delete it: a QObject must not be
-            # destroyed from a thread other than its own, and this thread is about to end.
-            self.moveToThread(QCoreApplication.instance().thread())
-            self.done.emit()
+            self.finished.emit()
 
 
 class BackgroundTask(QObject):
     """A task on its own QThread; its signals are delivered on the thread that created it.
 
-    Signals: `progressed(Progress)`, `succeeded(result)`, `failed(message, details)`,
-    `cancelled()`, then always `finished()`.
+    Signals, in this order: `progressed(Progress)`..., then one of `succeeded(result)`,
+    `failed(message, details)`, `cancelled()`, then always `finished()` once the thread is over.
     """
 
     progressed = Signal(object)
@@ -74,6 +99,7 @@ class BackgroundTask(QObject):
     cancelled = Signal()
     finished = Signal()
 
+    #: Tasks whose thread has not ended: Python must not drop a QThread that still runs.
     _running: ClassVar[set[BackgroundTask]] = set()
 
     def __init__(self, task: Task, name: str = "task") -> None:
@@ -81,24 +107,23 @@ class BackgroundTask(QObject):
         self.name = name
         self.token = CancelToken()
         self.last_progress: Progress | None = None
-        self._thread = QThread()
+        self._started = False
+        self._ended = False
+        # superqt annotates `Worker` as its own QObject class rather than a Protocol.
+        worker, thread = new_worker_qthread(_Worker, task, self.token)  # type: ignore[arg-type]
+        self._worker: _Worker = worker
+        self._thread: QThread = thread
         self._thread.setObjectName(name)
-        self._worker = _Worker(task, self.token)
-        self._worker.moveToThread(self._thread)
-        self._thread.started.connect(self._worker.run)
-        # Connections to slots of this GUI-thread object are queued across threads.
+        # The worker emits on its thread; these connections queue onto this object's thread.
         self._worker.progressed.connect(self._on_progress)
         self._worker.succeeded.connect(self.succeeded)
         self._worker.failed.connect(self.failed)
         self._worker.cancelled.connect(self.cancelled)
-        # Direct: the thread must end even while the GUI thread is blocked in wait() at shutdown
-        # (a queued quit would only be delivered by the GUI thread's event loop).
-        self._worker.done.connect(self._thread.quit, Qt.ConnectionType.DirectConnection)
         self._thread.finished.connect(self._on_thread_finished)
 
     def start(self) -> BackgroundTask:
-        # Held here until the thread ends so neither Python nor Qt deletes a running thread.
         BackgroundTask._running.add(self)
+        self._started = True
         self._thread.start()
         return self
 
@@ -107,11 +132,31 @@ class BackgroundTask(QObject):
 
     @property
     def is_running(self) -> bool:
-        return self._thread.isRunning()
+        return self._started and not self._ended
 
     def wait(self, timeout_ms: int = 30_000) -> bool:
-        """Block until the thread ends (used when the window closes)."""
-        return self._thread.wait(timeout_ms)
+        """Turn the event loop until the thread has ended or `timeout_ms` passed; True if ended.
+
+        An event loop, not `QThread.wait()`: the thread's quit and its final signals are queued
+        to this thread, so blocking it would only make the wait time out.
+        """
+        if not self.is_running:
+            return True
+        loop = QEventLoop()
+        timer = QTimer()
+        timer.setSingleShot(True)
+        timer.timeout.connect(loop.quit)
+        self.finished.connect(loop.quit)
+        timer.start(timeout_ms)
+        loop.exec()
+        timer.stop()
+        self.finished.disconnect(loop.quit)
+        return not self.is_running
+
+    @classmethod
+    def wait_for_all(cls, timeout_ms: int = 30_000) -> bool:
+        """At exit: let threads still winding down (cancelled, past a window's wait) end first."""
+        return all(task.wait(timeout_ms) for task in list(cls._running))
 
     @Slot(object)
     def _on_progress(self, progress: Progress) -> None:
@@ -120,13 +165,8 @@ class BackgroundTask(QObject):
 
     @Slot()
     def _on_thread_finished(self) -> None:
-        # `finished` is emitted from the thread just *before* it ends; wait for the end so that
-        # dropping the last reference never destroys a QThread that is still running (abort).
-        self._thread.wait()
-        self.finished.emit()
-        # Release later, not here: dropping the last reference inside this object's own slot
-        # would delete it while Qt is still delivering the event to it.
-        QTimer.singleShot(0, self._release)
-
-    def _release(self) -> None:
+        # Qt deletes the QThread later (new_worker_qthread connects deleteLater); its destructor
+        # waits for the last instructions of the thread, so releasing it now is safe.
+        self._ended = True
         BackgroundTask._running.discard(self)
+        self.finished.emit()

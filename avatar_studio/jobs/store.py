@@ -14,6 +14,7 @@ version i to i+1, and a file from a newer version of the app is refused rather t
 from __future__ import annotations
 
 import builtins
+import dataclasses
 import json
 import sqlite3
 import threading
@@ -226,9 +227,19 @@ class JobStore:
     def move(self, job_id: int, delta: int) -> bool:
         """Move a queued job `delta` places among the queued jobs (negative = earlier).
 
-        Returns False when it is already at that end of the queue. Only the queued jobs trade
-        places, so finished jobs keep their spot in the history.
+        Returns False when it is already at that end of the queue.
         """
+        return self._place(job_id, lambda old_index: old_index + delta)
+
+    def move_to(self, job_id: int, index: int) -> bool:
+        """Put a queued job at `index` among the queued jobs (0 = renders next), in one transaction.
+
+        Returns False when it is already there. Only the queued jobs trade places, so finished
+        jobs keep their spot in the history.
+        """
+        return self._place(job_id, lambda _old_index: index)
+
+    def _place(self, job_id: int, new_index_of: Callable[[int], int]) -> bool:
         with self._transaction():
             job = self.get(job_id)
             if not job.can_move:
@@ -239,7 +250,7 @@ class JobStore:
             ).fetchall()
             order = [row[0] for row in rows]
             old_index = order.index(job_id)
-            new_index = min(max(old_index + delta, 0), len(order) - 1)
+            new_index = min(max(new_index_of(old_index), 0), len(order) - 1)
             if new_index == old_index:
                 return False
             order.insert(new_index, order.pop(old_index))
@@ -249,6 +260,22 @@ class JobStore:
                 "UPDATE jobs SET position = ? WHERE id = ?", list(zip(slots, order, strict=True))
             )
         return True
+
+    def rename_avatar(self, avatar_id: str, old_name: str, new_name: str) -> int:
+        """Show avatar `avatar_id`'s new name in every job that renders it; returns how many changed.
+
+        Jobs find their avatar by `avatar_id` whatever it is called; the stored name is what the
+        queue shows. Jobs queued before ids existed (matched by `old_name`) get the id here too.
+        """
+        changed = []
+        with self._transaction():
+            for job in self.list():
+                if job.spec.uses_avatar(avatar_id, old_name) and (
+                        job.spec.avatar != new_name or job.spec.avatar_id != avatar_id):
+                    spec = dataclasses.replace(job.spec, avatar=new_name, avatar_id=avatar_id)
+                    changed.append((json.dumps(spec.to_dict()), job.id))
+            self._db.executemany("UPDATE jobs SET spec = ? WHERE id = ?", changed)
+        return len(changed)
 
     # -- state changes made by the runner ------------------------------------------------------
 

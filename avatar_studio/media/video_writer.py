@@ -36,7 +36,7 @@ from avatar_studio.choices import DEFAULT_CRF, DEFAULT_PRESET
 from avatar_studio.errors import AvatarStudioError
 from avatar_studio.media.ffmpeg import base_args, path_arg, start_ffmpeg
 from avatar_studio.media.ffmpeg_process import StderrTail, stop_process
-from avatar_studio.media.probe import as_fraction, probe_media
+from avatar_studio.media.probe import MediaInfo, as_fraction, probe_media
 from avatar_studio.media.temp_files import remove_dead_partials, reserve_temp_beside
 
 X264_PRESETS = (
@@ -293,7 +293,13 @@ def refuse_input_as_output(output: Path, inputs: Sequence[Path | str]) -> None:
 
 def checked_audio(audio: Path) -> Path:
     """`audio` if it holds a sound track, else a one-sentence error."""
+    probe_audio(audio)
+    return audio
+
+
+def probe_audio(audio: Path) -> MediaInfo:
+    """What `audio` holds, refused with one sentence unless ffmpeg reads a sound track from it."""
     info = probe_media(audio)
     if not info.has_audio:
         raise AvatarStudioError(f"{audio.name!r} has no audio track; choose a file with sound.")
-    return audio
+    return info

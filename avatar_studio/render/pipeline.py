@@ -5,7 +5,7 @@ Five stages run at once, joined by small bounded queues (see `stages.py`):
     inputs     crops + mel windows of the next batch -> model input arrays      (small arrays)
     inference  backend.predict, the only thread touching the backend            (small arrays)
     decode     the avatar's full frames, in schedule order, one at a time       (bounded by bytes)
-    composite  each mouth image blended into its frame                          (a few frames)
+    composite  each mouth blended in through its mask (`frame_compositor`)     (a few frames)
     enhance    only with a face enhancer: faces restored a batch at a time      (one batch of frames)
     encode     frames piped into the one ffmpeg process (this thread)
 
@@ -31,12 +31,13 @@ from typing import TYPE_CHECKING
 import numpy as np
 
 from avatar_studio.audio import MelWindows, frames_for_duration, load_audio
+from avatar_studio.audio.silence import lipsync_weights, silent_frames, silent_stretches
 from avatar_studio.media.video_writer import VideoWriter
 from avatar_studio.model.backends.base import InferenceBackend, NoticeCallback
 from avatar_studio.model.enhancers import FaceEnhancer
 from avatar_studio.progress import CancelToken, ProgressCallback, ProgressReporter
-from avatar_studio.render.composite import paste_mouth
 from avatar_studio.render.enhance import FrameRestorer, enhancer_landmarks
+from avatar_studio.render.frame_compositor import FrameCompositor
 from avatar_studio.render.model_io import face_batch, predictions_to_images
 from avatar_studio.render.schedule import frame_schedule, source_frame
 from avatar_studio.render.settings import RenderSettings
@@ -96,6 +97,10 @@ def render_video(
     duration_s = audio.duration_s if settings.seconds is None else min(settings.seconds, audio.duration_s)
     n_frames = frames_for_duration(duration_s, fps)
     windows = audio.windows(fps, n_frames)
+    lipsync = None
+    if settings.silence == "original":
+        lipsync = lipsync_weights(silent_frames(silent_stretches(audio.samples), n_frames, fps))
+    compositor = FrameCompositor(settings, avatar.boxes, avatar.landmarks(), lipsync)
 
     writer = VideoWriter(
         Path(output), avatar.width, avatar.height, fps,
@@ -106,7 +111,7 @@ def render_video(
     reporter = ProgressReporter(RENDER_STAGE, n_frames, progress, cancel)
     stages = StageGroup(cancel)
     try:
-        _run_stages(stages, avatar, windows, backend, writer, reporter, settings, n_frames, restorer)
+        _run_stages(stages, avatar, windows, backend, writer, reporter, settings, n_frames, compositor, restorer)
     except BaseException:
         stages.stop()
         stages.join()
@@ -130,6 +135,7 @@ def _run_stages(
     reporter: ProgressReporter,
     settings: RenderSettings,
     n_frames: int,
+    compositor: FrameCompositor,
     restorer: FrameRestorer | None = None,
 ) -> None:
     """Start the worker stages and run the encoder here until the last frame is written."""
@@ -148,13 +154,13 @@ def _run_stages(
                 [source_frame(i, avatar.frame_count, settings.loop) for i in range(start, stop)], np.int64
             )
             model_input = (windows.batch(start, stop), face_batch(avatar.crops[indices]))
-            stages.put(inputs, (avatar.boxes[indices], model_input))
+            stages.put(inputs, (indices, model_input))
         stages.put(inputs, END)
 
     def infer() -> None:
         while (item := stages.get(inputs)) is not END:
-            boxes, (mel, face) = item
-            stages.put(mouths, (boxes, predictions_to_images(backend.predict(mel, face))))
+            indices, (mel, face) = item
+            stages.put(mouths, (indices, predictions_to_images(backend.predict(mel, face))))
         stages.put(mouths, END)
 
     def decode() -> None:
@@ -166,15 +172,17 @@ def _run_stages(
         stages.put(frames, END)
 
     def composite() -> None:
+        output_index = 0
         while (item := stages.get(mouths)) is not END:
-            boxes, images = item
-            for box, mouth in zip(boxes, images):
+            indices, images = item
+            for source_index, mouth in zip(indices, images):
                 frame = stages.get(frames)
                 if frame is END:
                     raise RuntimeError("the avatar's frame reader stopped before the schedule ended")
                 if not frame.flags.writeable:
                     frame = frame.copy()
-                paste_mouth(frame, box, mouth, settings.feather)
+                compositor.paste(frame, mouth, int(source_index), output_index)
+                output_index += 1
                 stages.put(composited, frame)
         stages.put(composited, END)
 

@@ -71,6 +71,11 @@ def run_render_request(
     request.settings.validate()
     check_destination(request.output, request.settings.overwrite, [request.audio])
     avatar = AvatarLibrary(library_root).get_by_id(request.avatar_id, request.avatar)
+    if on_notice is not None and request.settings.mask != "box" and not avatar.has_landmarks:
+        on_notice(
+            f"{avatar.name!r} was prepared without face-mesh landmarks, so it renders with the box mask; "
+            "re-prepare it for face-mesh masks."
+        )
     refuse_input_as_output(request.output, [avatar.meta.source_file])
     checked_audio(request.audio)
     backend_settings = request.backend_settings(library_root)

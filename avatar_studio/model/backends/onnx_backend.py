@@ -15,10 +15,8 @@ for `cuda` explicitly).
 from __future__ import annotations
 
 import contextlib
-import ctypes
 import io
 import os
-import sys
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
@@ -29,6 +27,7 @@ import platformdirs
 from avatar_studio.choices import DEVICES, PRECISIONS, DeviceChoice, PrecisionChoice
 from avatar_studio.errors import AvatarStudioError
 from avatar_studio.model.backends.base import InferenceBackend, NoticeCallback
+from avatar_studio.model.backends.nvidia import nvidia_driver_present
 from avatar_studio.model.wav2lip import FACE_SHAPE, MEL_SHAPE, OUTPUT_SHAPE
 from avatar_studio.paths import APP_NAME
 
@@ -222,19 +221,6 @@ def choose_providers(device: DeviceChoice, available: list[str]) -> list[str]:
         # driver only prints errors before falling back to the CPU.
         present = [p for p in present if p not in NVIDIA_PROVIDERS]
     return present if CPU in present else present + [CPU]
-
-
-def nvidia_driver_present() -> bool:
-    """True when the NVIDIA driver's CUDA library can be loaded (the CUDA providers need it)."""
-    names = {"win32": "nvcuda.dll", "linux": "libcuda.so.1"}
-    name = names.get(sys.platform)
-    if name is None:
-        return False
-    try:
-        ctypes.CDLL(name)
-    except OSError:
-        return False
-    return True
 
 
 def cpu_threads() -> int:
