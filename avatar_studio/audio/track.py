@@ -10,6 +10,7 @@ import numpy as np
 
 from avatar_studio.audio.decode import SAMPLE_RATE, decode_audio_chunks
 from avatar_studio.audio.mel import MelStream, melspectrogram
+from avatar_studio.audio.silence import HopEnergy, silent_stretches_of
 from avatar_studio.audio.windows import MelWindows, frames_for_duration
 from avatar_studio.errors import AvatarStudioError
 from avatar_studio.media.probe import probe_media
@@ -18,11 +19,11 @@ from avatar_studio.progress import CancelToken
 
 @dataclass(frozen=True, eq=False)
 class AudioTrack:
-    """A recording as the renderer needs it: its mel spectrogram and its length (not its samples,
-    which for an hour of audio would cost 230 MB on top of the mel's 92 MB)."""
+    """A recording as the renderer needs it: its mel spectrogram, its short-time energy and its
+    length (not its samples, which for an hour would cost 230 MB on top of the mel's 92 MB)."""
 
     mel: np.ndarray  # normalized mel spectrogram (80, T) float32
-    sample_count: int  # at SAMPLE_RATE
+    energy: HopEnergy  # short-time energy, for `silent_stretches`
     source: Path | None = None
     #: NaN or infinite samples of the source, decoded as silence (the encoder must silence them too).
     invalid_samples: int = 0
@@ -30,7 +31,17 @@ class AudioTrack:
     @classmethod
     def from_samples(cls, samples: np.ndarray, source: Path | None = None) -> "AudioTrack":
         """A track of 16 kHz mono samples already in memory."""
-        return cls(melspectrogram(samples), int(np.asarray(samples).size), source)
+        energy = HopEnergy()
+        energy.feed(samples)
+        return cls(melspectrogram(samples), energy, source)
+
+    @property
+    def sample_count(self) -> int:
+        return self.energy.sample_count
+
+    def silent_stretches(self) -> list[tuple[float, float]]:
+        """(start, stop) seconds of the recording's silences (see `audio.silence`)."""
+        return silent_stretches_of(self.energy)
 
     @property
     def duration_s(self) -> float:
@@ -48,9 +59,14 @@ class AudioTrack:
 def load_audio(path: Path | str, *, cancel: CancelToken | None = None) -> AudioTrack:
     """Decode `path` (anything ffmpeg reads) into an `AudioTrack`, computing the mel while the
     samples stream in; errors as `decode_audio`."""
-    stream = MelStream(expected_samples=_expected_samples(Path(path)))
-    count, invalid = decode_audio_chunks(path, stream.feed, cancel=cancel)
-    return AudioTrack(stream.finish(), count, Path(path), invalid)
+    mel, energy = MelStream(expected_samples=_expected_samples(Path(path))), HopEnergy()
+
+    def consume(samples: np.ndarray) -> None:
+        mel.feed(samples)
+        energy.feed(samples)
+
+    _, invalid = decode_audio_chunks(path, consume, cancel=cancel)
+    return AudioTrack(mel.finish(), energy, Path(path), invalid)
 
 
 def _expected_samples(path: Path) -> int:

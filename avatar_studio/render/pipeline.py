@@ -31,7 +31,7 @@ from typing import TYPE_CHECKING
 import numpy as np
 
 from avatar_studio.audio import MelWindows, frames_for_duration, load_audio
-from avatar_studio.audio.silence import lipsync_weights, silent_frames, silent_stretches
+from avatar_studio.audio.silence import lipsync_weights, silent_frames
 from avatar_studio.media.video_writer import VideoWriter
 from avatar_studio.model.backends.base import InferenceBackend, NoticeCallback
 from avatar_studio.model.enhancers import FaceEnhancer
@@ -99,7 +99,7 @@ def render_video(
     windows = audio.windows(fps, n_frames)
     lipsync = None
     if settings.silence == "original":
-        lipsync = lipsync_weights(silent_frames(silent_stretches(audio.samples), n_frames, fps))
+        lipsync = lipsync_weights(silent_frames(audio.silent_stretches(), n_frames, fps))
     compositor = FrameCompositor(settings, avatar.boxes, avatar.landmarks(), lipsync)
 
     writer = VideoWriter(
