@@ -19,7 +19,7 @@ import subprocess
 import sys
 import tempfile
 import time
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from pathlib import Path
 
 from bench_render import AVATAR_SOURCE, make_models, make_speech
@@ -71,7 +71,7 @@ def main() -> None:
             manifest = write_project(root / label.replace(" ", "_").replace(",", ""), options.rows, speech, model)
             results[label] = timed_batch(manifest, library, extra)
         load_after = os.getloadavg()[0]
-    when = datetime.now(timezone.utc).strftime("%Y-%m-%d %H:%M UTC")
+    when = datetime.now(UTC).strftime("%Y-%m-%d %H:%M UTC")
     print(f"{when}, {platform.node()}, {os.cpu_count()} cores, load average {load_before:.1f} -> {load_after:.1f}")
     print(f"{options.rows} rows x {options.seconds:g} s ({frames} frames), {options.model} model, ONNX fp32 CPU")
     print("| run | wall time | rows/min | frames/s |")

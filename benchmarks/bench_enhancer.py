@@ -20,6 +20,7 @@ machine with onnxruntime-gpu).
 from __future__ import annotations
 
 import argparse
+import itertools
 import sys
 import tempfile
 import time
@@ -53,10 +54,10 @@ class RestorationStandIn(nn.Module):
         super().__init__()
         self.stem = _block(3, CHANNELS[0])
         self.down = nn.ModuleList(
-            nn.Sequential(_block(a, b, 2), _block(b, b)) for a, b in zip(CHANNELS, CHANNELS[1:])
+            nn.Sequential(_block(a, b, 2), _block(b, b)) for a, b in itertools.pairwise(CHANNELS)
         )
         self.up = nn.ModuleList(
-            nn.Sequential(_block(b + a, a), _block(a, a)) for a, b in zip(CHANNELS, CHANNELS[1:])
+            nn.Sequential(_block(b + a, a), _block(a, a)) for a, b in itertools.pairwise(CHANNELS)
         )
         self.head = nn.Conv2d(CHANNELS[0], 3, 3, 1, 1)
 
@@ -118,13 +119,12 @@ def main() -> None:
     if not AVATAR_SOURCE.is_file():
         sys.exit(f"{AVATAR_SOURCE} is missing; the benchmark needs ../shared/media.")
 
-    from standin_models import write_identity_model
-
     from avatar_studio.faces.align import alignment_matrix, five_points, warp_face
     from avatar_studio.model.backends.onnx_backend import OnnxBackend
     from avatar_studio.model.enhancers import FaceEnhancer
     from avatar_studio.render.pipeline import render_video
     from avatar_studio.render.settings import RenderSettings
+    from standin_models import write_identity_model
 
     with tempfile.TemporaryDirectory(prefix="bench enhancer ") as tmp:
         folder = Path(tmp)

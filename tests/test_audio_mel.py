@@ -2,16 +2,14 @@
 
 from __future__ import annotations
 
-
 import librosa
 import numpy as np
 import pytest
 import scipy.signal
 
-from avatar_studio.audio import mel as mel_module
 from avatar_studio.audio import MEL_COLUMNS_PER_SECOND, SAMPLE_RATE, melspectrogram
+from avatar_studio.audio import mel as mel_module
 from avatar_studio.audio.mel import MelStream
-
 
 
 def one_shot_librosa(wav: np.ndarray) -> np.ndarray:
@@ -72,6 +70,17 @@ def test_level_changes_the_mel_like_the_original() -> None:
     loud, quiet = melspectrogram(tone), melspectrogram(tone / 2)
     band = np.argmax(loud[:, 40])
     assert loud[band, 40] - quiet[band, 40] == pytest.approx(8 * 20 * np.log10(2) / 100, abs=1e-3)
+
+
+def test_numpy_pieces_equal_librosa_and_scipy_exactly() -> None:
+    """The render path does not import librosa/scipy (seconds of start-up); its own filter bank,
+    window and pre-emphasis must be the very numbers those libraries give."""
+    basis = librosa.filters.mel(sr=16000, n_fft=800, n_mels=80, fmin=55, fmax=7600)
+    assert np.array_equal(mel_module._mel_basis(), basis.astype(np.float64))
+    assert np.array_equal(mel_module._hann_window(), scipy.signal.get_window("hann", 800, fftbins=True))
+    wav = np.random.default_rng(3).standard_normal(3000)
+    whole = mel_module._padded_emphasized_span(wav, 400, 2600)  # the span's samples, no padding involved
+    assert np.array_equal(whole, scipy.signal.lfilter([1.0, -0.97], [1.0], wav)[:2200])
 
 
 def test_filter_bank_is_built_once() -> None:

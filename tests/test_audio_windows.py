@@ -12,13 +12,13 @@ from avatar_studio.audio import (
     AudioTrack,
     MelWindows,
     chunk_start,
-    exact_fps,
     frames_for_duration,
     melspectrogram,
     original_frame_count,
 )
 from avatar_studio.audio.mel import SILENCE_VALUE
 from avatar_studio.errors import AvatarStudioError
+from avatar_studio.media.rates import exact_rate
 
 FIXTURE_RATES = {
     "chunk_starts_fps25": [25, 25.0, Fraction(25)],
@@ -54,16 +54,10 @@ def test_chunk_starts_identical_to_the_fixture(reference_mel: dict[str, np.ndarr
 @pytest.mark.parametrize("fps", [Fraction(24000, 1001), 24, 12.5, 50, Fraction(60000, 1001), 7, 1, 0.5, 120, 33.3])
 @pytest.mark.parametrize("n_columns", [16, 17, 95, 270, 1001])
 def test_frame_count_and_starts_follow_the_original_loop(fps: float | Fraction, n_columns: int) -> None:
-    expected = original_chunk_starts(n_columns, exact_fps(fps))
+    expected = original_chunk_starts(n_columns, exact_rate(fps))
     assert original_frame_count(n_columns, fps) == len(expected)
     windows = MelWindows(np.zeros((80, n_columns), np.float32), fps)
     assert windows.starts(0, len(windows)).tolist() == expected
-
-
-def test_float_fps_is_read_as_its_fraction() -> None:
-    assert exact_fps(30000 / 1001) == Fraction(30000, 1001)
-    assert exact_fps(23.976) == Fraction(2997, 125)
-    assert exact_fps(25) == 25 and exact_fps(np.int64(30)) == 30
 
 
 @pytest.mark.parametrize("bad", [0, -25, 0.0, float("nan"), float("inf"), Fraction(-1, 2)])
@@ -92,7 +86,7 @@ def test_frames_for_duration(seconds: float, fps: float | Fraction, frames: int)
 def test_video_is_as_long_as_the_audio_unlike_the_original(fps: float | Fraction, n_samples: int) -> None:
     seconds = Fraction(n_samples, 16000)
     frames = frames_for_duration(float(seconds), fps)
-    assert seconds <= frames / exact_fps(fps) < seconds + 1 / exact_fps(fps)
+    assert seconds <= frames / exact_rate(fps) < seconds + 1 / exact_rate(fps)
     n_columns = 1 + n_samples // 200
     # The original stops early: its video is shorter than the audio by up to ~0.2 s.
     assert original_frame_count(n_columns, fps) <= frames

@@ -13,8 +13,7 @@ from avatar_studio.batch.check import ManifestProblems, check_manifest
 from avatar_studio.batch.manifest import read_manifest
 from avatar_studio.errors import AvatarStudioError
 from avatar_studio.jobs import JobStore
-from batch_media import identity_model, models_folder  # noqa: F401 - fixtures
-from render_media import render_avatar, render_library, write_beeps  # noqa: F401 - fixtures
+from render_media import write_beeps
 
 
 @pytest.fixture

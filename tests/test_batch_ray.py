@@ -22,8 +22,8 @@ from avatar_studio.cli.main import main
 from avatar_studio.jobs import JobState, JobStore
 from avatar_studio.media.probe import probe_media
 from avatar_studio.progress import CancelToken
-from batch_media import batch_library, identity_model, models_folder, speech, write_manifest  # noqa: F401
-from render_media import read_frames, render_avatar, render_library, write_beeps  # noqa: F401 - fixtures
+from batch_media import speech, write_manifest
+from render_media import read_frames, write_beeps
 
 ray = pytest.importorskip("ray", reason='Ray is not installed: pip install "avatar-studio[cluster]" (make test does)')
 from avatar_studio.batch.ray_runner import RayExecutor  # noqa: E402 - needs ray

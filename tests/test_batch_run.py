@@ -15,8 +15,8 @@ from avatar_studio.cli.main import main
 from avatar_studio.jobs import JobState, JobStore
 from avatar_studio.media.probe import probe_media
 from avatar_studio.progress import CancelToken
-from batch_media import batch_library, identity_model, models_folder, speech, write_manifest  # noqa: F401
-from render_media import TALKING, make_still, render_avatar, render_library  # noqa: F401 - fixtures
+from batch_media import speech, write_manifest
+from render_media import TALKING, make_still
 
 pytestmark = pytest.mark.slow
 

@@ -16,7 +16,7 @@ import pytest
 
 from avatar_studio.avatars.library import AvatarLibrary
 from avatar_studio.cli.main import main
-from render_media import render_avatar, render_library, write_beeps  # noqa: F401 - fixtures
+from render_media import write_beeps
 from standin_models import write_identity_model
 
 pytestmark = pytest.mark.slow

@@ -8,7 +8,6 @@ from pathlib import Path
 import pytest
 
 from avatar_studio.jobs import JobSpec, JobState, JobStore
-from gui_helpers import open_window, settings_dir  # noqa: F401 - fixtures
 
 DAMAGES = {
     "unknown state": ("state", "exploded"),

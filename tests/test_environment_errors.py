@@ -13,7 +13,6 @@ import pytest
 
 from avatar_studio.cli.main import main
 from media_clips import pattern_clip
-from render_media import render_avatar, render_library  # noqa: F401 - fixtures
 
 pytestmark = pytest.mark.slow
 

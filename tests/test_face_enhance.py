@@ -13,7 +13,7 @@ from avatar_studio.faces.align import TEMPLATES, alignment_matrix, crop_mask, fi
 from avatar_studio.model.enhancers import FaceEnhancer
 from avatar_studio.render.enhance import FrameRestorer
 from avatar_studio.render.settings import RenderSettings
-from render_media import psnr, render_avatar, render_library  # noqa: F401 - fixtures
+from render_media import psnr
 from standin_enhancers import write_brightening_enhancer, write_identity_enhancer
 
 pytestmark = pytest.mark.slow

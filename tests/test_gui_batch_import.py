@@ -8,9 +8,7 @@ from pathlib import Path
 import pytest
 
 from avatar_studio.jobs import JobState, JobStore
-from batch_media import batch_library, identity_model, models_folder, speech, write_manifest  # noqa: F401
-from gui_helpers import open_window, settings_dir  # noqa: F401 - fixtures
-from render_media import render_avatar, render_library  # noqa: F401 - fixtures
+from batch_media import speech, write_manifest
 
 pytestmark = [pytest.mark.timeout(180), pytest.mark.no_qt_log]
 

@@ -1,4 +1,3 @@
-# ruff: noqa: F811 - pytest fixtures imported from gui_helpers are "redefined" as test arguments
 """The Models, Settings and About dialogs on a real window (offscreen)."""
 
 from __future__ import annotations
@@ -7,7 +6,8 @@ import os
 from pathlib import Path
 
 import pytest
-from gui_helpers import install_model, open_window, settings_dir  # noqa: F401 - shared fixtures
+
+from gui_helpers import install_model
 
 # no_qt_log: pytest-qt's Python message handler is called from QtMultimedia's own threads (its audio
 # renderer warns that there is no sound device), which crashes PySide6 when it happens as a test ends.

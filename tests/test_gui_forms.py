@@ -9,7 +9,6 @@ import os
 from pathlib import Path
 
 import pytest
-from gui_helpers import CLIP, install_model, make_speech
 from PySide6.QtWidgets import QLabel, QMessageBox, QVBoxLayout, QWidget
 
 from avatar_studio.choices import DEVICES
@@ -20,6 +19,7 @@ from avatar_studio.gui.settings_dialog import PAGES, SettingsDialog
 from avatar_studio.model.catalog import list_models
 from avatar_studio.settings import EngineSettings
 from avatar_studio.system_info import device_availability
+from gui_helpers import CLIP, install_model, make_speech
 
 pytestmark = [pytest.mark.timeout(120), pytest.mark.no_qt_log]
 

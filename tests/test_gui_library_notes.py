@@ -8,7 +8,6 @@ from pathlib import Path
 
 from avatar_studio.avatars.library import NO_LANDMARKS_NOTE, OPEN_MOUTH_NOTE, Avatar
 from avatar_studio.gui.library_panel import NOTE_TAGS, REPREPARE_FOR_MESH, LibraryPanel
-from render_media import render_avatar, render_library  # noqa: F401 - fixtures
 
 
 def copy_as_old(avatar: Avatar, folder: Path, name: str, **meta_changes: object) -> Avatar:

@@ -11,22 +11,13 @@ import os
 from pathlib import Path
 
 import pytest
-from gui_helpers import (  # noqa: F401
-    CLIP,
-    SMALL,
-    answer_next_dialog,
-    install_model,
-    make_speech,
-    open_window,
-    prepare_avatar,
-    settings_dir,
-)
 from PySide6 import QtCore
 from PySide6.QtGui import QDropEvent
 from PySide6.QtWidgets import QLabel
 
 from avatar_studio.jobs.model import JobSpec, JobState
 from avatar_studio.jobs.store import JobStore
+from gui_helpers import CLIP, SMALL, answer_next_dialog, install_model, make_speech, prepare_avatar
 
 # no_qt_log: pytest-qt's Python message handler is called from QtMultimedia's own threads (its audio
 # renderer warns that there is no sound device), which crashes PySide6 when it happens as a test ends.

@@ -10,17 +10,11 @@ import os
 from pathlib import Path
 
 import pytest
-from gui_helpers import (  # noqa: F401
-    answer_next_dialog,
-    install_model,
-    open_window,
-    prepare_avatar,
-    settings_dir,
-)
 from PySide6.QtWidgets import QApplication, QLineEdit, QMessageBox
 
 from avatar_studio.jobs.model import JobSpec, JobState
 from avatar_studio.settings import EngineSettings
+from gui_helpers import answer_next_dialog, install_model, prepare_avatar
 
 pytestmark = [pytest.mark.timeout(180), pytest.mark.no_qt_log]
 

@@ -14,8 +14,7 @@ from pathlib import Path
 import pytest
 
 from avatar_studio.errors import AvatarStudioError
-from avatar_studio.jobs import JobSpec, JobState, JobStore
-from avatar_studio.jobs import runner
+from avatar_studio.jobs import JobSpec, JobState, JobStore, runner
 from avatar_studio.progress import CancelToken, Progress
 from avatar_studio.render.pipeline import RenderResult
 

@@ -14,7 +14,6 @@ import pytest
 from avatar_studio.errors import AvatarStudioError
 from avatar_studio.jobs import JOBS_DB_NAME, SCHEMA_VERSION, JobSpec, JobState, JobStore
 
-
 PROJECT_ROOT = Path(__file__).resolve().parent.parent
 
 

@@ -15,12 +15,12 @@ from pathlib import Path
 
 import numpy as np
 import pytest
-from render_media import render_avatar, render_library, write_wav  # noqa: F401 - fixtures
-from standin_models import write_identity_model
 
 from avatar_studio.errors import AvatarStudioError
 from avatar_studio.media.probe import probe_media
 from avatar_studio.media.temp_files import remove_dead_partials
+from render_media import write_wav
+from standin_models import write_identity_model
 
 pytestmark = [pytest.mark.slow, pytest.mark.skipif(not sys.platform.startswith("linux"), reason="uses /proc")]
 

@@ -12,7 +12,7 @@ from torch import nn
 from avatar_studio.cli.main import main
 from avatar_studio.errors import AvatarStudioError
 from avatar_studio.model.backends.base import InferenceBackend
-from render_media import render_avatar, render_library, write_beeps  # noqa: F401 - fixtures
+from render_media import write_beeps
 
 pytestmark = pytest.mark.slow
 

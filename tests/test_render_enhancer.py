@@ -19,7 +19,7 @@ from avatar_studio.render.enhance import FrameRestorer
 from avatar_studio.render.pipeline import render_video
 from avatar_studio.render.schedule import source_frame
 from avatar_studio.render.settings import RenderSettings
-from render_media import psnr, read_frames, render_avatar, render_library, write_beeps  # noqa: F401 - fixtures
+from render_media import psnr, read_frames, write_beeps
 from standin_enhancers import level_of, write_brightening_enhancer, write_codeformer_enhancer, write_identity_enhancer
 from standin_models import write_identity_model
 
@@ -65,7 +65,7 @@ def test_identity_enhancer_leaves_the_render_as_it_was(render_avatar, beeps, mod
     enhanced = render(avatar, beeps, models, tmp_path / "enhanced.mp4", "identity", reports,
                       enhancer_region="face", enhancer_blend=1.0)  # fmt: skip
     assert len(enhanced) == len(plain) == 15
-    for i, (a, b) in enumerate(zip(plain, enhanced)):
+    for i, (a, b) in enumerate(zip(plain, enhanced, strict=True)):
         x1, y1, x2, y2 = avatar.boxes[source_frame(i, avatar.frame_count)]
         assert psnr(a[y1:y2, x1:x2], b[y1:y2, x1:x2]) >= 38, f"frame {i}: the face did not survive the round trip"
     # The enhancer's stage is part of the progress the user sees: every frame counted, with a rate.
@@ -79,7 +79,7 @@ def test_brightening_enhancer_shows_only_inside_the_lip_sync_region(render_avata
     bright = render(avatar, beeps, models, tmp_path / "bright.mp4", "bright", **settings)
     with FaceEnhancer(models["bright"], device="cpu") as enhancer:
         restorer = FrameRestorer(enhancer, avatar.landmarks(), avatar.boxes, RenderSettings(**settings))
-        for i, (a, b) in enumerate(zip(plain, bright)):
+        for i, (a, b) in enumerate(zip(plain, bright, strict=True)):
             j = source_frame(i, avatar.frame_count)
             limit = restorer.lipsync_region(j)
             rows, cols = limit.weight.shape

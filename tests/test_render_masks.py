@@ -14,8 +14,6 @@ from pathlib import Path
 import cv2
 import numpy as np
 import pytest
-from render_media import psnr, read_frames, render_avatar, render_library, write_wav  # noqa: F401 - fixtures
-from standin_models import TINT_LEVELS, write_identity_model, write_tint_model
 
 from avatar_studio.faces.landmarks import INNER_LIP_LOWER, INNER_LIP_UPPER, OUTER_LIPS
 from avatar_studio.media.video_writer import VideoWriter
@@ -26,6 +24,8 @@ from avatar_studio.render.masks import box_weights
 from avatar_studio.render.pipeline import render_video
 from avatar_studio.render.schedule import source_frame
 from avatar_studio.render.settings import RenderSettings
+from render_media import psnr, read_frames, write_wav
+from standin_models import TINT_LEVELS, write_identity_model, write_tint_model
 
 pytestmark = pytest.mark.slow
 
@@ -206,7 +206,7 @@ def test_tint_render_with_and_without_colour_matching(render_avatar, models, spe
         schedule = [source_frame(i, avatar.frame_count) for i in range(len(rendered))]
         sources = encode_and_decode([avatar.read_frame(j) for j in schedule], tmp_path / f"source_{on}.mp4", settings)
         shifts = []
-        for frame, source, j in zip(rendered, sources, schedule):
+        for frame, source, j in zip(rendered, sources, schedule, strict=False):
             lips = polygon_mask(frame.shape[:2], avatar.landmarks()[j][list(OUTER_LIPS)])
             shifts.append(frame[lips].mean(axis=0) - source[lips].mean(axis=0))
         differences[on] = np.mean(shifts, axis=0)

@@ -17,20 +17,9 @@ from avatar_studio.media.probe import probe_media
 from avatar_studio.model.backends.onnx_backend import OnnxBackend
 from avatar_studio.progress import CancelToken
 from avatar_studio.render.pipeline import render_video
-from avatar_studio.render.settings import RenderSettings
 from avatar_studio.render.schedule import source_frame
-from render_media import (  # noqa: F401 - render_avatar, render_library, synthetic_model_files are fixtures
-    BEEP_TRACK_S,
-    expected_loudness,
-    ffmpeg,
-    lag_of_best_match,
-    psnr,
-    read_frames,
-    render_avatar,
-    render_library,
-    synthetic_model_files,
-    write_beeps,
-)
+from avatar_studio.render.settings import RenderSettings
+from render_media import BEEP_TRACK_S, expected_loudness, ffmpeg, lag_of_best_match, psnr, read_frames, write_beeps
 from standin_models import write_identity_model, write_loudness_model
 
 pytestmark = pytest.mark.slow

@@ -15,7 +15,7 @@ from avatar_studio.cli.main import main
 from avatar_studio.media.ffmpeg import ffmpeg_exe
 from avatar_studio.media.probe import probe_media
 from media_clips import pattern_clip
-from render_media import render_avatar, render_library, write_beeps  # noqa: F401 - fixtures
+from render_media import write_beeps
 from standin_models import write_identity_model
 
 pytestmark = pytest.mark.slow

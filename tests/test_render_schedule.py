@@ -2,8 +2,11 @@
 
 from __future__ import annotations
 
+import itertools
+
 import pytest
 
+from avatar_studio.errors import AvatarStudioError
 from avatar_studio.render.schedule import frame_schedule, source_frame
 
 
@@ -13,7 +16,7 @@ def test_pingpong_turns_without_repeating_the_end_frames() -> None:
 
 def test_pingpong_neighbours_always_differ_by_one() -> None:
     order = list(frame_schedule(500, 7))
-    assert all(abs(a - b) == 1 for a, b in zip(order, order[1:]))
+    assert all(abs(a - b) == 1 for a, b in itertools.pairwise(order))
     assert set(order) == set(range(7))
 
 
@@ -39,5 +42,5 @@ def test_schedule_matches_single_lookups_far_into_a_long_render() -> None:
 def test_rejects_empty_avatars_and_unknown_modes() -> None:
     with pytest.raises(ValueError):
         source_frame(0, 0)
-    with pytest.raises(ValueError):
+    with pytest.raises(AvatarStudioError, match="Unknown loop mode 'bounce'; choose one of pingpong, loop."):
         source_frame(0, 3, "bounce")  # type: ignore[arg-type]

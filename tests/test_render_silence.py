@@ -7,18 +7,6 @@ from pathlib import Path
 
 import numpy as np
 import pytest
-from render_media import (  # noqa: F401 - render_avatar, render_library are fixtures
-    AUDIO_RATE,
-    BEEP_HZ,
-    BEEPS,
-    expected_loudness,
-    lag_of_best_match,
-    read_frames,
-    render_avatar,
-    render_library,
-    write_beeps,
-)
-from standin_models import write_loudness_model
 
 from avatar_studio.audio import decode_audio
 from avatar_studio.audio.silence import (
@@ -32,6 +20,8 @@ from avatar_studio.model.backends.onnx_backend import OnnxBackend
 from avatar_studio.render.pipeline import render_video
 from avatar_studio.render.schedule import source_frame
 from avatar_studio.render.settings import RenderSettings
+from render_media import AUDIO_RATE, BEEP_HZ, BEEPS, expected_loudness, lag_of_best_match, read_frames, write_beeps
+from standin_models import write_loudness_model
 
 #: Speech, a long silence, speech again (seconds); the track ends in a short pause (not a silence).
 TALK_PAUSE_TALK = ((0.2, 0.8), (2.0, 2.3))
@@ -114,7 +104,7 @@ def test_original_shows_the_avatars_frames_in_silence_and_follows_speech_with_ze
         return float(frame[y1 + int(0.68 * h) : y1 + int(0.85 * h), x1 + int(0.3 * w) : x2 - int(0.3 * w)].mean()) / 255
 
     expected = expected_loudness(n, 25, TALK_PAUSE_TALK)
-    lipsync = np.array([mouth(frame, j) for frame, j in zip(outputs["lipsync"], schedule)])
+    lipsync = np.array([mouth(frame, j) for frame, j in zip(outputs["lipsync"], schedule, strict=False)])
     assert lag_of_best_match(lipsync, expected) == 0
     assert np.corrcoef(lipsync, expected)[0, 1] > 0.95
     # Where there is sound, `original` is the lip-synced render itself, frame for frame: lag 0.
@@ -122,5 +112,5 @@ def test_original_shows_the_avatars_frames_in_silence_and_follows_speech_with_ze
     assert len(speech) >= 30
     for i in speech:
         assert np.array_equal(outputs["original"][i], outputs["lipsync"][i]), f"frame {i} with sound differs"
-    original = np.array([mouth(frame, j) for frame, j in zip(outputs["original"], schedule)])
+    original = np.array([mouth(frame, j) for frame, j in zip(outputs["original"], schedule, strict=False)])
     assert lag_of_best_match(original[speech], expected[speech]) == 0

@@ -9,23 +9,16 @@ never exists twice in memory.
 
 from __future__ import annotations
 
-import io
 import subprocess
-import threading
-from collections import deque
 from collections.abc import Callable
 from pathlib import Path
-from typing import BinaryIO
+from typing import IO
 
 import numpy as np
 
 from avatar_studio.errors import AvatarStudioError
-from avatar_studio.media.ffmpeg import (
-    base_args,
-    last_error_line,
-    path_arg,
-    start_ffmpeg,
-)
+from avatar_studio.media.ffmpeg import base_args, path_arg, start_ffmpeg
+from avatar_studio.media.ffmpeg_process import StderrTail, stop_process
 from avatar_studio.progress import CancelToken
 
 SAMPLE_RATE = 16000
@@ -79,24 +72,17 @@ def decode_audio_chunks(
         raise AvatarStudioError(
             f"Audio file {str(source)!r} does not exist or is not a file; check the path."
         )
-    proc = start_ffmpeg(
-        [*base_args(), *_decode_args(source)],
-        stdout=subprocess.PIPE,
-        stderr=subprocess.PIPE,
-        bufsize=0,
-    )
-    stderr_tail = _drain_in_background(proc.stderr)
+    proc = start_ffmpeg([*base_args(), *_decode_args(source)], stdout=subprocess.PIPE, stderr=subprocess.PIPE, bufsize=0)
+    stderr = StderrTail(proc.stderr)
     try:
+        assert proc.stdout is not None
         count, invalid = _stream_float32(proc.stdout, consume, cancel)
-    except BaseException:
-        proc.kill()
-        raise
+        proc.wait()
     finally:
-        proc.stdout.close()
-        returncode = proc.wait()
-        stderr_tail.join()
-    if returncode != 0:
-        raise _decode_error(source, b"".join(stderr_tail.lines))
+        stop_process(proc)  # kills ffmpeg only when reading stopped early (a cancel, an error)
+        stderr.join()
+    if proc.returncode != 0:
+        raise _decode_error(source, stderr)
     if count == 0:
         raise AvatarStudioError(
             f"{source.name!r} contains no audio samples; choose a recording that is not empty."
@@ -116,7 +102,7 @@ def _decode_args(source: Path) -> list[str]:
 
 
 def _stream_float32(
-    stream: BinaryIO, consume: Callable[[np.ndarray], None], cancel: CancelToken | None
+    stream: IO[bytes], consume: Callable[[np.ndarray], None], cancel: CancelToken | None
 ) -> tuple[int, int]:
     """Read raw little-endian float32 from `stream` until EOF, handing `consume` one new array per
     chunk (NaN/inf made silent); returns (samples, non-finite samples). A torn final sample is dropped."""
@@ -134,14 +120,14 @@ def _stream_float32(
             return count, invalid
 
 
-def _fill(stream: BinaryIO, chunk: np.ndarray, cancel: CancelToken | None) -> int:
+def _fill(stream: IO[bytes], chunk: np.ndarray, cancel: CancelToken | None) -> int:
     """Read from `stream` into `chunk` until it is full or the stream ends; returns the bytes read."""
     filled = 0
-    with memoryview(chunk) as view:
+    with chunk.data as view:
         while filled < chunk.size:
             if cancel is not None:
                 cancel.raise_if_cancelled()
-            count = stream.readinto(view[filled : filled + _READ_BYTES])
+            count = stream.readinto(view[filled : filled + _READ_BYTES])  # type: ignore[attr-defined]
             if not count:
                 break
             filled += count
@@ -157,34 +143,13 @@ def _zero_non_finite(samples: np.ndarray) -> int:
     return count
 
 
-class _StderrTail(threading.Thread):
-    """Keeps the last lines ffmpeg wrote to stderr without letting a chatty decoder fill the pipe."""
-
-    def __init__(self, stream: BinaryIO) -> None:
-        super().__init__(daemon=True)
-        self._stream = io.BufferedReader(stream)  # the pipes are unbuffered: stdout is read in big blocks
-        self.lines: deque[bytes] = deque(maxlen=20)
-
-    def run(self) -> None:
-        with self._stream:
-            for line in self._stream:
-                self.lines.append(line)
-
-
-def _drain_in_background(stream: BinaryIO) -> _StderrTail:
-    tail = _StderrTail(stream)
-    tail.start()
-    return tail
-
-
-def _decode_error(source: Path, stderr: bytes) -> AvatarStudioError:
+def _decode_error(source: Path, stderr: StderrTail) -> AvatarStudioError:
     """Turn ffmpeg's failure into one sentence that says what to do."""
-    text = stderr.decode("utf-8", "replace")
-    if any(marker in text for marker in _NO_AUDIO_MARKERS):
+    if any(marker in line for line in stderr.lines for marker in _NO_AUDIO_MARKERS):
         return AvatarStudioError(
             f"{source.name!r} has no audio track; choose a voice recording or a video with sound."
         )
-    reason = last_error_line(text).replace(str(source), source.name).rstrip(".")
+    reason = (stderr.reason() or "ffmpeg failed without a message").replace(str(source), source.name).rstrip(".")
     return AvatarStudioError(
         f"Could not read audio from {source.name!r} ({reason}); "
         "choose a complete audio or video file (wav, mp3, m4a, flac, ogg, mp4, ...)."

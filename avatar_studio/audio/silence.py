@@ -86,7 +86,7 @@ def silent_stretches_of(
     quiet = np.concatenate([[False], level < speech - SILENCE_BELOW_SPEECH_DB, [False]])
     edges = np.flatnonzero(np.diff(quiet.astype(np.int8)))
     stretches = []
-    for first, end in zip(edges[::2], edges[1::2]):
+    for first, end in zip(edges[::2], edges[1::2], strict=False):
         # Window `first` covers [first*hop, first*hop + window): the stretch spans those samples.
         start_s = 0.0 if first == 0 else (first * hop + window / 2) / rate
         stop_s = size / rate if end == count else ((end - 1) * hop + window / 2) / rate

@@ -17,7 +17,7 @@ import logging
 import os
 import shutil
 import uuid
-from collections.abc import Iterable, Iterator
+from collections.abc import Generator, Iterable
 from dataclasses import replace as dataclass_replace
 from fractions import Fraction
 from functools import cached_property
@@ -25,6 +25,7 @@ from pathlib import Path
 
 import numpy as np
 
+from avatar_studio.atomic_files import write_text_atomically
 from avatar_studio.avatars import storage, validation
 from avatar_studio.avatars.metadata import META_FILE, AvatarMeta
 from avatar_studio.avatars.naming import clean_display_name, folder_name_for, name_key
@@ -32,7 +33,7 @@ from avatar_studio.avatars.prepare import PrepareSettings, prepare_avatar
 from avatar_studio.errors import AvatarStudioError
 from avatar_studio.faces.boxes import Pads
 from avatar_studio.faces.landmarks import LANDMARK_COUNT, OPEN_MOUTH_NOTE_SHARE
-from avatar_studio.processes import process_alive
+from avatar_studio.locks import hold_process_lock, process_holds_library
 from avatar_studio.progress import CancelToken, ProgressCallback
 
 log = logging.getLogger(__name__)
@@ -65,7 +66,7 @@ class Avatar:
             raise validation.damaged(self.meta.display_name, f"its folder lacks {', '.join(missing)}")
         last = self.meta.frame_count - 1
         validation.check_frame_files(self.meta, storage.frame_path(folder, 0), storage.frame_path(folder, last))
-        self._frames = storage.FrameStore(folder, self.meta.frame_count, self._check_frame)
+        self._frames = storage.FrameStore(folder, self.meta.frame_count, self.meta.has_alpha, self._check_frame)
         self._arrays: dict[str, np.ndarray] = {}
 
     def __repr__(self) -> str:
@@ -161,13 +162,19 @@ class Avatar:
         """Load and check the per-frame arrays now (before a render starts, not in its middle)."""
         _ = self.boxes, self.crops, self.landmarks()
 
-    def read_frame(self, index: int) -> np.ndarray:
-        """Frame `index` as an HxWx3 BGR uint8 array."""
-        return self._frames.read_frame(index)
+    @property
+    def has_alpha(self) -> bool:
+        """Made from a source with transparency (kept in .webm/.mov renders)."""
+        return self.meta.has_alpha
 
-    def iter_frames(self, indices: Iterable[int]) -> Iterator[np.ndarray]:
+    def read_frame(self, index: int, alpha: bool = False) -> np.ndarray:
+        """Frame `index` as an HxWx3 BGR uint8 array (HxWx4 BGRA with `alpha`; a transparent
+        avatar's frame without `alpha` is composited over black)."""
+        return self._frames.read_frame(index, alpha)
+
+    def iter_frames(self, indices: Iterable[int], alpha: bool = False) -> Generator[np.ndarray, None, None]:
         """The frames at `indices` in that order (any order, may be endless), a few decoded ahead."""
-        return self._frames.iter_frames(indices)
+        return self._frames.iter_frames(indices, alpha)
 
     def _cached_array(self, name: str, shape: tuple[int, ...], dtype: type) -> np.ndarray:
         if name not in self._arrays:
@@ -203,6 +210,7 @@ class AvatarLibrary:
             ) from None
         #: Folders the last `list()` skipped, with the reason: shown by the CLI and GUI.
         self.skipped: list[tuple[Path, str]] = []
+        hold_process_lock(self.root)
         self._clean_staging()
 
     # -- reading ---------------------------------------------------------------------------------
@@ -330,7 +338,7 @@ class AvatarLibrary:
             raise AvatarStudioError(f"An avatar called {other.name!r} already exists; choose another name.")
         meta = dataclass_replace(avatar.meta, display_name=new_name)
         try:
-            _write_atomically(avatar.folder / META_FILE, meta.to_json())
+            write_text_atomically(avatar.folder / META_FILE, meta.to_json())
         except OSError as error:
             raise self._cannot_change(error) from None
         return Avatar(avatar.folder)
@@ -386,7 +394,7 @@ class AvatarLibrary:
         for entry in self.staging_dir.iterdir():
             pid = _staging_pid(entry.name)
             # This process's own entries are work in progress of another AvatarLibrary object.
-            if pid == os.getpid() or (pid is not None and process_alive(pid)):
+            if pid is not None and process_holds_library(self.root, pid):
                 continue
             log.info("Removing leftover of interrupted work: %s", entry)
             _remove_tree(entry)
@@ -427,13 +435,3 @@ def _remove_tree(path: Path) -> None:
     if path.exists():
         log.warning("Could not remove %s completely; it will be retried on the next start.", path)
 
-
-def _write_atomically(path: Path, text: str) -> None:
-    """Replace `path` by `text` whole or not at all; a failed write leaves no temporary file."""
-    temp = path.with_name(f".{path.name}.{uuid.uuid4().hex[:8]}.tmp")
-    try:
-        temp.write_text(text, encoding="utf-8")
-        os.replace(temp, path)
-    except BaseException:
-        temp.unlink(missing_ok=True)
-        raise

@@ -17,9 +17,9 @@ from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Any
 
-from avatar_studio.processes import process_alive
 from avatar_studio.batch.node_cache import MODELS_KIND, cache_root, materialise
 from avatar_studio.jobs.model import JobSpec
+from avatar_studio.processes import process_alive
 from avatar_studio.progress import Progress
 
 #: Node progress reaches the submitter at most this often per row.

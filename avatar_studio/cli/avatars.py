@@ -96,7 +96,7 @@ def _list(library, as_json: bool) -> None:  # noqa: ANN001 - AvatarLibrary, impo
     ]  # fmt: skip
     widths = [max(len(row[i]) for row in (header, *rows)) for i in range(len(header))]
     for row in (header, *rows):
-        print("  ".join(cell.ljust(width) for cell, width in zip(row, widths)).rstrip())
+        print("  ".join(cell.ljust(width) for cell, width in zip(row, widths, strict=True)).rstrip())
 
 
 def _as_record(avatar) -> dict[str, object]:  # noqa: ANN001 - Avatar, imported lazily

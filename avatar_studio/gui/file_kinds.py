@@ -10,11 +10,7 @@ from __future__ import annotations
 from enum import Enum
 from pathlib import Path
 
-from avatar_studio.choices import MODEL_SUFFIXES
-
-IMAGE_SUFFIXES = (".jpg", ".jpeg", ".png", ".webp", ".bmp")
-VIDEO_SUFFIXES = (".mp4", ".mov", ".mkv", ".webm", ".avi", ".m4v")
-AUDIO_SUFFIXES = (".wav", ".mp3", ".m4a", ".aac", ".flac", ".ogg", ".opus", ".wma")
+from avatar_studio.choices import AUDIO_SUFFIXES, IMAGE_SUFFIXES, MODEL_SUFFIXES, VIDEO_SUFFIXES
 
 AVATAR_FILTER = "Videos and photos (" + " ".join(f"*{s}" for s in VIDEO_SUFFIXES + IMAGE_SUFFIXES) + ");;All files (*)"
 AUDIO_FILTER = "Audio (" + " ".join(f"*{s}" for s in AUDIO_SUFFIXES + VIDEO_SUFFIXES) + ");;All files (*)"

@@ -30,8 +30,12 @@ from avatar_studio.choices import (
     DEVICES,
     ENCODER_PRESETS,
     LOOP_MODES,
+    MAX_BATCH_SIZE,
     MAX_CRF,
+    MIN_BATCH_SIZE,
+    MIN_CRF,
     PRECISIONS,
+    check_choice,
 )
 from avatar_studio.gui.file_kinds import AUDIO_FILTER, FileKind, file_kind
 from avatar_studio.gui.formatting import audio_summary, format_size
@@ -109,12 +113,12 @@ class JobForm(QWidget):
         self.device.setToolTip("auto: the GPU when one is usable, else the CPU")
         self.precision.setToolTip("fp16 is faster on GPUs; fp32 is exact everywhere; auto picks per device")
         self.batch_size = QSpinBox()
-        self.batch_size.setRange(1, 512)
+        self.batch_size.setRange(MIN_BATCH_SIZE, MAX_BATCH_SIZE)
         self.batch_size.setToolTip(BATCH_TIP)
         self.loop = self._combo(LOOP_MODES)
         self.loop.setToolTip(LOOP_TIP)
         self.crf = QSpinBox()
-        self.crf.setRange(0, MAX_CRF)
+        self.crf.setRange(MIN_CRF, MAX_CRF)
         self.crf.setToolTip(CRF_TIP)
         self.preset = self._combo(ENCODER_PRESETS)
         self.preset.setToolTip(PRESET_TIP)
@@ -253,13 +257,13 @@ class JobForm(QWidget):
             audio=self.audio.text().strip(),
             output=str(preview_output) if preview_output else self.output.text().strip(),
             model=self.model.currentData() or "",
-            backend=self.backend.currentText(),
-            device=self.device.currentText(),
-            precision=self.precision.currentText(),
+            backend=check_choice("backend", self.backend.currentText(), BACKENDS),
+            device=check_choice("device", self.device.currentText(), DEVICES),
+            precision=check_choice("precision", self.precision.currentText(), PRECISIONS),
             batch_size=self.batch_size.value(),
-            loop=self.loop.currentText(),
+            loop=check_choice("loop mode", self.loop.currentText(), LOOP_MODES),
             crf=self.crf.value(),
-            preset=self.preset.currentText(),
+            preset=check_choice("encoder preset", self.preset.currentText(), ENCODER_PRESETS),
             seconds=PREVIEW_SECONDS if preview_output else None,
             overwrite=bool(preview_output),
         )

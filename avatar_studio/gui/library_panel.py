@@ -150,9 +150,9 @@ class LibraryPanel(QWidget):
         self.list.setVisible(self.list.count() > 0)
         if selected is not None:
             for kind in ("ready", "pending"):
-                item = self._find(selected, kind)
-                if item is not None:
-                    self.list.setCurrentItem(item)
+                found = self._find(selected, kind)
+                if found is not None:
+                    self.list.setCurrentItem(found)
                     break
         self._on_current_changed(self.list.currentItem(), None)
 

@@ -8,7 +8,6 @@ dialogs, remembers its geometry and shuts everything down once.
 
 from __future__ import annotations
 
-import os
 from collections.abc import Callable
 from pathlib import Path
 from typing import TypeVar
@@ -39,7 +38,7 @@ from avatar_studio.gui.queue_panel import QueuePanel
 from avatar_studio.gui.render_actions import RenderActions
 from avatar_studio.gui.scheduler import RenderScheduler
 from avatar_studio.gui.session import LibrarySession
-from avatar_studio.paths import HOME_ENV, library_dir
+from avatar_studio.paths import library_dir, remember_library, remembered_library
 from avatar_studio.settings import EngineSettings
 from avatar_studio.system_info import device_availability
 
@@ -52,9 +51,9 @@ T = TypeVar("T")
 
 def choose_library(override: Path | None) -> Path:
     """`--library` > `$AVATAR_STUDIO_HOME` > the folder chosen in Settings last time > the default."""
-    if override is None and not os.environ.get(HOME_ENV):
-        remembered = str(QSettings().value(SETTINGS_LIBRARY, "", str))
-        override = Path(remembered) if remembered else None
+    legacy = str(QSettings().value(SETTINGS_LIBRARY, "", str))
+    if legacy and remembered_library() is None:  # chosen by a version that kept it in QSettings
+        remember_library(legacy)
     return library_dir(override)
 
 
@@ -112,7 +111,7 @@ class MainWindow(QMainWindow):
             return False
         self.session.close()
         self.session.scheduler.deleteLater()
-        QSettings().setValue(SETTINGS_LIBRARY, str(root))
+        remember_library(root)
         self._open_library(library_dir(root))
         return True
 

@@ -25,7 +25,7 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
-from avatar_studio.choices import MODEL_SUFFIXES_TORCH
+from avatar_studio.choices import EXPORT_PRECISIONS, MODEL_SUFFIXES_TORCH, check_choice
 from avatar_studio.gui.file_kinds import FileKind, file_kind
 from avatar_studio.gui.formatting import format_size
 from avatar_studio.gui.icons import icon
@@ -64,7 +64,8 @@ class ModelsDialog(QDialog):
         self.default_button = QPushButton(icon("star"), "Set as default")
         self.default_button.clicked.connect(self.set_default)
         self.precision = QComboBox()
-        self.precision.addItems(["fp16", "fp32"])
+        self.precision.addItems(EXPORT_PRECISIONS)
+        self.precision.setCurrentText("fp16")
         self.precision.setToolTip("fp16 files are half the size and fastest on GPUs; fp32 is exact on every device")
         self.convert_button = QPushButton(icon("convert"), "Convert to ONNX")
         self.convert_button.setToolTip("Export the selected PyTorch checkpoint to ONNX (checked against PyTorch)")
@@ -156,7 +157,7 @@ class ModelsDialog(QDialog):
             return None
         from avatar_studio.model.export import export_onnx
 
-        precision = self.precision.currentText()
+        precision = check_choice("export precision", self.precision.currentText(), EXPORT_PRECISIONS)
         output = self._actions.models_dir / onnx_name(info.path, precision)
         task = BackgroundTask(lambda progress, cancel: export_onnx(info.path, output, precision, progress, cancel),
                               name="export-onnx")

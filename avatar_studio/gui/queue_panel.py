@@ -133,7 +133,7 @@ class QueuePanel(QWidget):
                 item.setData(_ROLE_ID, job.id)
                 item.setToolTip(self._tooltip(job))
                 self.table.setItem(row, column, item)
-            self.table.item(row, _COL_PROGRESS).setData(_ROLE_FRACTION, job.progress)
+            self._cell(row, _COL_PROGRESS).setData(_ROLE_FRACTION, job.progress)
         if selected is not None:
             self.select(selected)
         self._update_actions()
@@ -143,12 +143,12 @@ class QueuePanel(QWidget):
         row = self._row_of(job_id)
         if row is None:
             return
-        cell = self.table.item(row, _COL_PROGRESS)
+        cell = self._cell(row, _COL_PROGRESS)
         cell.setData(_ROLE_FRACTION, progress.fraction)
         cell.setText(f"{progress.percent:.0f} %")
-        self.table.item(row, _COL_SPEED).setText(format_rate(progress.rate))
+        self._cell(row, _COL_SPEED).setText(format_rate(progress.rate))
         eta = progress.eta_s
-        self.table.item(row, _COL_TIME).setText(f"{format_clock(eta)} left" if eta is not None else "")
+        self._cell(row, _COL_TIME).setText(f"{format_clock(eta)} left" if eta is not None else "")
 
     def selected_job_id(self) -> int | None:
         rows = self.table.selectionModel().selectedRows()
@@ -189,13 +189,20 @@ class QueuePanel(QWidget):
                 return row
         return None
 
+    def _cell(self, row: int, column: int) -> QTableWidgetItem:
+        """A cell of a row `show_jobs` filled (every cell of such a row has an item)."""
+        item = self.table.item(row, column)
+        assert item is not None
+        return item
+
     def _with_selected(self, handler) -> None:
         job_id = self.selected_job_id()
         if job_id is not None:
             handler(job_id)
 
     def _update_actions(self) -> None:
-        job = self._jobs.get(self.selected_job_id()) if self.selected_job_id() is not None else None
+        selected_id = self.selected_job_id()
+        job = self._jobs.get(selected_id) if selected_id is not None else None
         enabled = {
             "cancel": job is not None and job.state in (JobState.QUEUED, JobState.RUNNING),
             "retry": job is not None and job.can_retry,

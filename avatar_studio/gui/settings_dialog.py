@@ -36,8 +36,12 @@ from avatar_studio.choices import (
     BACKENDS,
     DEVICES,
     ENCODER_PRESETS,
+    MAX_BATCH_SIZE,
     MAX_CRF,
+    MIN_BATCH_SIZE,
+    MIN_CRF,
     PRECISIONS,
+    check_choice,
 )
 from avatar_studio.gui.icons import icon
 from avatar_studio.gui.job_form import BATCH_TIP, CRF_TIP, PRESET_TIP, grey_out_missing
@@ -86,11 +90,11 @@ class SettingsDialog(QDialog):
         grey_out_missing(self.device, device_availability())
         self.precision = self._combo(PRECISIONS, settings.precision)
         self.batch_size = QSpinBox()
-        self.batch_size.setRange(1, 512)
+        self.batch_size.setRange(MIN_BATCH_SIZE, MAX_BATCH_SIZE)
         self.batch_size.setValue(settings.batch_size)
         self.batch_size.setToolTip(BATCH_TIP)
         self.crf = QSpinBox()
-        self.crf.setRange(0, MAX_CRF)
+        self.crf.setRange(MIN_CRF, MAX_CRF)
         self.crf.setValue(settings.crf)
         self.crf.setToolTip(CRF_TIP)
         self.preset = self._combo(ENCODER_PRESETS, settings.preset)
@@ -135,12 +139,12 @@ class SettingsDialog(QDialog):
             models_dir=self.models_dir.text().strip(),
             output_dir=self.output_dir.text().strip(),
             default_model=self.default_model.currentData() or "",
-            backend=self.backend.currentText(),
-            device=self.device.currentText(),
-            precision=self.precision.currentText(),
+            backend=check_choice("backend", self.backend.currentText(), BACKENDS),
+            device=check_choice("device", self.device.currentText(), DEVICES),
+            precision=check_choice("precision", self.precision.currentText(), PRECISIONS),
             batch_size=self.batch_size.value(),
             crf=self.crf.value(),
-            preset=self.preset.currentText(),
+            preset=check_choice("encoder preset", self.preset.currentText(), ENCODER_PRESETS),
         )
 
     def check_folder(self, field: QLineEdit, ask: bool = True) -> bool:

@@ -17,8 +17,7 @@ from pathlib import Path
 from avatar_studio.errors import AvatarStudioError, Cancelled
 from avatar_studio.jobs.model import Job, JobSpec
 from avatar_studio.jobs.store import JobStore
-from avatar_studio.model.backends.base import NoticeCallback
-from avatar_studio.progress import CancelToken, Progress, ProgressCallback
+from avatar_studio.progress import CancelToken, NoticeCallback, Progress, ProgressCallback
 from avatar_studio.render.pipeline import RenderResult
 from avatar_studio.render.request import RenderRequest, run_render_request
 

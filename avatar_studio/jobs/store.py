@@ -4,8 +4,10 @@ One `JobStore` may be shared by the GUI thread and its render worker: a single c
 by a lock. Another process on the same file (a CLI `queue` command) is handled by SQLite itself:
 WAL mode lets readers carry on beside a writer and `busy_timeout` makes a writer wait its turn.
 Every change is committed on its own (autocommit), so a crash can lose at most the change in
-flight; a job left `running` by a crash is turned into `interrupted` by `recover_interrupted()`
-when the app starts again.
+flight. Whoever claims a job (`mark_running`) holds its lock file (`avatar_studio.locks`) until
+the job ends, and the operating system drops it if that process dies; `recover_interrupted()` turns
+only jobs whose lock nobody holds into `interrupted`, so a render still going on in another
+process (a second app, a batch run) is left alone.
 
 The table layout is versioned with SQLite's `user_version`: `_MIGRATIONS[i]` upgrades a file from
 version i to i+1, and a file from a newer version of the app is refused rather than misread.
@@ -24,8 +26,11 @@ from contextlib import contextmanager
 from os import PathLike
 from pathlib import Path
 
+from filelock import FileLock
+
 from avatar_studio.errors import AvatarStudioError
 from avatar_studio.jobs.model import RETRYABLE_STATES, Job, JobSpec, JobState
+from avatar_studio.locks import LOCKS_DIR, job_lock, release_and_remove, try_acquire
 
 JOBS_DB_NAME = "jobs.sqlite3"
 BUSY_TIMEOUT_S = 10.0
@@ -122,6 +127,9 @@ class JobStore:
     def __init__(self, db_path: str | PathLike[str]) -> None:
         self.path = Path(db_path)
         self._lock = threading.RLock()
+        self._locks_dir = self.path.parent / LOCKS_DIR
+        #: Locks of the jobs this store claimed and has not finished (see mark_running).
+        self._job_locks: dict[int, FileLock] = {}
         try:
             self._db = sqlite3.connect(
                 self.path, timeout=BUSY_TIMEOUT_S, isolation_level=None, check_same_thread=False
@@ -139,7 +147,7 @@ class JobStore:
             raise
 
     @classmethod
-    def for_library(cls, library: str | PathLike[str]) -> "JobStore":
+    def for_library(cls, library: str | PathLike[str]) -> JobStore:
         """The queue stored in `library` (the folder from `avatar_studio.paths.library_dir`)."""
         return cls(Path(library) / JOBS_DB_NAME)
 
@@ -147,9 +155,11 @@ class JobStore:
 
     def close(self) -> None:
         with self._lock:
+            for job_id in list(self._job_locks):
+                self._release_job(job_id)
             self._db.close()
 
-    def __enter__(self) -> "JobStore":
+    def __enter__(self) -> JobStore:
         return self
 
     def __exit__(self, *exc: object) -> None:
@@ -198,6 +208,7 @@ class JobStore:
                 (json.dumps(spec.to_dict()), JobState.QUEUED.value, self._end_position(), time.time(), group),
             )
             job_id = cursor.lastrowid
+        assert job_id is not None  # set by every INSERT
         return self.get(job_id)
 
     def retry(self, job_id: int) -> Job:
@@ -280,12 +291,25 @@ class JobStore:
     # -- state changes made by the runner ------------------------------------------------------
 
     def mark_running(self, job_id: int, device_description: str = "") -> Job:
-        """Claim a queued job for rendering; fails if someone else claimed or removed it first."""
-        self._change_state(
-            job_id, (JobState.QUEUED,), JobState.RUNNING,
-            "started_at = ?, progress = 0, fps = NULL, eta_s = NULL, device_description = ?",
-            (time.time(), device_description),
-        )
+        """Claim a queued job for rendering; fails if someone else claimed or removed it first.
+
+        The job's lock is held from here until mark_done/failed/cancelled (or close), so other
+        processes can tell this render is alive.
+        """
+        with self._lock:
+            lock = job_lock(self._locks_dir, job_id)
+            if not try_acquire(lock):
+                raise AvatarStudioError(f"Job #{job_id} is already being rendered by another process; let it finish.")
+            try:
+                self._change_state(
+                    job_id, (JobState.QUEUED,), JobState.RUNNING,
+                    "started_at = ?, progress = 0, fps = NULL, eta_s = NULL, device_description = ?",
+                    (time.time(), device_description),
+                )
+            except BaseException:
+                lock.release(force=True)
+                raise
+            self._job_locks[job_id] = lock
         return self.get(job_id)
 
     def set_device_description(self, job_id: int, description: str) -> None:
@@ -312,6 +336,7 @@ class JobStore:
             "fps = COALESCE(?, fps)",
             (time.time(), str(output_path), elapsed_s, fps),
         )
+        self._release_job(job_id)
         return self.get(job_id)
 
     def mark_failed(self, job_id: int, summary: str, full_text: str = "") -> Job:
@@ -322,6 +347,7 @@ class JobStore:
             "finished_at = ?, eta_s = NULL, error_summary = ?, error = ?, elapsed_s = ? - started_at",
             (now, _one_line(summary), full_text or summary, now),
         )
+        self._release_job(job_id)
         return self.get(job_id)
 
     def mark_cancelled(self, job_id: int) -> Job:
@@ -332,23 +358,44 @@ class JobStore:
             "finished_at = ?, eta_s = NULL, elapsed_s = ? - started_at",
             (now, now),
         )
+        self._release_job(job_id)
         return self.get(job_id)
 
     def recover_interrupted(self) -> int:
-        """Turn jobs left `running` by a crash into `interrupted`; call once when the app starts.
+        """Turn jobs left `running` by a process that is gone into `interrupted`; returns how many.
 
-        Only one app instance should render from a library at a time: a second one starting
-        would mark the first one's running job as interrupted.
+        A job whose lock is still held (its renderer runs, in this process or another) stays
+        running. Call when the app starts.
         """
-        now = time.time()
+        recovered = 0
         with self._guard():
-            cursor = self._db.execute(
-                """UPDATE jobs SET state = ?, finished_at = ?, eta_s = NULL, error_summary = ?,
-                   error = ?, elapsed_s = ? - started_at WHERE state = ?""",
-                (JobState.INTERRUPTED.value, now, INTERRUPTED_SUMMARY, INTERRUPTED_SUMMARY, now,
-                 JobState.RUNNING.value),
-            )
-        return cursor.rowcount
+            running = [row[0] for row in self._db.execute(
+                "SELECT id FROM jobs WHERE state = ?", (JobState.RUNNING.value,))]
+            for job_id in running:
+                if job_id in self._job_locks:
+                    continue
+                lock = job_lock(self._locks_dir, job_id)
+                if not try_acquire(lock):
+                    continue  # its renderer is alive
+                try:
+                    now = time.time()
+                    cursor = self._db.execute(
+                        """UPDATE jobs SET state = ?, finished_at = ?, eta_s = NULL, error_summary = ?,
+                           error = ?, elapsed_s = ? - started_at WHERE id = ? AND state = ?""",
+                        (JobState.INTERRUPTED.value, now, INTERRUPTED_SUMMARY, INTERRUPTED_SUMMARY, now,
+                         job_id, JobState.RUNNING.value),
+                    )
+                    recovered += cursor.rowcount
+                finally:
+                    release_and_remove(lock)
+        return recovered
+
+    def _release_job(self, job_id: int) -> None:
+        """Drop the lock of a job this store claimed (no-op for jobs it did not)."""
+        with self._lock:
+            lock = self._job_locks.pop(job_id, None)
+        if lock is not None:
+            release_and_remove(lock)
 
     # -- internals -------------------------------------------------------------------------------
 

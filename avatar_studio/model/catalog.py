@@ -17,11 +17,11 @@ from __future__ import annotations
 import os
 import pickletools
 import shutil
-import uuid
 import zipfile
 from dataclasses import dataclass
 from pathlib import Path
 
+from avatar_studio.atomic_files import atomic_output
 from avatar_studio.choices import MODEL_SUFFIXES, MODEL_SUFFIXES_ONNX, ModelKind
 from avatar_studio.errors import AvatarStudioError
 from avatar_studio.model.enhancers import graph_tensors, is_image_input, read_enhancer_signature
@@ -31,7 +31,6 @@ from avatar_studio.settings import EngineSettings
 _STORAGE_PRECISION = {"FloatStorage": "fp32", "HalfStorage": "fp16"}
 #: A pre-1.6 ("legacy") torch file is a run of pickles: magic number, protocol, system info, then the data.
 _LEGACY_PICKLES = 4
-_TEMP_PREFIX = ".import-"
 
 
 @dataclass(frozen=True)
@@ -143,21 +142,15 @@ def import_model(source: str | os.PathLike[str], models_dir: Path, overwrite: bo
         return model_info(target)
     _refuse_to_replace(target, overwrite)
     _validate(source)
-    # Beside the target (same file system, so the rename is atomic); not mkstemp, whose private
-    # 0600 mode would stick to the imported model.
-    temp = models_dir / f"{_TEMP_PREFIX}{uuid.uuid4().hex[:12]}.part"
     try:
-        try:
+        with atomic_output(target) as temp:
             shutil.copyfile(source, temp)
-        except OSError as error:
-            raise AvatarStudioError(
-                f"Could not copy {source.name} into the models folder {models_dir} ({error.strerror or error}); "
-                "free some disk space or check the folder's permissions."
-            ) from error
-        _refuse_to_replace(target, overwrite)  # another import may have finished meanwhile
-        os.replace(temp, target)
-    finally:
-        temp.unlink(missing_ok=True)
+            _refuse_to_replace(target, overwrite)  # another import may have finished meanwhile
+    except OSError as error:
+        raise AvatarStudioError(
+            f"Could not copy {source.name} into the models folder {models_dir} ({error.strerror or error}); "
+            "free some disk space or check the folder's permissions."
+        ) from error
     return model_info(target)
 
 

@@ -53,9 +53,9 @@ class FrameRestorer:
             return
         size, template = self.enhancer.size, self.enhancer.template
         matrices = [alignment_matrix(five_points(self.landmarks[j]), template, size) for j in sources]
-        faces = np.stack([warp_face(frame, matrix, size) for frame, matrix in zip(frames, matrices)])
+        faces = np.stack([warp_face(frame, matrix, size) for frame, matrix in zip(frames, matrices, strict=True)])
         restored = self.enhancer.enhance(faces)
-        for frame, face, matrix, source in zip(frames, restored, matrices, sources):
+        for frame, face, matrix, source in zip(frames, restored, matrices, sources, strict=True):
             limit = self.lipsync_region(source) if self.settings.enhancer_region == "mouth" else None
             paste_face(frame, face, matrix, limit, self.settings.enhancer_blend)
 

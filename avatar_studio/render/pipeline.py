@@ -32,10 +32,11 @@ import numpy as np
 
 from avatar_studio.audio import MelWindows, frames_for_duration, load_audio
 from avatar_studio.audio.silence import lipsync_weights, silent_frames
+from avatar_studio.media.output_formats import output_format as format_of
 from avatar_studio.media.video_writer import VideoWriter
-from avatar_studio.model.backends.base import InferenceBackend, NoticeCallback
+from avatar_studio.model.backends.base import InferenceBackend
 from avatar_studio.model.enhancers import FaceEnhancer
-from avatar_studio.progress import CancelToken, ProgressCallback, ProgressReporter
+from avatar_studio.progress import CancelToken, NoticeCallback, ProgressCallback, ProgressReporter
 from avatar_studio.render.enhance import FrameRestorer, enhancer_landmarks
 from avatar_studio.render.frame_compositor import FrameCompositor
 from avatar_studio.render.model_io import face_batch, predictions_to_images
@@ -64,6 +65,7 @@ class RenderResult:
     duration_s: float
     elapsed_s: float
     frames_per_second: float
+    video_codec: str = ""  # the encoder that wrote it, e.g. "libx264", "h264_nvenc", "libvpx-vp9"
 
 
 def render_video(
@@ -77,8 +79,10 @@ def render_video(
     enhancer: FaceEnhancer | None = None,
     on_notice: NoticeCallback | None = None,
 ) -> RenderResult:
-    """Write `output` (MP4, H.264 + AAC): `avatar` lip-synced to `audio_path` by `backend`, its faces
-    restored by `enhancer` when one is given (as `settings` say).
+    """Write `output` (its suffix picks the format, see `media/output_formats.py`): `avatar`
+    lip-synced to `audio_path` by `backend`, its faces restored by `enhancer` when one is given (as
+    `settings` say). A transparent avatar keeps its alpha in .webm/.mov and is composited over
+    black in the other formats.
 
     Raises `AvatarStudioError` for bad input (nothing is written) and `Cancelled` when
     `cancel` fires (the partial file is removed); the destination appears only when complete.
@@ -102,16 +106,21 @@ def render_video(
         lipsync = lipsync_weights(silent_frames(audio.silent_stretches(), n_frames, fps))
     compositor = FrameCompositor(settings, avatar.boxes, avatar.landmarks(), lipsync)
 
+    output_format = format_of(output)
+    keep_alpha = avatar.has_alpha and output_format.keeps_alpha
     writer = VideoWriter(
         Path(output), avatar.width, avatar.height, fps,
         audio=Path(audio_path), crf=settings.crf, preset=settings.preset, overwrite=settings.overwrite,
         repair_audio=audio.invalid_samples > 0,
         audio_duration_s=None if settings.seconds is None else duration_s,
+        encoder=output_format.chosen_encoder(settings.encoder), alpha=keep_alpha,
     )
     reporter = ProgressReporter(RENDER_STAGE, n_frames, progress, cancel)
     stages = StageGroup(cancel)
     try:
-        _run_stages(stages, avatar, windows, backend, writer, reporter, settings, n_frames, compositor, restorer)
+        _run_stages(
+            stages, avatar, windows, backend, writer, reporter, settings, n_frames, compositor, restorer, keep_alpha
+        )
     except BaseException:
         stages.stop()
         stages.join()
@@ -123,6 +132,7 @@ def render_video(
     return RenderResult(
         output=Path(output), frame_count=n_frames, duration_s=float(n_frames / fps),
         elapsed_s=elapsed, frames_per_second=n_frames / elapsed if elapsed > 0 else 0.0,
+        video_codec=writer.video_codec,
     )
 
 
@@ -137,6 +147,7 @@ def _run_stages(
     n_frames: int,
     compositor: FrameCompositor,
     restorer: FrameRestorer | None = None,
+    keep_alpha: bool = False,
 ) -> None:
     """Start the worker stages and run the encoder here until the last frame is written."""
     batch_size = backend.batch_size
@@ -166,7 +177,7 @@ def _run_stages(
     def decode() -> None:
         schedule = frame_schedule(n_frames, avatar.frame_count, settings.loop)
         # closing(): when another stage fails, the reader's read-ahead threads stop at once.
-        with closing(avatar.iter_frames(schedule)) as source:
+        with closing(avatar.iter_frames(schedule, alpha=keep_alpha)) as source:
             for frame in source:
                 stages.put(frames, frame)
         stages.put(frames, END)
@@ -175,13 +186,13 @@ def _run_stages(
         output_index = 0
         while (item := stages.get(mouths)) is not END:
             indices, images = item
-            for source_index, mouth in zip(indices, images):
+            for source_index, mouth in zip(indices, images, strict=True):
                 frame = stages.get(frames)
                 if frame is END:
                     raise RuntimeError("the avatar's frame reader stopped before the schedule ended")
                 if not frame.flags.writeable:
                     frame = frame.copy()
-                compositor.paste(frame, mouth, int(source_index), output_index)
+                compositor.paste(frame[..., :3] if keep_alpha else frame, mouth, int(source_index), output_index)
                 output_index += 1
                 stages.put(composited, frame)
         stages.put(composited, END)
@@ -195,7 +206,7 @@ def _run_stages(
                 batch.append(frame)
             if batch and (frame is END or len(batch) >= restorer.enhancer.batch_size):
                 sources = [source_frame(i, avatar.frame_count, settings.loop) for i in range(done, done + len(batch))]
-                restorer.restore(batch, sources)
+                restorer.restore([f[..., :3] for f in batch] if keep_alpha else batch, sources)
                 for restored in batch:
                     stages.put(finished, restored)
                 done += len(batch)

@@ -14,15 +14,14 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 
-from avatar_studio.choices import LOOP_MODES, LoopMode
+from avatar_studio.choices import LOOP_MODES, LoopMode, check_choice
 
 
 def source_frame(i: int, frame_count: int, mode: LoopMode = "pingpong") -> int:
     """The avatar frame index shown at output frame `i`."""
     if frame_count < 1:
         raise ValueError("an avatar has at least one frame")
-    if mode not in LOOP_MODES:
-        raise ValueError(f"unknown loop mode {mode!r}; expected one of {', '.join(LOOP_MODES)}")
+    check_choice("loop mode", mode, LOOP_MODES)
     if frame_count == 1:
         return 0
     if mode == "loop":

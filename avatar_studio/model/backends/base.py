@@ -16,11 +16,10 @@ from pathlib import Path
 
 import numpy as np
 
-from avatar_studio.choices import BackendChoice, DeviceChoice, PrecisionChoice
+from avatar_studio.choices import DEFAULT_BATCH_SIZE, BackendChoice, DeviceChoice, PrecisionChoice, check_batch_size
 from avatar_studio.errors import AvatarStudioError
-from avatar_studio.model.wav2lip import OUTPUT_SHAPE
-
-NoticeCallback = Callable[[str], None]
+from avatar_studio.model.shapes import OUTPUT_SHAPE
+from avatar_studio.progress import NoticeCallback
 
 
 @dataclass(frozen=True)
@@ -31,15 +30,14 @@ class BackendSettings:
     backend: BackendChoice = "auto"
     device: DeviceChoice = "auto"
     precision: PrecisionChoice = "auto"
-    batch_size: int = 16
+    batch_size: int = DEFAULT_BATCH_SIZE
 
 
 class BatchShrinking(ABC):
     """A model run in chunks of `batch_size` samples that halves the batch when the device runs out of memory."""
 
     def __init__(self, batch_size: int, on_notice: NoticeCallback | None = None) -> None:
-        if batch_size < 1:
-            raise AvatarStudioError(f"Batch size must be at least 1, not {batch_size}.")
+        check_batch_size(batch_size)
         self.batch_size = batch_size
         self._on_notice = on_notice
 
@@ -137,7 +135,7 @@ class InferenceBackend(BatchShrinking):
             )
         return output
 
-    def __enter__(self) -> "InferenceBackend":
+    def __enter__(self) -> InferenceBackend:
         return self
 
     def __exit__(self, *exc: object) -> None:

@@ -24,12 +24,13 @@ from pathlib import Path
 import numpy as np
 import platformdirs
 
-from avatar_studio.choices import DEVICES, PRECISIONS, DeviceChoice, PrecisionChoice
+from avatar_studio.choices import DEFAULT_BATCH_SIZE, DEVICES, PRECISIONS, DeviceChoice, PrecisionChoice, check_choice
 from avatar_studio.errors import AvatarStudioError
-from avatar_studio.model.backends.base import InferenceBackend, NoticeCallback
-from avatar_studio.model.backends.nvidia import nvidia_driver_present
-from avatar_studio.model.wav2lip import FACE_SHAPE, MEL_SHAPE, OUTPUT_SHAPE
+from avatar_studio.gpu_drivers import nvidia_driver_present
+from avatar_studio.model.backends.base import InferenceBackend
+from avatar_studio.model.shapes import FACE_SHAPE, MEL_SHAPE, OUTPUT_SHAPE
 from avatar_studio.paths import APP_NAME
+from avatar_studio.progress import NoticeCallback
 
 TENSORRT = "TensorrtExecutionProvider"
 CUDA = "CUDAExecutionProvider"
@@ -40,7 +41,7 @@ CPU = "CPUExecutionProvider"
 #: Tried in this order when the device is "auto" (fastest first); the CPU always closes the list.
 PROVIDER_PREFERENCE = (TENSORRT, CUDA, DIRECTML, COREML, CPU)
 NVIDIA_PROVIDERS = (TENSORRT, CUDA)
-_ELEMENT_TYPES = {"tensor(float)": np.dtype(np.float32), "tensor(float16)": np.dtype(np.float16)}
+_ELEMENT_TYPES: dict[str, np.dtype] = {"tensor(float)": np.dtype(np.float32), "tensor(float16)": np.dtype(np.float16)}
 _OOM_MARKERS = ("out of memory", "failed to allocate")
 
 
@@ -71,15 +72,14 @@ class OnnxBackend(InferenceBackend):
         model_path: str | os.PathLike[str],
         device: DeviceChoice = "auto",
         precision: PrecisionChoice = "auto",
-        batch_size: int = 16,
+        batch_size: int = DEFAULT_BATCH_SIZE,
         on_notice: NoticeCallback | None = None,
         threads: int | None = None,
     ) -> None:
         super().__init__(batch_size, on_notice)
         import onnxruntime as ort
 
-        if precision not in PRECISIONS:
-            raise AvatarStudioError(f"Unknown precision {precision!r}; choose one of {', '.join(PRECISIONS)}.")
+        check_choice("precision", precision, PRECISIONS)
 
         self.model_path = Path(model_path)
         if not self.model_path.is_file():
@@ -198,8 +198,7 @@ def run_in_fixed_groups(
 
 def choose_providers(device: DeviceChoice, available: list[str]) -> list[str]:
     """The execution providers to ask for, best first, for the device the user chose."""
-    if device not in DEVICES:
-        raise AvatarStudioError(f"Unknown device {device!r}; choose one of {', '.join(DEVICES)}.")
+    check_choice("device", device, DEVICES)
     if device == "cpu":
         return [CPU]
     present = [p for p in PROVIDER_PREFERENCE if p in available]
@@ -320,8 +319,8 @@ def read_signature(session, path: Path) -> OnnxSignature:
             "apart; export it again with fixed channel and image sizes."
         )
     mel, face = pairings[0]
-    dtypes = [_ELEMENT_TYPES.get(arg.type) for arg in (mel, face)]
-    if None in dtypes:
+    mel_dtype, face_dtype = (_ELEMENT_TYPES.get(arg.type) for arg in (mel, face))
+    if mel_dtype is None or face_dtype is None:
         raise AvatarStudioError(
             f"{path.name} takes {mel.type}/{face.type} inputs but only float32 and float16 models are supported; "
             "export it again with `avatar-studio export-onnx`."
@@ -331,8 +330,8 @@ def read_signature(session, path: Path) -> OnnxSignature:
         mel_name=mel.name,
         face_name=face.name,
         output_name=outputs[0].name,
-        mel_dtype=dtypes[0],
-        face_dtype=dtypes[1],
+        mel_dtype=mel_dtype,
+        face_dtype=face_dtype,
         fixed_batch=fixed[0] if fixed else None,
     )
 
@@ -341,7 +340,7 @@ def _fits(shape: list, expected: tuple[int, ...]) -> bool:
     """True when a graph shape [batch, *dims] can hold `expected` dims; named (dynamic) dims fit anything."""
     if shape is None or len(shape) != len(expected) + 1:
         return False
-    return all(not isinstance(d, int) or d == e for d, e in zip(shape[1:], expected))
+    return all(not isinstance(d, int) or d == e for d, e in zip(shape[1:], expected, strict=True))
 
 
 def _shape_text(shape: list) -> str:
