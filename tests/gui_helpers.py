@@ -74,7 +74,9 @@ def open_window(qtbot, settings_dir, isolated_home):
 
     def build():
         window = MainWindow()
-        qtbot.addWidget(window)
+        # pytest-qt closes its widgets before fixtures finish: shut down first, so a window whose
+        # render is still running (a test that failed half-way) never waits on the quit question.
+        qtbot.addWidget(window, before_close_func=lambda closing: closing.shutdown())
         window.show()
         windows.append(window)
         return window

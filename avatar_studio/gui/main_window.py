@@ -254,7 +254,7 @@ class MainWindow(QMainWindow):
         self.resize(max(width, MIN_SIZE[0]), max(height, MIN_SIZE[1]))
 
     def closeEvent(self, event: QCloseEvent) -> None:
-        if self.is_busy():
+        if not self._shut_down and self.is_busy():
             answer = QMessageBox.question(
                 self, "Stop the running work?",
                 "A render or preparation is running. Stop it and quit? Unfinished files are removed; "
