@@ -31,6 +31,7 @@ from avatar_studio.gui.banner import MessageBanner
 from avatar_studio.gui.file_kinds import FileKind, file_kind
 from avatar_studio.gui.frame_preview import FramePreviewActions
 from avatar_studio.gui.job_form import JobForm
+from avatar_studio.gui.library_choice import choose_library
 from avatar_studio.gui.library_panel import LibraryPanel
 from avatar_studio.gui.menus import build_menus
 from avatar_studio.gui.model_actions import ModelActions
@@ -39,23 +40,14 @@ from avatar_studio.gui.queue_panel import QueuePanel
 from avatar_studio.gui.render_actions import RenderActions
 from avatar_studio.gui.scheduler import RenderScheduler
 from avatar_studio.gui.session import LibrarySession
-from avatar_studio.paths import library_dir, remember_library, remembered_library
+from avatar_studio.paths import library_dir, remember_library
 from avatar_studio.settings import EngineSettings
 from avatar_studio.system_info import device_availability
 
 DEFAULT_SIZE = (1440, 900)
 MIN_SIZE = (1000, 640)
-SETTINGS_LIBRARY = "library/folder"
 
 T = TypeVar("T")
-
-
-def choose_library(override: Path | None) -> Path:
-    """`--library` > `$AVATAR_STUDIO_HOME` > the folder chosen in Settings last time > the default."""
-    legacy = str(QSettings().value(SETTINGS_LIBRARY, "", str))
-    if legacy and remembered_library() is None:  # chosen by a version that kept it in QSettings
-        remember_library(legacy)
-    return library_dir(override)
 
 
 class MainWindow(QMainWindow):

@@ -53,7 +53,7 @@ except ImportError as error:
     MULTIMEDIA_ERROR = str(error)
 
 NOTHING_TO_PLAY = "Nothing to play — select an avatar or a finished job."
-NO_SOUND_DEVICE = "No sound device: playing without sound"
+NO_SOUND_DEVICE = "No sound device"
 #: The rate assumed for stepping through a file whose rate QtMultimedia does not report.
 FALLBACK_FPS = 25.0
 MAX_RATE = 4.0
@@ -182,7 +182,8 @@ class PlayerPanel(QWidget):
         volume_icon = QLabel()
         volume_icon.setPixmap(icon("volume").pixmap(16, 16))
         self.sound_note = QLabel(NO_SOUND_DEVICE)
-        self.sound_note.setToolTip("No sound output device was found; connect one and restart to hear previews")
+        self.sound_note.setToolTip("No sound output device was found: previews play without sound. "
+                                   "Connect one and restart to hear them")
         if self.audio is not None:
             self.volume.setToolTip("Volume")
             self.volume.valueChanged.connect(lambda value: self.audio.setVolume(value / 100))

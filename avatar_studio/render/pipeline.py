@@ -7,7 +7,7 @@ Five stages run at once, joined by small bounded queues (see `stages.py`):
     decode     the avatar's full frames, in schedule order, one at a time       (bounded by bytes)
     composite  each mouth blended in through its mask (`frame_compositor`)     (a few frames)
     enhance    only with a face enhancer: faces restored a batch at a time      (one batch of frames)
-    encode     frames piped into the one ffmpeg process (this thread)
+    encode     frames piped into the one ffmpeg process (the caller waits for all of them)
 
 Model inputs and outputs (96x96) are small, so only the full frames are rationed: the decode
 queue holds at most `FRAME_BUFFER_BYTES` of frames. Memory therefore depends on the frame size and
@@ -157,7 +157,7 @@ def _run_stages(
     restorer: FrameRestorer | None = None,
     keep_alpha: bool = False,
 ) -> None:
-    """Start the worker stages and run the encoder here until the last frame is written."""
+    """Run the stages until the encoder has written the last frame (or one of them failed)."""
     batch_size = backend.batch_size
     frame_bytes = avatar.width * avatar.height * 3
     inputs: queue.Queue = queue.Queue(BATCHES_AHEAD)
@@ -224,14 +224,19 @@ def _run_stages(
                 break
         stages.put(finished, END)
 
-    stages.start("inputs", prepare_inputs)
+    def encode() -> None:
+        while (frame := stages.get(finished)) is not END:
+            writer.write(frame)
+            reporter.advance()
+
+    # The model (and the enhancer, a model too) at the caller's priority, the rest in the background.
+    stages.start("inputs", prepare_inputs, background=True)
     stages.start("inference", infer)
-    stages.start("decode", decode)
-    stages.start("composite", composite)
+    stages.start("decode", decode, background=True)
+    stages.start("composite", composite, background=True)
     if restorer is not None:
         stages.start("enhance", lambda: enhance(restorer))
-    while (frame := stages.get(finished)) is not END:
-        writer.write(frame)
-        reporter.advance()
+    stages.start("encode", encode, background=True)
+    stages.wait()
     reporter.check_cancelled()
 
