@@ -138,3 +138,22 @@ def test_preview_frame_renders_the_playhead_frame_and_shows_it(
     lower_face = covered()
     quality.mask_kind.setCurrentText("mouth")
     assert 0 < covered() < lower_face  # the lips alone cover less than the lower face
+
+
+def test_an_imported_enhancer_is_offered_as_an_enhancer_never_as_the_model(open_window, qtbot, tmp_path):
+    from avatar_studio.gui.models_dialog import ModelsDialog
+
+    window = open_window()
+    source = write_brightening_enhancer(tmp_path / "gpen_bfr_256.onnx", size=256)
+    with qtbot.waitSignal(window.models.changed, timeout=60_000):
+        window.models.import_file(source)
+    assert window.session.settings.default_model == ""  # not made the default lip-sync model
+    assert window.form.model.count() == 0 and window.form.no_model_banner.isVisible()
+    assert window.form.quality.enhancer.findText("gpen_bfr_256.onnx", Qt.MatchFlag.MatchStartsWith) > 0
+    dialog = ModelsDialog(window.models, window)
+    qtbot.addWidget(dialog)
+    assert [dialog.table.item(0, c).text() for c in (1, 2)] == ["gpen_bfr_256.onnx", "Face enhancer"]
+    assert "GPEN-BFR 256" in dialog.table.item(0, 1).toolTip()
+    dialog.table.selectRow(0)
+    assert not dialog.default_button.isEnabled()
+    dialog.close()
