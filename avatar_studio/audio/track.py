@@ -29,7 +29,7 @@ class AudioTrack:
     invalid_samples: int = 0
 
     @classmethod
-    def from_samples(cls, samples: np.ndarray, source: Path | None = None) -> "AudioTrack":
+    def from_samples(cls, samples: np.ndarray, source: Path | None = None) -> AudioTrack:
         """A track of 16 kHz mono samples already in memory."""
         energy = HopEnergy()
         energy.feed(samples)
