@@ -43,6 +43,8 @@ from avatar_studio.choices import (
     PRECISIONS,
     check_choice,
 )
+from avatar_studio.gui.app_log import log_path
+from avatar_studio.gui.encoder_combo import EncoderCombo
 from avatar_studio.gui.icons import icon
 from avatar_studio.gui.job_form import BATCH_TIP, CRF_TIP, PRESET_TIP, grey_out_missing
 from avatar_studio.jobs.naming import is_writable_folder, writable_output_folder
@@ -98,12 +100,15 @@ class SettingsDialog(QDialog):
         self.crf.setValue(settings.crf)
         self.crf.setToolTip(CRF_TIP)
         self.preset = self._combo(ENCODER_PRESETS, settings.preset)
+        self.encoder = EncoderCombo()
+        self.encoder.set_value(settings.encoder)
         self.preset.setToolTip(PRESET_TIP)
         self.in_force: dict[str, QLabel] = {}
 
         self.pages = QStackedWidget()
         self.page_list = QListWidget()
         self.page_list.setFixedWidth(140)
+        self.page_list.setSpacing(3)
         for title, page in zip(PAGES, (self._general_page(), self._folders_page(), self._rendering_page(),
                                        self._encoder_page()), strict=True):
             self.page_list.addItem(title)
@@ -145,6 +150,7 @@ class SettingsDialog(QDialog):
             batch_size=self.batch_size.value(),
             crf=self.crf.value(),
             preset=check_choice("encoder preset", self.preset.currentText(), ENCODER_PRESETS),
+            encoder=self.encoder.value(),
         )
 
     def check_folder(self, field: QLineEdit, ask: bool = True) -> bool:
@@ -174,6 +180,7 @@ class SettingsDialog(QDialog):
         page, form = self._page("What every render starts from, unless the form says otherwise.")
         form.addRow("Default model", self.default_model)
         form.addRow("Settings file", self._in_force_label("settings"))
+        form.addRow("Log file", self._in_force_label("log"))
         return page
 
     def _folders_page(self) -> QWidget:
@@ -201,9 +208,11 @@ class SettingsDialog(QDialog):
         return page
 
     def _encoder_page(self) -> QWidget:
-        page, form = self._page("How the finished video is compressed (H.264 with AAC sound).")
+        page, form = self._page("How the finished video is compressed: the output file's suffix picks the format "
+                                "(.mp4/.m4v/.mkv H.264 or H.265 with AAC, .webm VP9, .mov ProRes 4444).")
         form.addRow("Quality (CRF)", self.crf)
         form.addRow("Preset", self.preset)
+        form.addRow("Encoder", self.encoder)
         return page
 
     @staticmethod
@@ -227,6 +236,7 @@ class SettingsDialog(QDialog):
         library, library_origin = library_choice(None if os.environ.get(HOME_ENV) else self.library_root)
         self.in_force["library"].setText(f"In use: {library} ({library_origin})")
         self.in_force["settings"].setText(str(self.library_root / SETTINGS_FILE))
+        self.in_force["log"].setText(f"{log_path(self.library_root)} (Help → Open log; --verbose also prints it)")
         models, models_origin = models_choice(self.models_dir.text().strip() or None)
         chosen_output = self.output_dir.text().strip()
         output = writable_output_folder(chosen_output or Path.home() / "Videos")
