@@ -64,7 +64,9 @@ def _one_sentence(capsys, *words: str) -> str:
     return err
 
 
-@pytest.mark.parametrize("command", [["avatars", "rename", "still", "New name"], ["avatars", "delete", "still", "--yes"]])
+@pytest.mark.parametrize(
+    "command", [["avatars", "rename", "still", "New name"], ["avatars", "delete", "still", "--yes"]]
+)
 def test_changing_a_read_only_library_is_one_sentence(read_only: Path, capsys, command: list[str]) -> None:
     before = _tree(read_only)
     assert main([*command, "--library", str(read_only)]) == 2
@@ -80,7 +82,9 @@ def test_preparing_into_a_read_only_library_is_one_sentence(read_only: Path, tmp
     assert _tree(read_only) == before
 
 
-@pytest.mark.parametrize("command", [["avatars"], ["info"], ["render", "--avatar", "a", "--audio", "a.wav", "-o", "o.mp4"]])
+@pytest.mark.parametrize(
+    "command", [["avatars"], ["info"], ["render", "--avatar", "a", "--audio", "a.wav", "-o", "o.mp4"]]
+)
 def test_a_library_that_is_a_regular_file_is_one_sentence(tmp_path: Path, capsys, command: list[str]) -> None:
     not_a_folder = tmp_path / "library.txt"
     not_a_folder.write_text("my notes")

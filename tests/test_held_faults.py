@@ -28,7 +28,9 @@ def tiny_disk(tmp_path: Path):
             pytest.skip("mounting a tmpfs needs root")
         point = tmp_path / f"disk{len(mounted)}"
         point.mkdir()
-        result = subprocess.run(["mount", "-t", "tmpfs", "-o", f"size={kib}k", "tmpfs", str(point)], capture_output=True)
+        result = subprocess.run(
+            ["mount", "-t", "tmpfs", "-o", f"size={kib}k", "tmpfs", str(point)], capture_output=True
+        )
         if result.returncode != 0:
             pytest.skip("cannot mount a tmpfs here")
         mounted.append(point)
@@ -75,7 +77,17 @@ def test_a_disk_filling_up_during_a_prepare_is_one_sentence_and_changes_nothing(
 def test_two_prepares_of_one_name_at_once_leave_exactly_one_avatar(shared_media: Path, tmp_path: Path) -> None:
     still = make_still(shared_media / TALKING, tmp_path / "still.png", height=128)
     library = tmp_path / "lib"
-    command = [sys.executable, "-m", "avatar_studio", "prepare", str(still), "--name", "Same", "--library", str(library)]
+    command = [
+        sys.executable,
+        "-m",
+        "avatar_studio",
+        "prepare",
+        str(still),
+        "--name",
+        "Same",
+        "--library",
+        str(library),
+    ]
     racers = [subprocess.Popen(command, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE) for _ in range(2)]
     results = [(racer.wait(300), racer.stderr.read().decode()) for racer in racers]
     assert sorted(code for code, _ in results) == [0, 2], results
