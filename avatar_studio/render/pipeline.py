@@ -31,7 +31,7 @@ from typing import TYPE_CHECKING
 import numpy as np
 
 from avatar_studio.audio import AudioTrack, MelWindows, frames_for_duration, load_audio
-from avatar_studio.audio.silence import lipsync_weights, silent_frames, silent_stretches
+from avatar_studio.audio.silence import lipsync_weights, silent_frames
 from avatar_studio.media.output_formats import output_format as format_of
 from avatar_studio.media.video_writer import VideoWriter
 from avatar_studio.model.backends.base import InferenceBackend
@@ -140,7 +140,7 @@ def frame_compositor(avatar: Avatar, audio: AudioTrack, n_frames: int, settings:
     """How the mouths of a render of `n_frames` frames of `audio` are blended in (masks, silence)."""
     lipsync = None
     if settings.silence == "original":
-        lipsync = lipsync_weights(silent_frames(silent_stretches(audio.samples), n_frames, avatar.fps_fraction))
+        lipsync = lipsync_weights(silent_frames(audio.silent_stretches(), n_frames, avatar.fps_fraction))
     return FrameCompositor(settings, avatar.boxes, avatar.landmarks(), lipsync)
 
 
