@@ -57,7 +57,7 @@ def run(library: Path | None = None, verbose: bool = False) -> int:
 
     from avatar_studio.errors import AvatarStudioError
     from avatar_studio.gui.app_log import AppLog
-    from avatar_studio.gui.main_window import MainWindow, choose_library
+    from avatar_studio.gui.library_choice import choose_library
 
     try:
         app_log = AppLog(choose_library(library), verbose)
@@ -65,6 +65,9 @@ def run(library: Path | None = None, verbose: bool = False) -> int:
         QMessageBox.critical(None, APPLICATION, str(error))
         return 2
     try:
+        # Imported only now: the window's player loads QtMultimedia, which talks on the console.
+        from avatar_studio.gui.main_window import MainWindow
+
         while True:
             try:
                 window = MainWindow(library)

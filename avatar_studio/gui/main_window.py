@@ -29,7 +29,9 @@ from avatar_studio.gui.app_log import log_path
 from avatar_studio.gui.avatar_actions import AvatarActions
 from avatar_studio.gui.banner import MessageBanner
 from avatar_studio.gui.file_kinds import FileKind, file_kind
+from avatar_studio.gui.frame_preview import FramePreviewActions
 from avatar_studio.gui.job_form import JobForm
+from avatar_studio.gui.library_choice import choose_library
 from avatar_studio.gui.library_panel import LibraryPanel
 from avatar_studio.gui.menus import build_menus
 from avatar_studio.gui.model_actions import ModelActions
@@ -39,23 +41,14 @@ from avatar_studio.gui.render_actions import RenderActions
 from avatar_studio.gui.scheduler import RenderScheduler
 from avatar_studio.gui.session import LibrarySession
 from avatar_studio.locks import AppLock
-from avatar_studio.paths import library_dir, remember_library, remembered_library
+from avatar_studio.paths import library_dir, remember_library
 from avatar_studio.settings import EngineSettings
 from avatar_studio.system_info import device_availability
 
 DEFAULT_SIZE = (1440, 900)
 MIN_SIZE = (1000, 640)
-SETTINGS_LIBRARY = "library/folder"
 
 T = TypeVar("T")
-
-
-def choose_library(override: Path | None) -> Path:
-    """`--library` > `$AVATAR_STUDIO_HOME` > the folder chosen in Settings last time > the default."""
-    legacy = str(QSettings().value(SETTINGS_LIBRARY, "", str))
-    if legacy and remembered_library() is None:  # chosen by a version that kept it in QSettings
-        remember_library(legacy)
-    return library_dir(override)
 
 
 class MainWindow(QMainWindow):
@@ -76,6 +69,7 @@ class MainWindow(QMainWindow):
         self.avatars = AvatarActions(self)
         self.renders = RenderActions(self)
         self.models = ModelActions(self)
+        self.frame_previews = FramePreviewActions(self)
         self.menu_actions = build_menus(self)
         self._activity = QLabel("Idle")
         self._device = QLabel()
@@ -123,7 +117,7 @@ class MainWindow(QMainWindow):
 
     def is_busy(self) -> bool:
         return (bool(self.avatars.preparations) or self.session.scheduler.running_job_id is not None
-                or bool(self.models.tasks))
+                or bool(self.models.tasks) or bool(self.frame_previews.tasks()))
 
     # -- drops -------------------------------------------------------------------------------------
 
@@ -206,7 +200,8 @@ class MainWindow(QMainWindow):
 
     def update_activity(self) -> None:
         """The status bar's summary of everything running (renders, preparations, imports)."""
-        parts = [*self.renders.activity(), *self.avatars.activity(), *self.models.activity()]
+        parts = [*self.renders.activity(), *self.avatars.activity(), *self.models.activity(),
+                 *self.frame_previews.activity()]
         self._activity.setText("   |   ".join(parts) if parts else "Idle")
 
     def show_device(self, description: str) -> None:
@@ -286,7 +281,7 @@ class MainWindow(QMainWindow):
         settings.setValue("window/main_splitter", self.main_splitter.saveState())
         settings.setValue("window/center_splitter", self.center_splitter.saveState())
         self.player.clear()  # ends QtMultimedia's decoding and audio threads now, not at some later GC
-        tasks = [*self.avatars.preparations.values(), *self.models.tasks]
+        tasks = [*self.avatars.preparations.values(), *self.models.tasks, *self.frame_previews.tasks()]
         for task in tasks:
             task.cancel()
         self.session.close()

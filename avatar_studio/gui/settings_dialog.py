@@ -43,6 +43,7 @@ from avatar_studio.choices import (
     PRECISIONS,
     check_choice,
 )
+from avatar_studio.gui.app_log import log_path
 from avatar_studio.gui.icons import icon
 from avatar_studio.gui.job_form import BATCH_TIP, CRF_TIP, PRESET_TIP, grey_out_missing
 from avatar_studio.jobs.naming import is_writable_folder, writable_output_folder
@@ -104,6 +105,7 @@ class SettingsDialog(QDialog):
         self.pages = QStackedWidget()
         self.page_list = QListWidget()
         self.page_list.setFixedWidth(140)
+        self.page_list.setSpacing(3)
         for title, page in zip(PAGES, (self._general_page(), self._folders_page(), self._rendering_page(),
                                        self._encoder_page()), strict=True):
             self.page_list.addItem(title)
@@ -174,6 +176,7 @@ class SettingsDialog(QDialog):
         page, form = self._page("What every render starts from, unless the form says otherwise.")
         form.addRow("Default model", self.default_model)
         form.addRow("Settings file", self._in_force_label("settings"))
+        form.addRow("Log file", self._in_force_label("log"))
         return page
 
     def _folders_page(self) -> QWidget:
@@ -227,6 +230,7 @@ class SettingsDialog(QDialog):
         library, library_origin = library_choice(None if os.environ.get(HOME_ENV) else self.library_root)
         self.in_force["library"].setText(f"In use: {library} ({library_origin})")
         self.in_force["settings"].setText(str(self.library_root / SETTINGS_FILE))
+        self.in_force["log"].setText(f"{log_path(self.library_root)} (Help → Open log; --verbose also prints it)")
         models, models_origin = models_choice(self.models_dir.text().strip() or None)
         chosen_output = self.output_dir.text().strip()
         output = writable_output_folder(chosen_output or Path.home() / "Videos")
