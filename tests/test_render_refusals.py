@@ -78,7 +78,7 @@ def test_a_wrong_extension_is_named_before_the_overwrite_question(
     existing.write_bytes(b"the user's file")
     assert _render(render_library, "still", beeps, existing, identity_model) == 2
     err = capsys.readouterr().err
-    assert "use .mp4" in err and "--overwrite" not in err, err
+    assert "'voice.wav' does not end in a video suffix" in err and ".mp4" in err and "--overwrite" not in err, err
     assert existing.read_bytes() == b"the user's file"
 
 

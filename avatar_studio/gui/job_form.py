@@ -37,7 +37,14 @@ from avatar_studio.choices import (
     PRECISIONS,
     check_choice,
 )
-from avatar_studio.gui.file_kinds import AUDIO_FILTER, FileKind, file_kind
+from avatar_studio.gui.encoder_combo import EncoderCombo
+from avatar_studio.gui.file_kinds import (
+    AUDIO_FILTER,
+    OUTPUT_FILTER,
+    FileKind,
+    file_kind,
+    with_output_suffix,
+)
 from avatar_studio.gui.form_rows import choice_combo, widget_row
 from avatar_studio.gui.formatting import audio_summary, format_size
 from avatar_studio.gui.icons import icon
@@ -125,6 +132,7 @@ class JobForm(QWidget):
         self.crf.setToolTip(CRF_TIP)
         self.preset = self._combo(ENCODER_PRESETS)
         self.preset.setToolTip(PRESET_TIP)
+        self.encoder = EncoderCombo()
         self.output = QLineEdit()
         self.output.textEdited.connect(self._on_output_edited)
         browse_output = QToolButton()
@@ -167,7 +175,7 @@ class JobForm(QWidget):
             self._label("&Precision", self.precision), self.precision, stretch_all=True))
         form.addRow(self._label("&Loop", self.loop), self._row(
             self.loop, self._label("Batc&h size", self.batch_size), self.batch_size,
-            self._label("C&RF", self.crf), self.crf, self._label("Pre&set", self.preset), self.preset,
+            self._label("C&RF", self.crf), self.crf, self._label("Pre&set", self.preset), self.preset, self.encoder,
             stretch_all=True))
         form.addRow(self._label("&Output", self.output), self._row(self.output, browse_output))
         self.output_note = QLabel()
@@ -199,6 +207,7 @@ class JobForm(QWidget):
             combo.setCurrentText(value)
         self.batch_size.setValue(settings.batch_size)
         self.crf.setValue(settings.crf)
+        self.encoder.set_value(settings.encoder)
         self._output_dir = writable_output_folder(output_dir)
         moved = self._output_dir != Path(output_dir)
         self.output_note.setText(f"The output folder {output_dir} cannot be written (choose another in "
@@ -278,6 +287,7 @@ class JobForm(QWidget):
             loop=check_choice("loop mode", self.loop.currentText(), LOOP_MODES),
             crf=self.crf.value(),
             preset=check_choice("encoder preset", self.preset.currentText(), ENCODER_PRESETS),
+            encoder=self.encoder.value(),
             seconds=PREVIEW_SECONDS if preview_output else None,
             overwrite=bool(preview_output),
             **self.quality.values(),
@@ -347,9 +357,9 @@ class JobForm(QWidget):
             self.set_audio(Path(path))
 
     def _browse_output(self) -> None:
-        path, _ = QFileDialog.getSaveFileName(self, "Save the video as", self.output.text(), "MP4 video (*.mp4)")
+        path, chosen = QFileDialog.getSaveFileName(self, "Save the video as", self.output.text(), OUTPUT_FILTER)
         if path:
-            self.set_output(Path(path if path.lower().endswith(".mp4") else path + ".mp4"))
+            self.set_output(with_output_suffix(Path(path), chosen))
 
     def dragEnterEvent(self, event: QDragEnterEvent) -> None:
         if audio_from_urls(event.mimeData().urls()) is not None:

@@ -31,7 +31,7 @@ from typing import TYPE_CHECKING
 import numpy as np
 
 from avatar_studio.audio import AudioTrack, MelWindows, frames_for_duration, load_audio
-from avatar_studio.audio.silence import lipsync_weights, silent_frames, silent_stretches
+from avatar_studio.audio.silence import lipsync_weights, silent_frames
 from avatar_studio.media.output_formats import output_format as format_of
 from avatar_studio.media.video_writer import VideoWriter
 from avatar_studio.model.backends.base import InferenceBackend
@@ -40,7 +40,7 @@ from avatar_studio.progress import CancelToken, NoticeCallback, ProgressCallback
 from avatar_studio.render.enhance import FrameRestorer, enhancer_landmarks
 from avatar_studio.render.frame_compositor import FrameCompositor
 from avatar_studio.render.model_io import face_batch, predictions_to_images
-from avatar_studio.render.schedule import frame_schedule, source_frame
+from avatar_studio.render.schedule import frame_schedule, model_batches, source_frame
 from avatar_studio.render.settings import RenderSettings
 from avatar_studio.render.stages import END, StageGroup
 
@@ -140,7 +140,7 @@ def frame_compositor(avatar: Avatar, audio: AudioTrack, n_frames: int, settings:
     """How the mouths of a render of `n_frames` frames of `audio` are blended in (masks, silence)."""
     lipsync = None
     if settings.silence == "original":
-        lipsync = lipsync_weights(silent_frames(silent_stretches(audio.samples), n_frames, avatar.fps_fraction))
+        lipsync = lipsync_weights(silent_frames(audio.silent_stretches(), n_frames, avatar.fps_fraction))
     return FrameCompositor(settings, avatar.boxes, avatar.landmarks(), lipsync)
 
 
@@ -167,8 +167,7 @@ def _run_stages(
     composited: queue.Queue = finished if restorer is None else queue.Queue(ENCODE_QUEUE_FRAMES)
 
     def prepare_inputs() -> None:
-        for start in range(0, n_frames, batch_size):
-            stop = min(start + batch_size, n_frames)
+        for start, stop in model_batches(n_frames, batch_size):
             indices = np.array(
                 [source_frame(i, avatar.frame_count, settings.loop) for i in range(start, stop)], np.int64
             )
