@@ -40,6 +40,7 @@ from avatar_studio.gui.queue_panel import QueuePanel
 from avatar_studio.gui.render_actions import RenderActions
 from avatar_studio.gui.scheduler import RenderScheduler
 from avatar_studio.gui.session import LibrarySession
+from avatar_studio.locks import AppLock
 from avatar_studio.paths import library_dir, remember_library
 from avatar_studio.settings import EngineSettings
 from avatar_studio.system_info import device_availability
@@ -102,6 +103,11 @@ class MainWindow(QMainWindow):
         """Use another library folder; refused while work is running in this one."""
         if self.is_busy():
             self.show_error("Finish or cancel the running work before switching the library folder.")
+            return False
+        try:  # another window on that library: refuse now, while this one is still open
+            AppLock(library_dir(root)).acquire().release()
+        except AvatarStudioError as error:
+            self.show_error(str(error))
             return False
         self.session.close()
         self.session.scheduler.deleteLater()
