@@ -118,7 +118,7 @@ def test_render_job_runs_to_done_plays_and_the_queue_survives_a_rebuild(
     assert "PyTorch" in window._device.text()
 
     with qtbot.waitSignal(window.player.media_loaded, timeout=20_000) as loaded:
-        window.renders.play_job(job.id)
+        window.queue_actions.play_job(job.id)
     assert abs(loaded.args[0] - 2000) < 200  # duration read back by QtMultimedia, ms
 
     window.shutdown()
@@ -138,7 +138,11 @@ def test_render_job_runs_to_done_plays_and_the_queue_survives_a_rebuild(
 
 
 def test_cancel_stops_the_render_and_leaves_no_output(
-        open_window, qtbot, shared_media, synthetic_checkpoint, isolated_home, tmp_path):
+        open_window, qtbot, shared_media, synthetic_checkpoint, isolated_home, tmp_path, monkeypatch):
+    from PySide6.QtWidgets import QMessageBox
+
+    # Cancelling a render that has run a while asks first (a loaded machine gets there): "Yes".
+    monkeypatch.setattr(QMessageBox, "question", lambda *args, **kwargs: QMessageBox.StandardButton.Yes)
     install_model(synthetic_checkpoint, Path(os.environ["AVATAR_STUDIO_MODELS"]))
     prepare_avatar(isolated_home, shared_media)
     audio = make_speech(shared_media, tmp_path, 5.0)

@@ -55,6 +55,7 @@ class JobForm(QWidget):
     queue_requested = Signal()
     preview_requested = Signal()
     import_model_requested = Signal()
+    several_audio_chosen = Signal(list)  # [Path, ...]: queue one job per file with these settings
 
     def __init__(self, parent: QWidget | None = None) -> None:
         super().__init__(parent)
@@ -228,9 +229,12 @@ class JobForm(QWidget):
         self._output_edited = bool(text.strip())
 
     def _browse_audio(self) -> None:
-        path, _ = QFileDialog.getOpenFileName(self, "Choose the voice recording", self.audio.text(), AUDIO_FILTER)
-        if path:
-            self.set_audio(Path(path))
+        paths, _ = QFileDialog.getOpenFileNames(
+            self, "Choose the voice recording (several: one render each)", self.audio.text(), AUDIO_FILTER)
+        if len(paths) == 1:
+            self.set_audio(Path(paths[0]))
+        elif paths:
+            self.several_audio_chosen.emit([Path(path) for path in paths])
 
     def _browse_output(self) -> None:
         path, _ = QFileDialog.getSaveFileName(self, "Save the video as", self.output.text(), "MP4 video (*.mp4)")
@@ -242,9 +246,13 @@ class JobForm(QWidget):
             event.acceptProposedAction()
 
     def dropEvent(self, event: QDropEvent) -> None:
-        path = audio_from_urls(event.mimeData().urls())
-        if path is not None:
-            self.set_audio(path)
+        paths = [Path(url.toLocalFile()) for url in event.mimeData().urls()
+                 if url.isLocalFile() and file_kind(Path(url.toLocalFile())) is FileKind.AUDIO]
+        if len(paths) == 1:
+            self.set_audio(paths[0])
+        elif paths:
+            self.several_audio_chosen.emit(paths)
+        if paths:
             event.acceptProposedAction()
 
     @staticmethod

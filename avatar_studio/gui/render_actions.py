@@ -1,4 +1,4 @@
-"""Rendering and the queue: queue the form's job, quick preview, and the actions on queued jobs.
+"""Rendering: queue the form's job (or one per audio file), quick preview, and the scheduler's reports.
 
 Every change goes to the `JobStore` (the single source of truth for job states) and then the
 queue panel re-reads it; the scheduler renders one job at a time and reports back here.
@@ -7,18 +7,19 @@ queue panel re-reads it; the scheduler renders one job at a time and reports bac
 from __future__ import annotations
 
 from dataclasses import replace
+from functools import partial
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from PySide6.QtCore import QObject, QUrl
-from PySide6.QtGui import QDesktopServices
+from PySide6.QtCore import QObject
 from PySide6.QtWidgets import QMessageBox
 
+from avatar_studio.gui.desktop import Notifier
 from avatar_studio.gui.formatting import format_progress
-from avatar_studio.gui.queue_panel import job_title
+from avatar_studio.gui.queue_table import job_title
 from avatar_studio.gui.scheduler import RenderScheduler
 from avatar_studio.jobs.model import Job, JobState
-from avatar_studio.jobs.naming import safe_file_stem
+from avatar_studio.jobs.naming import default_output_path, safe_file_stem
 from avatar_studio.progress import Progress
 
 if TYPE_CHECKING:
@@ -33,16 +34,10 @@ class RenderActions(QObject):
         super().__init__(window)
         self._window = window
         self._preview_jobs: set[int] = set()
+        self.notifier = Notifier(window)
         window.form.queue_requested.connect(self.queue_render)
         window.form.preview_requested.connect(self.quick_preview)
-        queue = window.queue
-        queue.cancel_requested.connect(self.cancel_job)
-        queue.retry_requested.connect(self.retry_job)
-        queue.remove_requested.connect(self.remove_job)
-        queue.move_requested.connect(self.move_job)
-        queue.play_requested.connect(self.play_job)
-        queue.show_folder_requested.connect(self.show_job_folder)
-        queue.show_error_requested.connect(self.show_job_error)
+        window.form.several_audio_chosen.connect(self.queue_for_audio_files)
 
     def attach(self, scheduler: RenderScheduler) -> None:
         """Listen to the scheduler of a newly opened library."""
@@ -50,6 +45,7 @@ class RenderActions(QObject):
         scheduler.job_progress.connect(self._on_progress)
         scheduler.job_finished.connect(self._on_finished)
         scheduler.notice.connect(lambda text: self._window.banner.show_message(text, error=False))
+        self._window.queue.set_paused(scheduler.paused)
 
     @property
     def _session(self) -> LibrarySession[RenderScheduler]:
@@ -58,9 +54,9 @@ class RenderActions(QObject):
     def refresh(self) -> None:
         """Re-read the queue into the panel; outputs of waiting jobs are taken for the form."""
         jobs = self._session.store.list()
-        self._window.queue.set_jobs(jobs)
-        self._window.form.set_taken_outputs(
-            [job.spec.output for job in jobs if job.state in (JobState.QUEUED, JobState.RUNNING)])
+        scheduler = self._session.scheduler
+        self._window.queue.set_jobs(jobs, scheduler.running_job_id if scheduler.cancelling else None)
+        self._window.form.set_taken_outputs(self._taken_outputs(jobs))
         self._window.update_activity()
 
     def activity(self) -> list[str]:
@@ -91,8 +87,30 @@ class RenderActions(QObject):
         self._session.scheduler.start_next()
         return job
 
+    def queue_for_audio_files(self, audio_files: list[Path]) -> list[Job]:
+        """One job per audio file, all with the form's other settings; outputs are named after
+        each file beside the form's output folder and never replace an existing file."""
+        base = self._window.form.spec()
+        folder = Path(base.output).parent if base.output else self._session.output_dir
+        taken = self._taken_outputs(self._session.store.list())
+        jobs: list[Job] = []
+        for audio in audio_files:
+            output = default_output_path(folder, base.avatar, audio, taken)
+            taken.append(str(output))
+            spec = replace(base, audio=str(audio), output=str(output), overwrite=False)
+            job = self._window.run_instant(partial(self._session.store.add, spec))
+            if job is None:
+                break  # the error (no avatar, no model…) would repeat for every file
+            jobs.append(job)
+        if jobs:
+            self._window.form.job_queued()
+            self.refresh()
+            self._window.queue.select(*(job.id for job in jobs))
+            self._session.scheduler.start_next()
+        return jobs
+
     def quick_preview(self) -> Job | None:
-        """Render the first seconds of the form's settings ahead of the queue, then play them."""
+        """Render the first seconds of the form's settings next (at once when nothing runs), then play them."""
         store = self._session.store
         folder = self._session.root / PREVIEWS_FOLDER
         folder.mkdir(exist_ok=True)
@@ -101,10 +119,14 @@ class RenderActions(QObject):
         if job is None:
             return None
         self._preview_jobs.add(job.id)
-        self._window.run_instant(lambda: store.move_to(job.id, 0))  # a preview is for right now
+        self._window.run_instant(lambda: store.move_to(job.id, 0))  # ahead of every waiting render
         self.refresh()
         self._session.scheduler.start_next()
         return job
+
+    @staticmethod
+    def _taken_outputs(jobs: list[Job]) -> list[str]:
+        return [job.spec.output for job in jobs if job.state in (JobState.QUEUED, JobState.RUNNING)]
 
     # -- scheduler reports ------------------------------------------------------------------------
 
@@ -126,45 +148,9 @@ class RenderActions(QObject):
             window.statusBar().showMessage(f"Finished: {job_title(job)}", 8000)
             if job.id in self._preview_jobs:
                 window.player.show_file(Path(job.output_path), f"Preview: {job_title(job)}", autoplay=True)
+            self.notifier.notify("Render finished", f"{job_title(job)}\n{job.output_path}")
         elif job.state is JobState.FAILED:
             window.show_error(f"Render #{job.id} failed: {job.error_summary}",
                               job.error if job.error != job.error_summary else "")
+            self.notifier.notify("Render failed", f"{job_title(job)}: {job.error_summary}")
         self._preview_jobs.discard(job.id)
-
-    # -- actions on one job -----------------------------------------------------------------------
-
-    def cancel_job(self, job_id: int) -> None:
-        self._window.run_instant(lambda: self._session.scheduler.cancel(job_id))
-
-    def retry_job(self, job_id: int) -> None:
-        self._window.run_instant(lambda: self._session.store.retry(job_id))
-        self.refresh()
-        self._session.scheduler.start_next()
-
-    def remove_job(self, job_id: int) -> None:
-        self._window.run_instant(lambda: self._session.store.remove(job_id))
-        self.refresh()
-
-    def move_job(self, job_id: int, delta: int) -> None:
-        self._window.run_instant(lambda: self._session.store.move(job_id, delta))
-        self.refresh()
-
-    def play_job(self, job_id: int) -> None:
-        job = self._session.store.get(job_id)
-        if job.output_path and Path(job.output_path).is_file():
-            self._window.player.show_file(Path(job.output_path), f"Render: {job_title(job)}", autoplay=True)
-        else:
-            self._window.show_error(
-                f"The output of job #{job_id} is gone ({job.output_path}); retry the job to render it again.")
-
-    def show_job_folder(self, job_id: int) -> None:
-        job = self._session.store.get(job_id)
-        QDesktopServices.openUrl(QUrl.fromLocalFile(str(Path(job.output_path or job.spec.output).parent)))
-
-    def show_job_error(self, job_id: int) -> None:
-        job = self._session.store.get(job_id)
-        box = QMessageBox(QMessageBox.Icon.Warning, f"Job #{job_id} {job.state.value}",
-                          job.error_summary or job.error, parent=self._window)
-        if job.error and job.error != job.error_summary:
-            box.setDetailedText(job.error)
-        box.exec()
