@@ -1,4 +1,4 @@
-# Two commands on a fresh machine: `make run` opens the app, `make test` runs the whole suite.
+# Two commands on a fresh machine: `make run` opens the app, `make test` runs the checks and the whole suite.
 # Both create .venv when it is missing and install the project into it.
 
 PYTHON ?= python3
@@ -9,7 +9,7 @@ STAMP := $(VENV)/.installed
 # Override for another build, e.g. `make run TORCH_SPEC="torch==2.13.0 --index-url https://download.pytorch.org/whl/cu128"`.
 TORCH_SPEC ?= torch==2.13.0
 
-.PHONY: run test bench clean-venv
+.PHONY: run lint test bench clean-venv
 
 $(STAMP): pyproject.toml
 	@$(PYTHON) -c 'import sys; sys.exit(0 if sys.version_info >= (3, 11) else "Python 3.11 or newer is needed (set PYTHON=python3.11)")'
@@ -22,7 +22,13 @@ $(STAMP): pyproject.toml
 run: $(STAMP)
 	$(VENV)/bin/avatar-studio gui
 
-test: $(STAMP)
+# Import contracts (Qt only in gui/, engine layers downwards), types, and a small ruff rule set.
+lint: $(STAMP)
+	$(VENV)/bin/lint-imports
+	$(PY) -m mypy
+	$(PY) -m ruff check avatar_studio tests benchmarks
+
+test: lint
 	QT_QPA_PLATFORM=offscreen $(PY) -m pytest -q
 
 bench: $(STAMP)

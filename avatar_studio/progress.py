@@ -1,7 +1,8 @@
 """Progress reporting and cancellation shared by every long-running engine call.
 
-Engine functions take an optional `ProgressCallback` and an optional `CancelToken`; the CLI turns
-the reports into tqdm bars, the GUI into signals. Nothing here knows about either.
+Engine functions take an optional `ProgressCallback` and an optional `CancelToken` (some also a
+`NoticeCallback` for one-line notices); the CLI turns the reports into tqdm bars, the GUI into
+signals. Nothing here knows about either.
 """
 
 from __future__ import annotations
@@ -50,6 +51,8 @@ class Progress:
 
 
 ProgressCallback = Callable[[Progress], None]
+#: Receives one-line notices during long work ("out of memory: batch size halved to 8").
+NoticeCallback = Callable[[str], None]
 
 
 class CancelToken:

@@ -14,9 +14,10 @@ import io
 import os
 import platform
 import sys
-from dataclasses import asdict, dataclass
+from dataclasses import asdict, dataclass, field
 
 from avatar_studio import __version__
+from avatar_studio.choices import DEVICES
 from avatar_studio.paths import library_dir, models_dir
 from avatar_studio.settings import EngineSettings
 
@@ -39,6 +40,8 @@ class SystemInfo:
     onnx_providers: dict[str, str]
     library_dir: str
     models_dir: str
+    #: Every `--encoder` choice -> USABLE or why its one-frame trial encode failed here.
+    video_encoders: dict[str, str] = field(default_factory=dict)
 
     def lines(self) -> list[str]:
         """Human-readable lines, aligned, for a terminal or a dialog."""
@@ -51,6 +54,8 @@ class SystemInfo:
         lines.extend(f"  {provider}: {state}" for provider, state in self.onnx_providers.items())
         if not self.onnx_providers:
             lines.append("  none (ONNX Runtime is not installed)")
+        lines.append("Video encoders (auto: the first usable hardware H.264 one, else libx264):")
+        lines.extend(f"  {encoder}: {state}" for encoder, state in self.video_encoders.items())
         lines.append("")
         lines.append(f"Library folder: {self.library_dir}")
         lines.append(f"Models folder:  {self.models_dir}")
@@ -69,6 +74,7 @@ def collect_system_info(library: str | os.PathLike[str] | None = None) -> System
         onnx_providers=onnx_providers(),
         library_dir=str(library_path),
         models_dir=str(models_dir(EngineSettings.load(library_path).models_dir or None)),
+        video_encoders=video_encoders(),
     )
 
 
@@ -86,6 +92,13 @@ def versions() -> dict[str, str]:
         found[component] = _distribution_version(distributions)
     found["ffmpeg"] = _ffmpeg_version()
     return found
+
+
+def video_encoders() -> dict[str, str]:
+    """Each concrete `--encoder` choice -> USABLE, or why its trial encode fails here."""
+    from avatar_studio.media.encoders import encoder_options
+
+    return {o.name: USABLE if o.usable else f"not usable: {o.reason}" for o in encoder_options()}
 
 
 def torch_devices() -> list[str]:
@@ -114,6 +127,22 @@ def torch_devices() -> list[str]:
     elif sys.platform == "darwin":
         devices.append("mps: not available (needs Apple silicon and macOS 12.3 or newer)")
     return devices
+
+
+def device_availability() -> dict[str, str]:
+    """Each device choice of the render form -> "" when this machine has it, else why not.
+
+    Instant (no torch import, no session): the NVIDIA driver library for CUDA, Apple silicon for MPS.
+    A device that passes can still fail to start (a CPU-only PyTorch build); the render then says why.
+    """
+    from avatar_studio.gpu_drivers import nvidia_driver_present
+
+    reasons: dict[str, str] = {device: "" for device in DEVICES}
+    if not nvidia_driver_present():
+        reasons["cuda"] = "No NVIDIA GPU here: the NVIDIA driver (libcuda / nvcuda.dll) is not installed"
+    if not (sys.platform == "darwin" and platform.machine() == "arm64"):
+        reasons["mps"] = "Apple GPUs only: needs a Mac with Apple silicon"
+    return reasons
 
 
 def onnx_providers() -> dict[str, str]:

@@ -17,12 +17,11 @@ import time
 from pathlib import Path
 
 import numpy as np
+from memory import peak_rss_mb  # benchmarks/memory.py (this folder is on sys.path)
 
 from avatar_studio.audio import SAMPLE_RATE, decode_audio, frames_for_duration, melspectrogram
 from avatar_studio.audio.windows import MelWindows
 from avatar_studio.media.ffmpeg import base_args
-
-from memory import peak_rss_mb  # benchmarks/memory.py (this folder is on sys.path)
 
 SPEECH = Path(__file__).resolve().parents[2] / "shared" / "media" / "speech_en_22k_mono.wav"
 

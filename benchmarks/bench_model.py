@@ -140,7 +140,7 @@ def machine_info() -> dict[str, str]:
     from avatar_studio.model.backends.onnx_backend import cpu_threads
 
     return {
-        "date": dt.datetime.now(dt.timezone.utc).strftime("%Y-%m-%d %H:%M UTC"),
+        "date": dt.datetime.now(dt.UTC).strftime("%Y-%m-%d %H:%M UTC"),
         "cpu": _cpu_model(),
         "cores": f"{cpu_threads() or '?'} physical usable, {os.cpu_count()} logical",
         "load average": " ".join(f"{x:.2f}" for x in os.getloadavg()) if hasattr(os, "getloadavg") else "n/a",

@@ -61,12 +61,12 @@ def main() -> None:
             indices = [source_frame(i, frame_count) for i in range(start, stop)]
             frames = [cv2.imread(str(frame_files[k])) for k in indices]
             crops = []
-            for frame, k in zip(frames, indices):
+            for frame, k in zip(frames, indices, strict=True):
                 x1, y1, x2, y2 = (int(v) for v in boxes[k])
                 crops.append(cv2.resize(frame[y1:y2, x1:x2], (96, 96)))
             mel = windows.batch(start, stop)
             (prediction,) = session.run(None, {mel_name: mel, face_name: face_batch(np.stack(crops))})
-            for offset, (frame, k, mouth) in enumerate(zip(frames, indices, predictions_to_images(prediction))):
+            for offset, (frame, k, mouth) in enumerate(zip(frames, indices, predictions_to_images(prediction), strict=True)):
                 x1, y1, x2, y2 = (int(v) for v in boxes[k])
                 frame[y1:y2, x1:x2] = cv2.resize(mouth, (x2 - x1, y2 - y1))
                 cv2.imwrite(str(work / f"{start + offset:06d}.jpg"), frame)

@@ -1,6 +1,11 @@
-"""Take docs/screenshot.png: the main window with one ready avatar and a finished render.
+"""Take the README's pictures: the main window, the queue, the Settings dialog.
 
-Run it where a display exists (under Xvfb on a server):
+- docs/screenshot.png: the main window with a ready avatar (face box on), a finished and a
+  running render;
+- docs/screenshot_queue.png: the queue with a finished, a failed and a running job;
+- docs/screenshot_settings.png: the Settings dialog on its Folders page (values in force).
+
+Run it where a display exists (under Xvfb on a server; see the README for the X11 libraries):
 
     Xvfb :99 -screen 0 1600x1000x24 &
     DISPLAY=:99 QT_QPA_PLATFORM=xcb .venv/bin/python docs/make_screenshot.py
@@ -27,18 +32,18 @@ WINDOW_SIZE = (1440, 880)
 
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument("-o", "--output", type=Path, default=ROOT / "docs" / "screenshot.png")
+    parser.add_argument("-o", "--output-dir", type=Path, default=ROOT / "docs")
     args = parser.parse_args()
     work = Path(tempfile.mkdtemp(prefix="avatar-studio-shot-"))
     try:
         os.environ["AVATAR_STUDIO_HOME"] = str(work / "library")
         os.environ["AVATAR_STUDIO_MODELS"] = str(work / "models")
-        return take(work, args.output)
+        return take(work, args.output_dir)
     finally:
         shutil.rmtree(work, ignore_errors=True)
 
 
-def take(work: Path, output: Path) -> int:
+def take(work: Path, out_dir: Path) -> int:
     sys.path.insert(0, str(ROOT / "tests"))
     from PySide6.QtCore import QSettings
     from synthetic_weights import write_checkpoint
@@ -47,6 +52,7 @@ def take(work: Path, output: Path) -> int:
     from avatar_studio.avatars.prepare import PrepareSettings
     from avatar_studio.gui.app import create_application
     from avatar_studio.gui.main_window import MainWindow
+    from avatar_studio.gui.settings_dialog import PAGES, SettingsDialog
     from avatar_studio.jobs.model import JobState
     from avatar_studio.media.ffmpeg import base_args
     from avatar_studio.settings import EngineSettings
@@ -63,19 +69,30 @@ def take(work: Path, output: Path) -> int:
     write_checkpoint(work / "models" / "wav2lip.pth")
     audio = work / "welcome message.wav"
     subprocess.run([*base_args(), "-i", str(MEDIA / "speech_48k_stereo.wav"), "-t", "3", str(audio)], check=True)
+    deleted = work / "interview take 2.wav"  # queued, then deleted before its turn: the job fails
+    shutil.copy(audio, deleted)
 
     EngineSettings(output_dir=str(work / "Videos")).save(library)
+    (work / "Videos").mkdir()
     window = MainWindow()
     window.resize(*WINDOW_SIZE)
     window.show()
-    window.form.set_audio(audio)
-    (work / "Videos").mkdir()
-    window.form.batch_size.setValue(8)
+    form = window.form
+    form.batch_size.setValue(8)
     print("rendering…")
-    job = window.renders.queue_render()
-    wait_until(lambda: window.session.store.get(job.id).state not in (JobState.QUEUED, JobState.RUNNING), timeout_s=240)
-    # A second, longer job is pictured while it renders.
-    window.form.set_audio(MEDIA / "speech_48k_stereo.wav")
+    form.set_audio(audio)
+    wait_until(lambda: form.audio_details is not None)
+    done = window.renders.queue_render()
+    wait_until(lambda: finished(window, done.id), timeout_s=240)
+    form.set_audio(deleted)
+    wait_until(lambda: form.audio_details is not None)
+    deleted.unlink()  # gone after it was checked: the job is queued and fails when its turn comes
+    failing = window.renders.queue_render()
+    wait_until(lambda: finished(window, failing.id), timeout_s=60)
+    window.banner.hide()  # the picture is about the queue; its failure shows in the row
+    # A longer job is pictured while it renders.
+    form.set_audio(MEDIA / "speech_48k_stereo.wav")
+    wait_until(lambda: form.audio_details is not None)
     running = window.renders.queue_render()
 
     window.library_panel.select("Presenter")
@@ -85,14 +102,34 @@ def take(work: Path, output: Path) -> int:
     player.play()
     wait_until(lambda: player.position() > 1500)
     player.pause()
-    window.queue.select(job.id)
+    window.queue.select(failing.id)
     wait_until(lambda: window.session.store.get(running.id).progress > 0.4, timeout_s=240)
     wait_until(lambda: False, timeout_s=0.5)  # let the last frame and the progress paint
-    output.parent.mkdir(parents=True, exist_ok=True)
-    window.grab().save(str(output))
-    print(f"wrote {output}")
+    out_dir.mkdir(parents=True, exist_ok=True)
+    save(window.grab(), out_dir / "screenshot.png")
+    save(window.queue.grab(), out_dir / "screenshot_queue.png")
+    assert window.session.store.get(failing.id).state is JobState.FAILED
+
+    dialog = SettingsDialog(window.session.root, window.session.settings, window.models.refresh(), window)
+    dialog.page_list.setCurrentRow(PAGES.index("Folders"))
+    dialog.resize(820, 460)
+    dialog.show()
+    wait_until(lambda: False, timeout_s=0.5)
+    save(dialog.grab(), out_dir / "screenshot_settings.png")
+    dialog.reject()
     window.shutdown()
     return 0
+
+
+def finished(window, job_id: int) -> bool:
+    from avatar_studio.jobs.model import JobState
+
+    return window.session.store.get(job_id).state not in (JobState.QUEUED, JobState.RUNNING)
+
+
+def save(picture, path: Path) -> None:
+    picture.save(str(path))
+    print(f"wrote {path}")
 
 
 def wait_until(condition, timeout_s: float = 30.0) -> None:

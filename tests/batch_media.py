@@ -10,7 +10,7 @@ from pathlib import Path
 import pytest
 
 from avatar_studio.avatars.library import AvatarLibrary
-from render_media import render_avatar, render_library, write_beeps  # noqa: F401 - fixtures
+from render_media import write_beeps
 from standin_models import write_identity_model
 
 #: (beeps, seconds) of the recordings `speech(folder, count)` writes, in turn.

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import os
-import sys
 from pathlib import Path
 
 import pytest
@@ -12,7 +11,8 @@ TESTS_DIR = Path(__file__).parent
 FIXTURES = TESTS_DIR / "fixtures"
 SHARED_MEDIA = TESTS_DIR.parent.parent / "shared" / "media"
 
-sys.path.insert(0, str(TESTS_DIR))
+# Fixtures that live in helper modules (tests/ is on the path through pytest's `pythonpath` option).
+pytest_plugins = ["render_media", "gui_helpers", "batch_media"]
 os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
 
 
@@ -58,4 +58,5 @@ def isolated_home(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
     models = tmp_path / "models"
     monkeypatch.setenv("AVATAR_STUDIO_HOME", str(home))
     monkeypatch.setenv("AVATAR_STUDIO_MODELS", str(models))
+    monkeypatch.setenv("AVATAR_STUDIO_CONFIG", str(tmp_path / "config"))
     return home

@@ -36,6 +36,24 @@ def install_model(checkpoint: Path, models_dir: Path) -> Path:
     return Path(shutil.copy(checkpoint, models_dir / "wav2lip.pth"))
 
 
+def answer_next_dialog(qtbot, answer) -> list:
+    """Call `answer(dialog)` on the next modal dialog once it is open (as a user would answer it);
+    returns a list that receives what `answer` returned."""
+    from PySide6.QtWidgets import QApplication
+
+    seen: list = []
+
+    def look() -> None:
+        dialog = QApplication.activeModalWidget()
+        if dialog is None:
+            QtCore.QTimer.singleShot(20, look)
+            return
+        seen.append(answer(dialog))
+
+    QtCore.QTimer.singleShot(0, look)
+    return seen
+
+
 @pytest.fixture
 def settings_dir(tmp_path: Path, qapp) -> Path:
     """Window geometry and the library choice go to a temporary QSettings file, not the user's."""
@@ -56,7 +74,9 @@ def open_window(qtbot, settings_dir, isolated_home):
 
     def build():
         window = MainWindow()
-        qtbot.addWidget(window)
+        # pytest-qt closes its widgets before fixtures finish: shut down first, so a window whose
+        # render is still running (a test that failed half-way) never waits on the quit question.
+        qtbot.addWidget(window, before_close_func=lambda closing: closing.shutdown())
         window.show()
         windows.append(window)
         return window

@@ -102,3 +102,36 @@ def exif_jpeg(path: Path, stored: np.ndarray, orientation: int) -> Path:
     assert ok
     encoded.tofile(path)
     return path
+
+
+def side_matte(height: int, width: int) -> np.ndarray:
+    """An alpha plane for a presenter cut out of the background: the outer eighth on each side
+    transparent, a soft 8-pixel ramp, the middle (where the face is) opaque."""
+    column = np.clip((np.minimum(np.arange(width), width - 1 - np.arange(width)) - width // 8) * 32, 0, 255)
+    return np.repeat(column.astype(np.uint8)[None, :], height, axis=0)
+
+
+def rgba_media(path: Path, frames: list[np.ndarray], alphas: list[np.ndarray], *codec: str, fps: int = 25) -> Path:
+    """BGR frames plus their alpha planes, encoded by the bundled ffmpeg from bgra with `codec`
+    (e.g. "-c:v", "png" for a still .png, "-c:v", "libvpx-vp9", "-pix_fmt", "yuva420p" for .webm)."""
+    height, width = frames[0].shape[:2]
+    data = b"".join(np.dstack((f, a)).tobytes() for f, a in zip(frames, alphas, strict=True))
+    proc = subprocess.run(
+        [ffmpeg_exe(), "-hide_banner", "-nostdin", "-loglevel", "error", "-y",
+         "-f", "rawvideo", "-pix_fmt", "bgra", "-s", f"{width}x{height}", "-r", str(fps), "-i", "pipe:0",
+         *codec, str(path)],
+        input=data, capture_output=True, check=False,
+    )  # fmt: skip
+    assert proc.returncode == 0, proc.stderr.decode("utf-8", "replace")
+    return path
+
+
+def read_bgra(path: Path, width: int, height: int, decoder: tuple[str, ...] = ()) -> np.ndarray:
+    """Every frame of `path` as (N, height, width, 4) BGRA, decoded by the bundled ffmpeg
+    (`decoder`: e.g. ("-c:v", "libvpx-vp9"), which VP9's alpha needs)."""
+    raw = subprocess.run(
+        [ffmpeg_exe(), "-hide_banner", "-nostdin", "-loglevel", "error", *decoder, "-i", str(path),
+         "-f", "rawvideo", "-pix_fmt", "bgra", "pipe:1"],
+        check=True, capture_output=True,
+    ).stdout  # fmt: skip
+    return np.frombuffer(raw, np.uint8).reshape(-1, height, width, 4)

@@ -102,8 +102,10 @@ AVATAR_SOURCES = {
     "ntsc": lambda media, out: make_clip(media / TALKING, out / "ntsc.mp4", seconds=1.0, fps="30000/1001"),
     "still": lambda media, out: make_still(media / TALKING, out / "still.png"),
     "talking": lambda media, out: media / TALKING,
+    "anime": lambda media, out: media / ANIME,
 }
 TALKING = "talking_man_25fps_844x844.mp4"
+ANIME = "anime_portrait_25fps_704x1216.mp4"
 PREPARE_HEIGHT = 256
 
 _session: dict[str, Path] = {}
@@ -119,7 +121,7 @@ def render_library(tmp_path_factory: pytest.TempPathFactory) -> Path:
 
 @pytest.fixture(scope="session")
 def render_avatar(render_library: Path, shared_media: Path, tmp_path_factory: pytest.TempPathFactory):
-    """`render_avatar(name)`: a prepared test avatar ("hue", "ntsc", "still", "talking", see
+    """`render_avatar(name)`: a prepared test avatar ("hue", "ntsc", "still", "talking", "anime", see
     AVATAR_SOURCES), prepared at 256 lines on first use; later uses, from any module, reuse it."""
     from avatar_studio.avatars.library import AvatarLibrary
     from avatar_studio.avatars.prepare import PrepareSettings

@@ -5,6 +5,8 @@ No real weights exist offline, and random weights draw noise, so these prove wha
 * `identity`: returns the reference half of the face input (channels 3-5) unchanged, so a
   correct renderer reproduces the avatar's own frames - wrong paste coordinates, RGB/BGR swaps or
   a shuffled frame order all show up as a low PSNR against the expected frame.
+* `tint`: the identity with the red channel raised by `TINT_LEVELS` (clipped), a model whose
+  colour is off: colour matching must take the tint out again.
 * `loudness`: returns a flat grey image whose brightness is the loudness of the mel window, so
   the mouth region of the output traces the audio and any frame lag between sound and picture
   shows up as a shifted curve.
@@ -31,6 +33,22 @@ class IdentityStandIn(nn.Module):
     def forward(self, mel_batch: torch.Tensor, face_batch: torch.Tensor) -> torch.Tensor:
         # The zero-weighted mel term keeps `mel_batch` a real graph input of the export.
         return face_batch[:, 3:6] + 0.0 * mel_batch[:, :, :1, :1]
+
+
+#: How many levels (of 255) the tint stand-in adds to red.
+TINT_LEVELS = 64
+
+
+class TintStandIn(nn.Module):
+    """Output = the reference crop with red (channel 2: the renderer works in BGR) raised by 64 levels."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.register_buffer("tint", torch.tensor([0.0, 0.0, TINT_LEVELS / 255.0]).view(1, 3, 1, 1))
+
+    def forward(self, mel_batch: torch.Tensor, face_batch: torch.Tensor) -> torch.Tensor:
+        reference = face_batch[:, 3:6] + 0.0 * mel_batch[:, :, :1, :1]
+        return (reference + self.tint).clamp(0.0, 1.0)
 
 
 class LoudnessStandIn(nn.Module):
@@ -64,6 +82,10 @@ def export_onnx(module: nn.Module, path: Path) -> Path:
 
 def write_identity_model(path: Path) -> Path:
     return export_onnx(IdentityStandIn(), path)
+
+
+def write_tint_model(path: Path) -> Path:
+    return export_onnx(TintStandIn(), path)
 
 
 def write_loudness_model(path: Path) -> Path:

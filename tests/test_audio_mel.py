@@ -2,15 +2,14 @@
 
 from __future__ import annotations
 
-
 import librosa
 import numpy as np
 import pytest
 import scipy.signal
 
-from avatar_studio.audio import mel as mel_module
 from avatar_studio.audio import MEL_COLUMNS_PER_SECOND, SAMPLE_RATE, melspectrogram
-
+from avatar_studio.audio import mel as mel_module
+from avatar_studio.audio.mel import MelStream
 
 
 def one_shot_librosa(wav: np.ndarray) -> np.ndarray:
@@ -73,6 +72,17 @@ def test_level_changes_the_mel_like_the_original() -> None:
     assert loud[band, 40] - quiet[band, 40] == pytest.approx(8 * 20 * np.log10(2) / 100, abs=1e-3)
 
 
+def test_numpy_pieces_equal_librosa_and_scipy_exactly() -> None:
+    """The render path does not import librosa/scipy (seconds of start-up); its own filter bank,
+    window and pre-emphasis must be the very numbers those libraries give."""
+    basis = librosa.filters.mel(sr=16000, n_fft=800, n_mels=80, fmin=55, fmax=7600)
+    assert np.array_equal(mel_module._mel_basis(), basis.astype(np.float64))
+    assert np.array_equal(mel_module._hann_window(), scipy.signal.get_window("hann", 800, fftbins=True))
+    wav = np.random.default_rng(3).standard_normal(3000)
+    whole = mel_module._padded_emphasized_span(wav, 400, 2600)  # the span's samples, no padding involved
+    assert np.array_equal(whole, scipy.signal.lfilter([1.0, -0.97], [1.0], wav)[:2200])
+
+
 def test_filter_bank_is_built_once() -> None:
     assert mel_module._mel_basis() is mel_module._mel_basis()
     assert mel_module._mel_basis().shape == (80, 401)
@@ -83,3 +93,21 @@ def test_rejects_empty_and_multichannel_input() -> None:
         melspectrogram(np.zeros(0, np.float32))
     with pytest.raises(ValueError):
         melspectrogram(np.zeros((2, 1000), np.float32))
+
+
+@pytest.mark.parametrize("n_samples", [1, 399, 401, 5000, 64 * 200 * 3 + 123])
+@pytest.mark.parametrize("chunk", [333, 7919])
+@pytest.mark.parametrize("estimate", ["exact", "none", "too long"])
+def test_the_streamed_spectrogram_equals_the_one_shot_one(n_samples: int, chunk: int, estimate: str) -> None:
+    """Fed in pieces (as the decoder streams them), keeping only a few seconds of samples, whatever
+    length the container claimed."""
+    expected = {"exact": n_samples, "none": 0, "too long": 3 * n_samples}[estimate]
+    signal = np.random.default_rng(n_samples).uniform(-0.5, 0.5, n_samples).astype(np.float32)
+    stream = MelStream(expected_samples=expected, frames_per_block=64)
+    for first in range(0, n_samples, chunk):
+        stream.feed(signal[first : first + chunk])
+        assert stream._buffer.size <= (64 + 6) * 200  # one block and a little, never the whole signal
+    mel = stream.finish()
+    expected = melspectrogram(signal, frames_per_block=64)
+    assert mel.shape == expected.shape and mel.dtype == np.float32
+    np.testing.assert_allclose(mel, expected, atol=1e-5)

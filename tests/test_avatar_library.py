@@ -6,13 +6,14 @@ from __future__ import annotations
 import itertools
 import json
 import os
+import subprocess
+import sys
 from datetime import datetime
 from pathlib import Path
 
 import cv2
 import numpy as np
 import pytest
-from media_clips import ffmpeg_header
 
 from avatar_studio.avatars.library import (
     NO_LANDMARKS_NOTE,
@@ -31,6 +32,7 @@ from avatar_studio.faces.landmarks import (
     OUTER_LIPS,
 )
 from avatar_studio.media.probe import probe_media
+from media_clips import ffmpeg_header
 
 TALKING = "talking_man_25fps_844x844.mp4"
 ANIME = "anime_portrait_25fps_704x1216.mp4"
@@ -240,16 +242,32 @@ def test_metadata_round_trip_and_version_guard(library: AvatarLibrary) -> None:
 
 
 def test_leftovers_of_crashed_work_are_removed_on_start(tmp_path: Path) -> None:
+    """Another process with the library open keeps its staging work; a killed one's is removed."""
+    other = subprocess.Popen(
+        [sys.executable, "-c", "import sys; from avatar_studio.avatars.library import AvatarLibrary; "
+         "AvatarLibrary(sys.argv[1]); print('open', flush=True); sys.stdin.read()", str(tmp_path)],
+        stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True,
+    )
+    assert other.stdout is not None and other.stdout.readline().strip() == "open"
     staging = tmp_path / "avatars" / ".staging"
     dead = staging / "prep-999999999-abcdef"  # no such process
     stray = staging / "something-else"
-    alive = staging / f"prep-{os.getppid()}-abcdef"  # our parent process is running
-    for folder in (dead, stray, alive):
+    alive = staging / f"prep-{other.pid}-abcdef"
+    unrelated = staging / f"prep-{os.getppid()}-abcdef"  # a live process that does not use this library
+    for folder in (dead, stray, alive, unrelated):
         (folder / "frames").mkdir(parents=True)
         (folder / "frames" / "000000.jpg").write_bytes(b"partial")
+    try:
+        AvatarLibrary(tmp_path)
+        assert not dead.exists() and not stray.exists() and not unrelated.exists()
+        assert alive.exists()
+    finally:
+        other.kill()
+        other.wait()
+        other.stdin.close()  # type: ignore[union-attr]
+        other.stdout.close()
     AvatarLibrary(tmp_path)
-    assert not dead.exists() and not stray.exists()
-    assert alive.exists()
+    assert not alive.exists()  # its process is gone: the OS dropped its lock
 
 
 @pytest.mark.parametrize("name", ["../evil", "/abs", "a/b", "..", "..\\..\\win", "CON", "王小明"])
@@ -288,3 +306,21 @@ def test_a_display_name_wins_over_another_avatars_folder_name(still_jpg: Path, t
     impostor = library.prepare(still_jpg, first.folder.name)  # allowed: it is not a display name
     assert library.get(first.folder.name).folder == impostor.folder
     assert library.get("first").folder == first.folder
+
+
+def test_a_delete_the_file_system_refuses_is_one_sentence_and_keeps_the_avatar(
+    library: AvatarLibrary, still_jpg: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """E.g. Windows refusing to move a folder whose preview is open in a player."""
+    avatar = library.prepare(still_jpg, "Busy")
+
+    def refused(*_args: object) -> None:
+        raise PermissionError(13, "Permission denied")
+
+    with monkeypatch.context() as patch, pytest.raises(
+        AvatarStudioError, match=r"^Could not change the avatar library .* \(Permission denied\); .*writable\.$"
+    ):
+        patch.setattr(os, "rename", refused)
+        library.delete("busy")
+    assert library.get("Busy").folder == avatar.folder
+    library.delete("Busy")

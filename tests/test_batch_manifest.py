@@ -13,8 +13,7 @@ from avatar_studio.batch.check import ManifestProblems, check_manifest
 from avatar_studio.batch.manifest import read_manifest
 from avatar_studio.errors import AvatarStudioError
 from avatar_studio.jobs import JobStore
-from batch_media import identity_model, models_folder  # noqa: F401 - fixtures
-from render_media import render_avatar, render_library, write_beeps  # noqa: F401 - fixtures
+from render_media import write_beeps
 
 
 @pytest.fixture
@@ -125,18 +124,13 @@ def test_two_rows_writing_one_file_and_existing_outputs_are_refused(project: Pat
                                   "still,audio/two.wav,taken.mp4\n"
                                   "still,audio/two.wav,clip.txt\n")  # fmt: skip
     problems = problems_of(manifest, render_library, store)
-    assert len(problems) == 1 and problems[0].startswith("row 4:") and ".mp4" in problems[0]
-    manifest = write_csv(project, "avatar,audio,output\n"
-                                  "still,audio/one.wav,same.mp4\n"
-                                  "still,audio/two.wav,./same.mp4\n"
-                                  "still,audio/two.wav,taken.mp4\n")  # fmt: skip
-    problems = problems_of(manifest, render_library, store)
     assert problems[0].startswith("row 2:") and "row 1 writes too" in problems[0]
     assert problems[1].startswith("row 3:") and "--overwrite" in problems[1]
-    assert len(problems) == 2
+    assert problems[2].startswith("row 4:") and "use .mp4" in problems[2]
+    assert len(problems) == 3
     # --overwrite allows replacing the existing file, never two rows on one file.
     problems = problems_of(manifest, render_library, store, overwrite=True)
-    assert len(problems) == 1 and problems[0].startswith("row 2:")
+    assert len(problems) == 2 and problems[0].startswith("row 2:") and problems[1].startswith("row 4:")
     assert (project / "taken.mp4").read_bytes() == b"somebody's video"
 
 
@@ -195,3 +189,53 @@ def test_unreadable_manifests_say_what_to_fix(tmp_path: Path, name: str, text: s
 def test_missing_manifest_file(tmp_path: Path) -> None:
     with pytest.raises(AvatarStudioError, match="does not exist"):
         read_manifest(tmp_path / "nope.csv")
+
+
+def test_every_bad_cell_of_a_row_is_reported_not_just_the_first(project: Path, render_library: Path, store) -> None:
+    manifest = write_csv(project, "avatar,audio,crf,preset,loop\nstill,audio/one.wav,70,slowest,sideways\n")
+    problems = problems_of(manifest, render_library, store)
+    assert len(problems) == 3 and all(line.startswith("row 1:") for line in problems)
+    assert "CRF" in problems[0] and "slowest" in problems[1] and "sideways" in problems[2]
+
+
+def test_ray_without_the_extra_says_what_to_install(project: Path, render_library: Path, monkeypatch, capsys) -> None:
+    import sys
+
+    from avatar_studio.cli.main import main
+
+    monkeypatch.setitem(sys.modules, "ray", None)  # `import ray` fails as where it is not installed
+    manifest = write_csv(project, "avatar,audio\nstill,audio/one.wav\n")
+    assert main(["batch", str(manifest), "--library", str(render_library), "--ray", "local"]) == 2
+    err = capsys.readouterr().err
+    assert 'pip install "avatar-studio[cluster]"' in err and len(err.strip().splitlines()) == 1
+    assert not (project / "still_one.mp4").exists()
+
+
+def test_columns_follow_the_job_settings_and_their_types() -> None:
+    from avatar_studio.batch.columns import convert, known_columns, setting_field
+
+    assert setting_field("Batch-Size") == "batch_size" and setting_field("overwrite") is None
+    assert setting_field("avatar-id") is None and setting_field("colour") is None
+    assert "batch-size" in known_columns() and "overwrite" not in known_columns()
+    assert convert("batch_size", "8") == 8 and convert("batch_size", 8.0) == 8
+    assert convert("seconds", "2.5") == 2.5 and convert("seconds", "") is None
+    with pytest.raises(AvatarStudioError, match="batch-size must be a whole number"):
+        convert("batch_size", "8.5")
+    assert convert("color_match", "yes") is True and convert("color_match", "0") is False  # a yes/no setting
+    with pytest.raises(AvatarStudioError, match="yes or no"):
+        convert("color_match", "maybe")
+
+
+def test_a_cluster_address_nobody_answers_at_fails_in_one_sentence(tmp_path: Path) -> None:
+    import socket
+
+    pytest.importorskip("ray", reason='Ray is not installed: pip install "avatar-studio[cluster]"')
+    from avatar_studio.batch.ray_runner import RayExecutor
+
+    with socket.socket() as probe:  # a port that was free a moment ago: nothing listens there
+        probe.bind(("127.0.0.1", 0))
+        port = probe.getsockname()[1]
+    with pytest.raises(AvatarStudioError, match="Nothing answers at the Ray cluster address") as caught:
+        with RayExecutor(f"127.0.0.1:{port}"):
+            pass
+    assert "\n" not in str(caught.value) and "ray start --head" in str(caught.value)

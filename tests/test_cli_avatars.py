@@ -5,13 +5,17 @@ from __future__ import annotations
 
 import itertools
 import json
+import os
 from pathlib import Path
 
 import pytest
 
+from avatar_studio.avatars.library import NO_LANDMARKS_NOTE, OPEN_MOUTH_NOTE
 from avatar_studio.cli.main import main
 
 TALKING = "talking_man_25fps_844x844.mp4"
+#: What an open library holds while this (test) process uses it: see avatar_studio.locks.
+OPEN_LIBRARY_MARKERS = {".locks", f"process-{os.getpid()}.lock"}
 
 
 @pytest.fixture(scope="module")
@@ -46,7 +50,7 @@ def test_prepare_list_rename_delete(
     code, out, _ = run(capsys, "avatars", "--library", library)
     assert code == 0
     header, row = out.strip().splitlines()
-    assert header.split() == ["NAME", "FRAMES", "FPS", "SIZE", "DURATION", "CREATED"]
+    assert header.split() == ["NAME", "FRAMES", "FPS", "SIZE", "DURATION", "CREATED", "NOTES"]
     assert row.startswith("Anna Müller") and " 1 " in row and " 30 " in row and "256x256" in row
 
     code, out, _ = run(capsys, "avatars", "--json", "--library", library)
@@ -56,6 +60,8 @@ def test_prepare_list_rename_delete(
     assert (record["name"], record["frames"], record["fps"], record["width"]) == ("Anna Müller", 1, 30.0, 256)
     assert record["pads"] == [0.0, 0.25, 0.0, 0.0] and record["smooth_window"] == 0
     assert Path(record["preview"]).is_file() and Path(record["thumbnail"]).is_file()
+    assert record["landmarks"] is True and 0 <= record["open_mouth_share"] <= 1
+    assert record["notes"] == ([OPEN_MOUTH_NOTE] if record["open_mouth_share"] > 0.5 else [])
 
     code, out, _ = run(capsys, "avatars", "rename", "anna müller", "Anna (office)", "--library", library)
     assert code == 0 and "Anna (office)" in out
@@ -104,7 +110,7 @@ def test_bad_input_exits_2_with_one_line_and_changes_nothing(
     code, out, err = run(capsys, *(values.get(a, a) for a in argv), "--library", str(library))
     assert code == 2
     assert one_line(err) and err.startswith("avatar-studio: error: ")
-    assert {p.name for p in library.rglob("*")} <= {"avatars", ".staging"}  # no avatar, no leftovers
+    assert {p.name for p in library.rglob("*")} <= {"avatars", ".staging", *OPEN_LIBRARY_MARKERS}  # no avatar, no leftovers
 
 
 def test_prepare_refuses_a_taken_name_unless_replace(
@@ -135,4 +141,19 @@ def test_prepare_a_video_without_a_face_exits_2_and_keeps_nothing(
     # The detection bar may precede it; the error itself is one line, with no traceback.
     assert err.strip().splitlines()[-1].startswith("avatar-studio: error: No face was found in any of the 10 frames")
     assert "Traceback" not in err
-    assert {p.name for p in library.rglob("*")} <= {"avatars", ".staging"}
+    assert {p.name for p in library.rglob("*")} <= {"avatars", ".staging", *OPEN_LIBRARY_MARKERS}
+
+
+def test_the_list_notes_avatars_without_face_mesh_landmarks(
+    capsys: pytest.CaptureFixture[str], still_png: Path, tmp_path: Path
+) -> None:
+    library = str(tmp_path / "lib")
+    assert run(capsys, "prepare", str(still_png), "--name", "Old", "--library", library)[0] == 0
+    (folder,) = [p for p in (tmp_path / "lib" / "avatars").iterdir() if not p.name.startswith(".")]
+    meta = json.loads((folder / "avatar.json").read_text(encoding="utf-8"))
+    del meta["landmarks"], meta["open_mouth_share"]  # as written before the face mesh existed
+    (folder / "avatar.json").write_text(json.dumps(meta), encoding="utf-8")
+    code, out, _ = run(capsys, "avatars", "--library", library)
+    assert code == 0 and out.strip().splitlines()[1].endswith(NO_LANDMARKS_NOTE)
+    code, out, _ = run(capsys, "avatars", "--json", "--library", library)
+    assert json.loads(out)[0]["notes"] == [NO_LANDMARKS_NOTE] and json.loads(out)[0]["landmarks"] is False

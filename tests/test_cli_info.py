@@ -12,6 +12,7 @@ import pytest
 import torch
 
 from avatar_studio import __version__, system_info
+from avatar_studio.choices import VIDEO_ENCODERS
 from avatar_studio.cli.main import main
 from avatar_studio.model.backends import onnx_backend
 from avatar_studio.settings import EngineSettings
@@ -43,12 +44,16 @@ def test_text_output_names_versions_devices_providers_and_folders(
     assert f"onnxruntime    {ort.__version__} (" in text
     assert "Torch devices:\n  cpu (" in text
     assert "  CPUExecutionProvider: usable" in text
+    assert "  libx264: usable" in text and "  libx265: usable" in text
     assert f"Library folder: {isolated_home.resolve()}" in lines
     assert f"Models folder:  {(tmp_path / 'models').resolve()}" in lines
 
 
 def test_json_output_is_complete(info_json: dict) -> None:
-    assert set(info_json) == {"versions", "torch_devices", "onnx_providers", "library_dir", "models_dir"}
+    assert set(info_json) == {"versions", "torch_devices", "onnx_providers", "library_dir", "models_dir", "video_encoders"}
+    assert info_json["video_encoders"]["libx264"] == "usable"  # a real trial encode ran
+    assert list(info_json["video_encoders"]) == [name for name in VIDEO_ENCODERS if name != "auto"]
+    assert all(v == "usable" or v.startswith("not usable: ") for v in info_json["video_encoders"].values())
     assert info_json["versions"]["avatar-studio"] == __version__
     assert "not installed" not in info_json["versions"].values()
     assert list(info_json["onnx_providers"]) == ort.get_available_providers()

@@ -95,8 +95,10 @@ def test_enhancers_are_listed_and_imported_beside_lip_sync_models(models, tmp_pa
     # The only lip-sync model is still chosen without asking; the enhancer is looked up by stem.
     assert resolve_model(None, EngineSettings(), models) == models / "lipsync.onnx"
     assert resolve_enhancer("restorer", models) == models / "restorer.onnx"
-    with pytest.raises(AvatarStudioError, match="its enhancers are restorer.onnx"):
+    with pytest.raises(AvatarStudioError, match="lipsync.onnx in the models folder is a lip-sync model"):
         resolve_enhancer("lipsync", models)
+    with pytest.raises(AvatarStudioError, match="its enhancers are restorer.onnx"):
+        resolve_enhancer("gfpgan", models)
 
 
 def _faces(count: int, size: int = 512) -> np.ndarray:
@@ -146,3 +148,18 @@ def test_out_of_memory_halves_the_enhancer_batch(tmp_path):
     faces = _faces(3)
     np.testing.assert_array_equal(enhancer.enhance(faces), faces)
     assert enhancer.batch_size == 1 and sizes[:2] == [3, 2] and notices[-1].endswith("batch size lowered to 1.")
+
+
+def test_models_command_imports_and_lists_enhancers_by_kind(tmp_path, capsys):
+    import json
+
+    from avatar_studio.cli.main import main
+
+    assert main(["models", "import", str(write_identity_enhancer(tmp_path / "face_fix.onnx", size=256))]) == 0
+    assert "GPEN-BFR 256" in capsys.readouterr().out
+    assert main(["models", "import", str(write_not_a_face_model(tmp_path / "classifier.onnx"))]) == 2
+    assert "face enhancers take square" in capsys.readouterr().err
+    assert main(["models", "--json"]) == 0
+    rows = json.loads(capsys.readouterr().out)
+    assert [(row["name"], row["kind"]) for row in rows] == [("face_fix.onnx", "enhancer")]
+    assert "non-commercial" in rows[0]["note"]

@@ -14,7 +14,6 @@ import threading
 from pathlib import Path
 
 import pytest
-from gui_helpers import open_window, settings_dir  # noqa: F401 - shared fixtures
 from PySide6 import QtCore
 from PySide6.QtGui import QDropEvent, QKeySequence
 from PySide6.QtWidgets import QApplication, QMessageBox
@@ -24,6 +23,7 @@ from avatar_studio.gui import queue_actions
 from avatar_studio.gui.queue_table import CANCELLING, COL_OUTPUT, COL_STATE
 from avatar_studio.jobs.model import Job, JobSpec, JobState
 from avatar_studio.jobs.store import JobStore
+from gui_helpers import make_speech, open_window, settings_dir  # noqa: F401 - shared fixtures
 
 pytestmark = [pytest.mark.timeout(120), pytest.mark.no_qt_log]
 
@@ -85,9 +85,11 @@ def finish(qtbot, window, runner: GatedRunner, job_id: int) -> None:
     qtbot.waitUntil(lambda: window.session.scheduler.running_job_id is None, timeout=20_000)
 
 
-def fill_form(window, tmp_path: Path) -> None:
-    window.form.set_avatars(["Anna"])
-    window.form.set_audio(tmp_path / "voice.wav")
+def fill_form(qtbot, window, audio: Path) -> None:
+    """The form as a user leaves it: an avatar and an audio file the form has probed and accepted."""
+    window.form.set_avatars([("anna", "Anna")])
+    window.form.set_audio(audio)
+    qtbot.waitUntil(lambda: window.form.audio_details is not None, timeout=60_000)
 
 
 def test_columns_fit_and_the_error_goes_to_tooltip_and_details_also_after_a_restart(
@@ -117,11 +119,12 @@ def test_columns_fit_and_the_error_goes_to_tooltip_and_details_also_after_a_rest
     assert window.queue.width() <= window.width()
 
 
-def test_quick_preview_runs_next_ahead_of_waiting_renders(open_window, qtbot, runner, tmp_path):
+def test_quick_preview_runs_next_ahead_of_waiting_renders(open_window, qtbot, runner, tmp_path, shared_media):
+    voice = make_speech(shared_media, tmp_path, 1.0, "voice.wav")
     window = open_window()
     first, second = add_jobs(window, tmp_path, 2)
     qtbot.waitUntil(lambda: runner.started == [first], timeout=20_000)
-    fill_form(window, tmp_path)
+    fill_form(qtbot, window, voice)
     preview = window.renders.quick_preview()
     assert queued(window) == [preview.id, second]
     assert window.queue.table.item(window.queue.table.row_of(preview.id), 1).text().startswith(
@@ -236,10 +239,10 @@ def test_cancel_shows_cancelling_and_asks_only_after_a_while(open_window, qtbot,
 
 
 def test_several_dropped_audio_files_queue_one_job_each_with_the_same_settings(
-        open_window, qtbot, runner, tmp_path):
+        open_window, qtbot, runner, tmp_path, shared_media):
     window = open_window()
     window.queue.buttons["pause"].click()
-    fill_form(window, tmp_path)
+    fill_form(qtbot, window, make_speech(shared_media, tmp_path, 1.0, "voice.wav"))
     window.form.batch_size.setValue(3)
     voices = [tmp_path / name for name in ("intro.wav", "part two.mp3", "outro.m4a")]
     mime = QtCore.QMimeData()
@@ -274,8 +277,10 @@ def test_a_job_ending_in_the_background_alerts_and_a_missing_folder_is_named(
 
 def test_file_quit_is_ctrl_q_and_closes_the_app_and_models_menu_imports(open_window, qtbot):
     window = open_window()
-    quit_action = window.menu_actions["File/Quit"]
+    quit_action = window.menu_actions["Quit"]
     assert quit_action.shortcut() == QKeySequence("Ctrl+Q")
-    assert "Models/Import model…" in window.menu_actions
+    menus = {action.text(): action.menu() for action in window.menuBar().actions()}
+    models_menu = [action.text() for action in menus["&Models"].actions()]
+    assert "&Import model…" in models_menu
     quit_action.trigger()
     assert not window.isVisible() and window.session.closed

@@ -8,25 +8,16 @@ Wav2Lip render through the bundled ffmpeg, the SQLite queue, QtMultimedia playba
 from __future__ import annotations
 
 import os
-import time
 from pathlib import Path
 
 import pytest
-from gui_helpers import (  # noqa: F401
-    CLIP,
-    SMALL,
-    install_model,
-    make_speech,
-    open_window,
-    prepare_avatar,
-    settings_dir,
-)
 from PySide6 import QtCore
 from PySide6.QtGui import QDropEvent
 from PySide6.QtWidgets import QLabel
 
 from avatar_studio.jobs.model import JobSpec, JobState
 from avatar_studio.jobs.store import JobStore
+from gui_helpers import CLIP, SMALL, answer_next_dialog, install_model, make_speech, prepare_avatar
 
 # no_qt_log: pytest-qt's Python message handler is called from QtMultimedia's own threads (its audio
 # renderer warns that there is no sound device), which crashes PySide6 when it happens as a test ends.
@@ -47,6 +38,11 @@ def wait_for_job(qtbot, window, job_id: int, states: set[JobState], timeout_s: f
     qtbot.waitUntil(lambda: window.session.scheduler.running_job_id != job_id, timeout=10_000)
     return window.session.store.get(job_id)
 
+
+def mid_render(window) -> bool:
+    """Between two frames of the render: some done, some left (so cancelling cannot come too late)."""
+    progress = window.session.scheduler.last_progress
+    return progress is not None and 0 < progress.done < progress.total
 
 def test_window_builds_and_explains_how_to_add_a_model(open_window, isolated_home):
     window = open_window()
@@ -73,28 +69,34 @@ def test_dropped_clip_is_prepared_in_a_worker_while_the_event_loop_turns(
     window = open_window()
     monkeypatch.setattr(window.avatars, "ask_prepare_settings",
                         lambda source, name, reprepare=False: ("Talking man", SMALL))
-    ticks: list[float] = []
+    ticks = 0
+    ticks_at_progress: list[int] = []
+
+    def tick() -> None:
+        nonlocal ticks
+        ticks += 1
+
     timer = QtCore.QTimer()
     timer.setInterval(20)
-    timer.timeout.connect(lambda: ticks.append(time.perf_counter()))
+    timer.timeout.connect(tick)
     timer.start()
-    started = time.perf_counter()
     drop_files(window, [shared_media / CLIP])
     assert "Talking man" in window.avatars.preparations
     assert window.library_panel.pending("Talking man") is not None
+    window.avatars.preparations["Talking man"].progressed.connect(lambda _progress: ticks_at_progress.append(ticks))
     qtbot.waitUntil(lambda: not window.avatars.preparations, timeout=120_000)
-    elapsed = time.perf_counter() - started
     timer.stop()
     assert window.banner.text() == ""
     assert [a.name for a in window.session.library.list()] == ["Talking man"]
     assert window.form.avatar.currentText() == "Talking man"
-    # The GUI thread kept serving its timer all along: no freeze longer than a fraction of a second.
-    gaps = [b - a for a, b in zip([started, *ticks], ticks)]
-    assert len(ticks) > elapsed / 0.02 / 4, (len(ticks), elapsed)
-    assert max(gaps) < 0.5, max(gaps)
-    # Selecting it shows it in the player with its face boxes available.
+    # The GUI thread kept serving its timer while the work ran: timer ticks fell between the
+    # progress reports. A blocked loop would deliver every report in one burst at the end, with
+    # the same tick count at each (counts, not a wall-clock limit, so a loaded machine cannot fail it).
+    assert len(ticks_at_progress) >= 3, ticks_at_progress
+    assert len(set(ticks_at_progress)) >= 3, ticks_at_progress
+    # Selecting it shows it in the player (tests/test_gui_player.py covers the player itself).
     window.library_panel.select("Talking man")
-    assert window.player.face_box_toggle.isEnabled()
+    assert window.player.avatar_name == "Talking man"
 
 
 def test_render_job_runs_to_done_plays_and_the_queue_survives_a_rebuild(
@@ -117,9 +119,8 @@ def test_render_job_runs_to_done_plays_and_the_queue_survives_a_rebuild(
     assert "PyTorch" in done.device_description
     assert "PyTorch" in window._device.text()
 
-    with qtbot.waitSignal(window.player.media_loaded, timeout=20_000) as loaded:
-        window.queue_actions.play_job(job.id)
-    assert abs(loaded.args[0] - 2000) < 200  # duration read back by QtMultimedia, ms
+    window.queue_actions.play_job(job.id)
+    assert window.player.source == output
 
     window.shutdown()
     rebuilt = open_window()
@@ -130,9 +131,8 @@ def test_render_job_runs_to_done_plays_and_the_queue_survives_a_rebuild(
 
     # Quick preview: the form's settings, rendered ahead of the queue and played when done.
     rebuilt.form.set_audio(audio)
-    with qtbot.waitSignal(rebuilt.player.media_loaded, timeout=120_000):
-        preview = rebuilt.renders.quick_preview()
-    assert rebuilt.session.store.get(preview.id).state is JobState.DONE
+    preview = rebuilt.renders.quick_preview()
+    assert wait_for_job(qtbot, rebuilt, preview.id, {JobState.DONE, JobState.FAILED}).state is JobState.DONE
     assert rebuilt.player.source == Path(rebuilt.session.store.get(preview.id).output_path)
     assert rebuilt.player.source.parent == isolated_home.resolve() / "previews"
 
@@ -157,8 +157,7 @@ def test_cancel_stops_the_render_and_leaves_no_output(
     for name in ("second.mp4", "third.mp4"):
         window.form.set_output(out_dir / name)
         waiting.append(window.renders.queue_render())
-    qtbot.waitUntil(lambda: window.session.scheduler.last_progress is not None
-                    and window.session.scheduler.last_progress.done > 0, timeout=60_000)
+    qtbot.waitUntil(lambda: mid_render(window), timeout=60_000)
 
     # The avatar being rendered can be neither deleted nor re-prepared until the render ends.
     window.avatars.delete("Presenter")
@@ -217,7 +216,7 @@ def test_importing_a_garbage_model_shows_the_loaders_message_and_adds_nothing(
     with qtbot.waitSignal(task.finished, timeout=60_000):
         pass
     models = Path(os.environ["AVATAR_STUDIO_MODELS"])
-    assert not any(models.iterdir()) if models.exists() else True
+    assert models.is_dir() and list(models.iterdir()) == []  # the window made the folder; nothing landed in it
     assert "was not imported" in window.banner.text() and "wav2lip.pth" in window.banner.text()
     assert window.form.no_model_banner.isVisible()
 
@@ -232,7 +231,7 @@ def test_closing_the_window_mid_render_cancels_it_cleanly(
     window.form.set_audio(make_speech(shared_media, tmp_path, 5.0))
     window.form.set_output(out_dir / "closed.mp4")
     job = window.renders.queue_render()
-    qtbot.waitUntil(lambda: window.session.scheduler.last_progress is not None, timeout=60_000)
+    qtbot.waitUntil(lambda: mid_render(window), timeout=60_000)
     render_task = window.session.scheduler._task
     window.shutdown()  # what closeEvent does once the user confirms
     # The render thread is over and only then was the queue closed (no wall-clock limit: a loaded
@@ -243,23 +242,15 @@ def test_closing_the_window_mid_render_cancels_it_cleanly(
     assert list(out_dir.iterdir()) == []
 
 
-def test_without_qt_multimedia_the_player_says_why(qapp):
-    from avatar_studio.gui.player_panel import UnavailablePlayer
-
-    player = UnavailablePlayer("libpulse.so.0: cannot open shared object file")
-    assert "libpulse.so.0" in player.title.text() and "libpulse0" in player.title.text()
-    player.toggle_play()  # the window's Space shortcut must not fail
-
-
 def test_rename_reprepare_and_delete_from_the_library_panel(
         open_window, qtbot, shared_media, isolated_home, monkeypatch):
-    from PySide6.QtWidgets import QInputDialog, QMessageBox
+    from PySide6.QtWidgets import QLineEdit, QMessageBox
 
     from avatar_studio.avatars.prepare import PrepareSettings
 
     prepare_avatar(isolated_home, shared_media)
     window = open_window()
-    monkeypatch.setattr(QInputDialog, "getText", lambda *args, **kwargs: ("Anna Ü", True))
+    answer_next_dialog(qtbot, lambda dialog: (dialog.findChild(QLineEdit).setText("Anna Ü"), dialog.accept()))
     window.avatars.rename("Presenter")
     assert [a.name for a in window.session.library.list()] == ["Anna Ü"]
     assert window.form.avatar.currentText() == "Anna Ü"

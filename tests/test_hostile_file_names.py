@@ -11,13 +11,13 @@ from pathlib import Path
 
 import numpy as np
 import pytest
-from media_clips import pattern_clip
-from render_media import write_wav
 
 from avatar_studio.audio.decode import SAMPLE_RATE, decode_audio
 from avatar_studio.media.probe import probe_media
 from avatar_studio.media.video_reader import VideoFrameSource
 from avatar_studio.media.video_writer import VideoWriter
+from media_clips import pattern_clip
+from render_media import write_wav
 
 NAMED_S = 0.5
 DECOY_S = 1.5

@@ -14,8 +14,7 @@ from pathlib import Path
 import pytest
 
 from avatar_studio.errors import AvatarStudioError
-from avatar_studio.jobs import JobSpec, JobState, JobStore
-from avatar_studio.jobs import runner
+from avatar_studio.jobs import JobSpec, JobState, JobStore, runner
 from avatar_studio.progress import CancelToken, Progress
 from avatar_studio.render.pipeline import RenderResult
 
@@ -136,6 +135,28 @@ def test_cancel_during_the_render_ends_cancelled(
     assert ended.finished_at is not None and ended.can_retry
 
 
+def test_an_error_caused_by_the_cancel_itself_ends_cancelled_not_failed(
+    store: JobStore, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Ctrl+C in a terminal also stops ffmpeg, whose failure arrives before the cancel is seen."""
+    job = queue_job(store, tmp_path)
+    token = CancelToken()
+
+    def encoder_dies_with_the_interrupt(spec, progress, cancel):
+        token.cancel()
+        raise AvatarStudioError("Encoding 'out.mp4' failed (ffmpeg exited with code 255); check the encoder settings.")
+
+    monkeypatch.setattr(runner, "_render", fake_render(encoder_dies_with_the_interrupt))
+    assert runner.run_job(job, store, tmp_path, cancel=token).state is JobState.CANCELLED
+
+    def encoder_fails(spec, progress, cancel):
+        raise AvatarStudioError("Encoding 'out.mp4' failed (ffmpeg exited with code 255); check the encoder settings.")
+
+    second = queue_job(store, tmp_path)  # the same error without a cancel is a failure
+    monkeypatch.setattr(runner, "_render", fake_render(encoder_fails))
+    assert runner.run_job(second, store, tmp_path, cancel=CancelToken()).state is JobState.FAILED
+
+
 def test_a_token_cancelled_before_the_start_never_renders(
     store: JobStore, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
@@ -207,6 +228,21 @@ def test_specs_stored_before_avatar_ids_still_load_and_match_by_name() -> None:
     assert JobSpec.from_dict(new.to_dict()) == new
     # After a rename the id still matches and the old name no longer does.
     assert new.uses_avatar("anna-1a2b3c", "Zoë") and not new.uses_avatar("other-000000", "Anna")
+
+
+def test_a_rename_reaches_every_job_of_that_avatar_in_the_store(store: JobStore, tmp_path: Path) -> None:
+    def add(avatar: str, avatar_id: str = ""):
+        return store.add(JobSpec(avatar=avatar, avatar_id=avatar_id, audio=str(tmp_path / "a.wav"),
+                                 output=str(tmp_path / f"{len(store.list())}.mp4")))
+
+    by_id, by_old_name, other = add("Anna", "anna-1a2b3c"), add("anna"), add("Bob", "bob-000000")
+    assert store.rename_avatar("anna-1a2b3c", "Anna", "Zoë") == 2
+    assert store.get(by_id.id).spec.avatar == "Zoë"
+    # A job from before ids matched by the old name and now carries the id too.
+    assert store.get(by_old_name.id).spec == JobSpec(avatar="Zoë", avatar_id="anna-1a2b3c",
+                                                      audio=by_old_name.spec.audio, output=by_old_name.spec.output)
+    assert store.get(other.id).spec == other.spec
+    assert store.rename_avatar("anna-1a2b3c", "Zoë", "Zoë") == 0  # nothing left to change
 
 
 @pytest.mark.slow

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import sqlite3
 import subprocess
 import sys
@@ -12,7 +13,6 @@ import pytest
 
 from avatar_studio.errors import AvatarStudioError
 from avatar_studio.jobs import JOBS_DB_NAME, SCHEMA_VERSION, JobSpec, JobState, JobStore
-
 
 PROJECT_ROOT = Path(__file__).resolve().parent.parent
 
@@ -47,10 +47,14 @@ def states(store: JobStore) -> list[tuple[str, JobState]]:
 
 def test_spec_round_trips_through_dict_and_ignores_unknown_keys() -> None:
     spec = make_spec(model="/m/w.onnx", backend="onnx", device="cpu", precision="fp16", batch_size=4,
-                     loop="loop", crf=23, preset="fast", seconds=5.0, overwrite=True)
+                     loop="loop", crf=23, preset="fast", seconds=5.0, overwrite=True,
+                     mask="mouth", mask_blur=0.1, mouth_dilate=0.2, color_match=False, silence="original")
     data = spec.to_dict()
     data["added_in_a_future_version"] = 42
     assert JobSpec.from_dict(data) == spec
+    settings = spec.render_settings()
+    assert (settings.mask, settings.mask_blur, settings.mouth_dilate, settings.color_match, settings.silence) == (
+        "mouth", 0.1, 0.2, False, "original")
 
 
 @pytest.mark.parametrize(
@@ -67,6 +71,10 @@ def test_spec_round_trips_through_dict_and_ignores_unknown_keys() -> None:
         ({"batch_size": 0}, "Batch size"),
         ({"crf": 52}, "CRF"),
         ({"seconds": 0.0}, "Preview"),
+        ({"mask": "oval"}, "box, lower-face, mouth"),
+        ({"mask_blur": 0.5}, "Mask blur"),
+        ({"mouth_dilate": 1.0}, "Mouth dilation"),
+        ({"silence": "mute"}, "lipsync, original"),
     ],
 )
 def test_add_refuses_impossible_settings(store: JobStore, changes: dict, words: str) -> None:
@@ -369,3 +377,20 @@ def test_for_library_uses_the_jobs_file_in_the_library(tmp_path: Path) -> None:
     with JobStore.for_library(tmp_path) as store:
         store.add(make_spec())
     assert (tmp_path / JOBS_DB_NAME).is_file()
+
+
+def test_a_queue_from_before_batch_groups_is_upgraded_and_keeps_its_jobs(db_path: Path) -> None:
+    from avatar_studio.jobs.store import _create_schema_v1
+
+    with sqlite3.connect(db_path) as raw:  # a version-1 file, as the first release wrote it
+        _create_schema_v1(raw)
+        raw.execute("INSERT INTO jobs (spec, state, position, created_at) VALUES (?, 'done', 1, 0)",
+                    (json.dumps(make_spec(1).to_dict()),))
+        raw.execute("PRAGMA user_version = 1")
+    with JobStore(db_path) as store:
+        (old,) = store.list()
+        assert old.spec == make_spec(1) and old.state is JobState.DONE and old.group == ""
+        new = store.add(make_spec(2), group="week1.csv")
+        assert store.in_group("week1.csv") == [new] and store.in_group("") == [old]
+    with sqlite3.connect(db_path) as raw:
+        assert raw.execute("PRAGMA user_version").fetchone()[0] == SCHEMA_VERSION == 2

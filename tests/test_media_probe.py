@@ -9,21 +9,21 @@ from pathlib import Path
 import cv2
 import numpy as np
 import pytest
+
+from avatar_studio.errors import AvatarStudioError
+from avatar_studio.media.image_io import exif_rotation, read_image, write_jpeg, write_png
+from avatar_studio.media.probe import media_duration, probe_media
+from avatar_studio.media.video_reader import open_video
 from media_clips import (
     exif_jpeg,
     ffmpeg,
     ffmpeg_header,
     marker_frame,
-    raw_clip,
     pattern_clip,
+    raw_clip,
     vfr_clip,
     with_display_rotation,
 )
-
-from avatar_studio.errors import AvatarStudioError
-from avatar_studio.media.image_io import exif_rotation, read_image, write_jpeg, write_png
-from avatar_studio.media.probe import as_fraction, media_duration, probe_media
-from avatar_studio.media.video_reader import open_video
 
 
 @pytest.mark.parametrize(
@@ -150,14 +150,6 @@ def test_image_writers_are_atomic_and_readable(tmp_path: Path) -> None:
     assert np.array_equal(read_image(png), frame)
     assert np.abs(read_image(jpg).astype(int) - frame).mean() < 4
     assert not [p.name for p in tmp_path.iterdir() if p.name.startswith(".")]  # no temp left
-
-
-def test_as_fraction() -> None:
-    assert as_fraction(29.97) == Fraction(30000, 1001)
-    assert as_fraction(30000 / 1001) == Fraction(30000, 1001)
-    assert as_fraction(23.976) == Fraction(24000, 1001)
-    assert as_fraction(12.5) == Fraction(25, 2)
-    assert as_fraction(25) == Fraction(25)
 
 
 def _assert_one_sentence(error: pytest.ExceptionInfo[AvatarStudioError], *words: str) -> None:

@@ -94,7 +94,7 @@ def test_a_video_whose_face_is_missing_in_some_frames_is_filled(short_clip: Path
     blanked = tmp_path / "blanked.mp4"
     ffmpeg("-i", str(short_clip), "-vf", "drawbox=enable='between(n,4,6)':x=0:y=0:w=iw:h=ih:color=gray:t=fill",
            "-c:v", "libx264", "-preset", "ultrafast", str(blanked))  # fmt: skip
-    avatar = AvatarLibrary(tmp_path / "lib").prepare(blanked, "Gaps", PrepareSettings(smooth_window=0))
+    avatar = AvatarLibrary(tmp_path / "lib").prepare(blanked, "Gaps", PrepareSettings(smooth_window=0, allow_missing_faces=True))
     assert avatar.meta.frames_without_face == 3
     boxes = avatar.boxes.astype(float)
     assert boxes[5] == pytest.approx((boxes[3] + boxes[7]) / 2, abs=1)

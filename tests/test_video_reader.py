@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import itertools
 import subprocess
 import threading
 import time
@@ -11,13 +12,13 @@ from pathlib import Path
 import cv2
 import numpy as np
 import pytest
-from media_clips import ffmpeg, marker_frame, pattern_clip, raw_clip, vfr_clip, with_display_rotation
 
 from avatar_studio.errors import AvatarStudioError, Cancelled
 from avatar_studio.media import video_reader
 from avatar_studio.media.image_io import read_image
 from avatar_studio.media.video_reader import open_video
 from avatar_studio.progress import CancelToken
+from media_clips import ffmpeg, marker_frame, pattern_clip, raw_clip, vfr_clip, with_display_rotation
 
 
 @pytest.fixture
@@ -97,7 +98,7 @@ def test_variable_frame_rate_becomes_constant(tmp_path: Path) -> None:
     # (the last source frame lasts one 1/30 s interval).
     assert len(frames) == source.frame_count == 58
     first_second = frames[:30]
-    assert all(not np.array_equal(a, b) for a, b in zip(first_second, first_second[1:]))
+    assert all(not np.array_equal(a, b) for a, b in itertools.pairwise(first_second))
     later = frames[30:]  # 28 frames: nine source frames three times each, then the last one once
     for i in range(0, 27, 3):
         assert np.array_equal(later[i], later[i + 1]) and np.array_equal(later[i], later[i + 2])
@@ -181,7 +182,7 @@ def test_each_pass_starts_from_the_first_frame(tmp_path: Path) -> None:
     first = list(source.frames())
     second = list(source.frames())
     assert len(first) == len(second) == 10
-    assert all(np.array_equal(a, b) for a, b in zip(first, second))
+    assert all(np.array_equal(a, b) for a, b in zip(first, second, strict=True))
 
 
 def test_damaged_file_fails_mid_stream(tmp_path: Path) -> None:

@@ -7,7 +7,6 @@ from avatar_studio.audio.windows import (
     WINDOW_COLUMNS,
     MelWindows,
     chunk_start,
-    exact_fps,
     frames_for_duration,
     original_frame_count,
 )
@@ -20,7 +19,6 @@ __all__ = [
     "MelWindows",
     "chunk_start",
     "decode_audio",
-    "exact_fps",
     "frames_for_duration",
     "load_audio",
     "melspectrogram",

@@ -20,35 +20,18 @@ from fractions import Fraction
 import numpy as np
 
 from avatar_studio.audio.mel import MEL_COLUMNS_PER_SECOND, N_MELS, SILENCE_VALUE
-from avatar_studio.errors import AvatarStudioError
+from avatar_studio.media.rates import exact_rate
 
 WINDOW_COLUMNS = 16
 """Mel columns per window (200 ms of audio)."""
 
-_MAX_FPS_DENOMINATOR = 1_000_000
 _DURATION_TOLERANCE_FRAMES = 1e-6
-
-
-def exact_fps(fps: float | int | Fraction) -> Fraction:
-    """`fps` as an exact positive fraction; `AvatarStudioError` for zero, negative or non-finite rates."""
-    if isinstance(fps, Fraction):
-        value = fps.limit_denominator(_MAX_FPS_DENOMINATOR)  # keeps the int64 start arithmetic in range
-    elif isinstance(fps, (int, np.integer)):
-        value = Fraction(int(fps))
-    else:
-        number = float(fps)
-        if not math.isfinite(number):
-            raise AvatarStudioError(f"Frame rate {fps!r} is not a number; use a positive rate such as 25.")
-        value = Fraction(number).limit_denominator(_MAX_FPS_DENOMINATOR)
-    if value <= 0:
-        raise AvatarStudioError(f"Frame rate {fps!r} must be positive; use a rate such as 25 or 30000/1001.")
-    return value
 
 
 def chunk_start(i: int, fps: float | Fraction, n_columns: int) -> int:
     """First mel column of frame `i`'s window: `int(i * 80 / fps)`, never past the final window."""
     _require_window(n_columns)
-    return min(_raw_start(i, exact_fps(fps)), n_columns - WINDOW_COLUMNS)
+    return min(_raw_start(i, exact_rate(fps)), n_columns - WINDOW_COLUMNS)
 
 
 def original_frame_count(n_columns: int, fps: float | Fraction) -> int:
@@ -59,7 +42,7 @@ def original_frame_count(n_columns: int, fps: float | Fraction) -> int:
     """
     if n_columns < 1:
         raise ValueError("a mel spectrogram has at least one column")
-    rate = exact_fps(fps)
+    rate = exact_rate(fps)
     full_windows = max(0, math.ceil((n_columns - WINDOW_COLUMNS + 1) * rate / MEL_COLUMNS_PER_SECOND))
     return full_windows + 1
 
@@ -72,7 +55,7 @@ def frames_for_duration(seconds: float, fps: float | Fraction) -> int:
     """
     if not math.isfinite(seconds) or seconds <= 0:
         raise ValueError(f"audio duration must be positive, got {seconds!r}")
-    frames = seconds * exact_fps(fps)
+    frames = seconds * exact_rate(fps)
     nearest = round(frames)
     if abs(frames - nearest) <= _DURATION_TOLERANCE_FRAMES:
         return max(1, nearest)
@@ -90,7 +73,7 @@ class MelWindows(Sequence[np.ndarray]):
     def __init__(self, mel: np.ndarray, fps: float | Fraction, n_frames: int | None = None) -> None:
         if mel.ndim != 2 or mel.shape[0] != N_MELS or mel.shape[1] == 0:
             raise ValueError(f"expected a mel spectrogram of shape (80, T>0), got {mel.shape}")
-        self.fps = exact_fps(fps)
+        self.fps = exact_rate(fps)
         self.mel = _pad_to_one_window(mel).view()
         self.mel.flags.writeable = False  # windows are views: nobody may edit the shared spectrogram
         self.n_columns = self.mel.shape[1]

@@ -11,11 +11,13 @@ library).
 
 from __future__ import annotations
 
+import errno
+import json
 import logging
 import os
 import shutil
 import uuid
-from collections.abc import Iterable, Iterator
+from collections.abc import Generator, Iterable
 from dataclasses import replace as dataclass_replace
 from fractions import Fraction
 from functools import cached_property
@@ -23,14 +25,15 @@ from pathlib import Path
 
 import numpy as np
 
-from avatar_studio.avatars import storage
+from avatar_studio.atomic_files import write_text_atomically
+from avatar_studio.avatars import storage, validation
 from avatar_studio.avatars.metadata import META_FILE, AvatarMeta
 from avatar_studio.avatars.naming import clean_display_name, folder_name_for, name_key
 from avatar_studio.avatars.prepare import PrepareSettings, prepare_avatar
 from avatar_studio.errors import AvatarStudioError
 from avatar_studio.faces.boxes import Pads
 from avatar_studio.faces.landmarks import LANDMARK_COUNT, OPEN_MOUTH_NOTE_SHARE
-from avatar_studio.processes import process_alive
+from avatar_studio.locks import hold_process_lock, process_holds_library
 from avatar_studio.progress import CancelToken, ProgressCallback
 
 log = logging.getLogger(__name__)
@@ -54,15 +57,16 @@ class Avatar:
                 f"The avatar folder {str(folder)!r} has no readable {META_FILE}; delete it or re-prepare it."
             ) from None
         self.meta = AvatarMeta.from_json(text)
+        validation.check_meta(self.meta, folder)
         missing = [
             name for name in (storage.BOXES_FILE, storage.CROPS_FILE, storage.FRAMES_DIR)
             if not (folder / name).exists()
         ]  # fmt: skip
         if missing:
-            raise AvatarStudioError(
-                f"The avatar folder {str(folder)!r} lacks {', '.join(missing)}; re-prepare the avatar."
-            )
-        self._frames = storage.FrameStore(folder, self.meta.frame_count)
+            raise validation.damaged(self.meta.display_name, f"its folder lacks {', '.join(missing)}")
+        last = self.meta.frame_count - 1
+        validation.check_frame_files(self.meta, storage.frame_path(folder, 0), storage.frame_path(folder, last))
+        self._frames = storage.FrameStore(folder, self.meta.frame_count, self.meta.has_alpha, self._check_frame)
         self._arrays: dict[str, np.ndarray] = {}
 
     def __repr__(self) -> str:
@@ -104,7 +108,9 @@ class Avatar:
     @cached_property
     def boxes(self) -> np.ndarray:
         """(N, 4) int32 crop boxes x1, y1, x2, y2 in frame pixels (padded, smoothed, clamped)."""
-        return self._load_array(storage.BOXES_FILE, (self.frame_count, 4), np.int32)
+        boxes = self._load_array(storage.BOXES_FILE, (self.frame_count, 4), np.int32)
+        validation.check_boxes(self.meta, boxes)
+        return boxes
 
     @cached_property
     def crops(self) -> np.ndarray:
@@ -121,7 +127,11 @@ class Avatar:
         """(N, 468, 2) float32 face-mesh points in frame pixels, or None for an avatar without them."""
         if not self.has_landmarks:
             return None
-        return self._cached_array(storage.LANDMARKS_FILE, (self.frame_count, LANDMARK_COUNT, 2), np.float32)
+        if storage.LANDMARKS_FILE not in self._arrays:
+            landmarks = self._load_array(storage.LANDMARKS_FILE, (self.frame_count, LANDMARK_COUNT, 2), np.float32)
+            validation.check_landmarks(self.meta, landmarks)
+            self._arrays[storage.LANDMARKS_FILE] = landmarks
+        return self._arrays[storage.LANDMARKS_FILE]
 
     def mouth_openness(self) -> np.ndarray | None:
         """(N,) float32 inner-lip gap over mouth width per frame, or None without landmarks."""
@@ -148,13 +158,23 @@ class Avatar:
         """The prepared clip as H.264 yuv420p MP4 (at most 720 lines, source audio if any)."""
         return self.folder / storage.PREVIEW_FILE
 
-    def read_frame(self, index: int) -> np.ndarray:
-        """Frame `index` as an HxWx3 BGR uint8 array."""
-        return self._frames.read_frame(index)
+    def verify(self) -> None:
+        """Load and check the per-frame arrays now (before a render starts, not in its middle)."""
+        _ = self.boxes, self.crops, self.landmarks()
 
-    def iter_frames(self, indices: Iterable[int]) -> Iterator[np.ndarray]:
+    @property
+    def has_alpha(self) -> bool:
+        """Made from a source with transparency (kept in .webm/.mov renders)."""
+        return self.meta.has_alpha
+
+    def read_frame(self, index: int, alpha: bool = False) -> np.ndarray:
+        """Frame `index` as an HxWx3 BGR uint8 array (HxWx4 BGRA with `alpha`; a transparent
+        avatar's frame without `alpha` is composited over black)."""
+        return self._frames.read_frame(index, alpha)
+
+    def iter_frames(self, indices: Iterable[int], alpha: bool = False) -> Generator[np.ndarray, None, None]:
         """The frames at `indices` in that order (any order, may be endless), a few decoded ahead."""
-        return self._frames.iter_frames(indices)
+        return self._frames.iter_frames(indices, alpha)
 
     def _cached_array(self, name: str, shape: tuple[int, ...], dtype: type) -> np.ndarray:
         if name not in self._arrays:
@@ -167,10 +187,11 @@ class Avatar:
         except (OSError, ValueError):
             array = None
         if array is None or array.shape != shape or array.dtype != dtype:
-            raise AvatarStudioError(
-                f"{name} of the avatar {self.name!r} is damaged; re-prepare the avatar."
-            )
+            raise validation.damaged(self.name, f"{name} is unreadable or not {dtype.__name__} of shape {shape}")
         return array
+
+    def _check_frame(self, frame: np.ndarray, index: int) -> None:
+        validation.check_frame_size(self.meta, (frame.shape[1], frame.shape[0]), f"frame {index}")
 
 
 class AvatarLibrary:
@@ -189,6 +210,7 @@ class AvatarLibrary:
             ) from None
         #: Folders the last `list()` skipped, with the reason: shown by the CLI and GUI.
         self.skipped: list[tuple[Path, str]] = []
+        hold_process_lock(self.root)
         self._clean_staging()
 
     # -- reading ---------------------------------------------------------------------------------
@@ -214,6 +236,9 @@ class AvatarLibrary:
         found = _with_display_name(avatars, name) or next((a for a in avatars if a.folder.name == name.strip()), None)
         if found is not None:
             return found
+        for folder, reason in self.skipped:  # a damaged avatar of that name: say what is wrong with it
+            if folder.name == name.strip() or name_key(_recorded_name(folder)) == name_key(name):
+                raise AvatarStudioError(reason)
         known = ", ".join(repr(avatar.name) for avatar in avatars) or "none yet"
         raise AvatarStudioError(
             f"No avatar is called {name!r} (known: {known}); check the name or prepare it first."
@@ -263,7 +288,10 @@ class AvatarLibrary:
                 f"An avatar called {existing.name!r} already exists; choose another name or replace it."
             )
         folder_name = existing.folder.name if existing else folder_name_for(display_name, self._folder_names())
-        work = self._new_staging_folder("prep")
+        try:
+            work = self._new_staging_folder("prep")
+        except OSError as error:
+            raise self._cannot_change(error) from None
         try:
             prepare_avatar(
                 source, work, settings, progress, cancel, display_name=display_name, folder_name=folder_name
@@ -279,10 +307,7 @@ class AvatarLibrary:
                 os.rename(work, target)
         except OSError as error:  # disk full, permissions: the user can act on those
             _remove_tree(work)
-            raise AvatarStudioError(
-                f"Could not write the avatar into {str(self.avatars_dir)!r} ({error.strerror or error}); "
-                "free some disk space or choose another library folder."
-            ) from error
+            raise self._cannot_change(error) from error
         except BaseException:
             _remove_tree(work)
             raise
@@ -312,17 +337,35 @@ class AvatarLibrary:
         if other is not None and other.folder != avatar.folder:
             raise AvatarStudioError(f"An avatar called {other.name!r} already exists; choose another name.")
         meta = dataclass_replace(avatar.meta, display_name=new_name)
-        _write_atomically(avatar.folder / META_FILE, meta.to_json())
+        try:
+            write_text_atomically(avatar.folder / META_FILE, meta.to_json())
+        except OSError as error:
+            raise self._cannot_change(error) from None
         return Avatar(avatar.folder)
 
     def delete(self, name: str) -> None:
         """Remove avatar `name` (moved into staging first, so it vanishes at once and whole)."""
         avatar = self.get(name)
-        doomed = self._new_staging_folder("del", create=False)
-        os.rename(avatar.folder, doomed)
+        try:
+            doomed = self._new_staging_folder("del", create=False)
+            os.rename(avatar.folder, doomed)
+        except OSError as error:
+            raise self._cannot_change(error) from None
         _remove_tree(doomed)
 
     # -- internals -------------------------------------------------------------------------------
+
+    def _cannot_change(self, error: OSError) -> AvatarStudioError:
+        """The sentence for a library the operating system would not let us change."""
+        if error.errno == errno.ENOSPC:
+            advice = "free some disk space and try again"
+        elif error.errno in (errno.EROFS, errno.EACCES, errno.EPERM):
+            advice = "choose a writable library folder (--library) or make this one writable"
+        else:
+            advice = "check that the library folder is writable and has free space"
+        return AvatarStudioError(
+            f"Could not change the avatar library {str(self.avatars_dir)!r} ({error.strerror or error}); {advice}."
+        )
 
     def _folder_names(self) -> set[str]:
         return {entry.name for entry in self.avatars_dir.iterdir()}
@@ -351,16 +394,33 @@ class AvatarLibrary:
         for entry in self.staging_dir.iterdir():
             pid = _staging_pid(entry.name)
             # This process's own entries are work in progress of another AvatarLibrary object.
-            if pid == os.getpid() or (pid is not None and process_alive(pid)):
+            if pid is not None and process_holds_library(self.root, pid):
                 continue
             log.info("Removing leftover of interrupted work: %s", entry)
             _remove_tree(entry)
 
 
 def _with_display_name(avatars: list[Avatar], name: str) -> Avatar | None:
-    """The avatar whose display name equals `name` ignoring case (display names are unique so)."""
+    """The avatar whose display name equals `name` ignoring case (display names are unique so);
+    AvatarStudioError when several do (folders copied by hand, e.g. "Man" and "MAN")."""
     key = name_key(name)
-    return next((avatar for avatar in avatars if name_key(avatar.name) == key), None)
+    found = [avatar for avatar in avatars if name_key(avatar.name) == key]
+    if len(found) > 1:
+        folders = ", ".join(repr(avatar.folder.name) for avatar in found)
+        raise AvatarStudioError(
+            f"Several avatars are called {validation.printable(found[0].name)!r} (folders {folders}); "
+            "give the folder name instead, or rename or delete all but one."
+        )
+    return found[0] if found else None
+
+
+def _recorded_name(folder: Path) -> str:
+    """The display name a (possibly damaged) folder's avatar.json records; "" when unreadable."""
+    try:
+        name = json.loads((folder / META_FILE).read_text(encoding="utf-8")).get("display_name")
+    except (OSError, ValueError, AttributeError):
+        return ""
+    return name if isinstance(name, str) else ""
 
 
 def _staging_pid(name: str) -> int | None:
@@ -375,8 +435,3 @@ def _remove_tree(path: Path) -> None:
     if path.exists():
         log.warning("Could not remove %s completely; it will be retried on the next start.", path)
 
-
-def _write_atomically(path: Path, text: str) -> None:
-    temp = path.with_name(f".{path.name}.{uuid.uuid4().hex[:8]}.tmp")
-    temp.write_text(text, encoding="utf-8")
-    os.replace(temp, path)

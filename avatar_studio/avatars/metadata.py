@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import json
 from dataclasses import asdict, dataclass, field, fields
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from typing import Any
 
 from avatar_studio.errors import AvatarStudioError
@@ -22,7 +22,7 @@ META_FILE = "avatar.json"
 
 def now_iso() -> str:
     """The current UTC time as ISO 8601 with seconds, e.g. 2026-11-28T06:10:00+00:00."""
-    return datetime.now(timezone.utc).replace(microsecond=0).isoformat()
+    return datetime.now(UTC).replace(microsecond=0).isoformat()
 
 
 @dataclass
@@ -48,6 +48,8 @@ class AvatarMeta:
     storage: str
     source_width: int = 0
     source_height: int = 0
+    #: The source had an alpha channel that makes some pixels transparent (planes in `alpha/`).
+    has_alpha: bool = False
     #: Whether `landmarks.npy` (the face mesh per frame) and `mouth_openness.npy` were written.
     landmarks: bool = False
     #: Share of frames whose mouth is open (see `faces.landmarks.MOUTH_OPEN_RATIO`); None without landmarks.
@@ -59,7 +61,7 @@ class AvatarMeta:
         return json.dumps(asdict(self), indent=2, ensure_ascii=False)
 
     @classmethod
-    def from_json(cls, text: str) -> "AvatarMeta":
+    def from_json(cls, text: str) -> AvatarMeta:
         """Parse `avatar.json`; AvatarStudioError when it is damaged or from a newer version."""
         try:
             data: dict[str, Any] = json.loads(text)

@@ -27,7 +27,7 @@ import numpy as np
 
 from avatar_studio.avatars import storage
 from avatar_studio.avatars.metadata import META_FILE, AvatarMeta
-from avatar_studio.choices import MAX_FPS, MIN_FPS
+from avatar_studio.choices import DETECTOR_MODELS, MAX_FACELESS_SHARE, MAX_FPS, MIN_FPS, DetectorModel, check_choice
 from avatar_studio.errors import AvatarStudioError
 from avatar_studio.faces.boxes import (
     DEFAULT_PADS,
@@ -36,7 +36,7 @@ from avatar_studio.faces.boxes import (
     follow_face,
     followed_face_boxes,
 )
-from avatar_studio.faces.detector import DETECTOR_MODELS, FaceBox, FaceDetector
+from avatar_studio.faces.detector import FaceBox, FaceDetector
 from avatar_studio.faces.landmarks import (
     LANDMARK_COUNT,
     FaceMesh,
@@ -67,31 +67,33 @@ class PrepareSettings:
     averaged, 0 or 1 turns smoothing off. max_height: downscale taller footage (None: keep).
     face_mesh: also store the 468 face-mesh landmarks per frame (the landmark masks need them;
     off only to compare speed or to make an avatar like those prepared before the mesh existed).
+    allow_missing_faces: accept a clip where over `MAX_FACELESS_SHARE` of the frames show no face
+    (those frames get the nearest detected box); otherwise such a clip is refused.
     """
 
     fps: float | None = None
     pads: Pads = DEFAULT_PADS
     smooth_window: int = DEFAULT_SMOOTH_WINDOW
     max_height: int | None = DEFAULT_MAX_HEIGHT
-    detector: str = "short_range"
+    detector: DetectorModel = "short_range"
     min_confidence: float = 0.5
     face_mesh: bool = True
+    allow_missing_faces: bool = False
 
-    def validated(self) -> "PrepareSettings":
+    def validated(self) -> PrepareSettings:
         """These settings, or AvatarStudioError naming the first one out of range."""
         if len(self.pads) != 4 or any(not -0.5 <= p <= 2.0 for p in self.pads):
             raise AvatarStudioError("Each pad must be a fraction of the face box between -0.5 and 2.0, e.g. 0 0.2 0 0.")
         if self.smooth_window < 0:
             raise AvatarStudioError("The smoothing window cannot be negative; use 0 to turn smoothing off.")
-        if self.detector not in DETECTOR_MODELS:
-            raise AvatarStudioError(f"Unknown face detector {self.detector!r}; choose {', '.join(DETECTOR_MODELS)}.")
+        check_choice("face detector", self.detector, DETECTOR_MODELS)
         if self.fps is not None and not MIN_FPS <= self.fps <= MAX_FPS:
             raise AvatarStudioError(
                 f"A frame rate of {self.fps:g} is not usable; choose {MIN_FPS:g} to {MAX_FPS:g} frames per second."
             )
         return PrepareSettings(
             self.fps, Pads(*map(float, self.pads)), int(self.smooth_window), self.max_height,
-            self.detector, self.min_confidence, bool(self.face_mesh),
+            self.detector, self.min_confidence, bool(self.face_mesh), bool(self.allow_missing_faces),
         )
 
 
@@ -112,9 +114,10 @@ def prepare_avatar(
     """
     settings = settings.validated()
     source = Path(source).expanduser().resolve()
-    with open_video(source, max_height=settings.max_height, fps=settings.fps) as video:
+    with open_video(source, max_height=settings.max_height, fps=settings.fps, keep_alpha=True) as video:
         detections = _store_frames_and_detect(video, dest_folder, settings, progress, cancel)
     frame_count = len(detections)
+    has_alpha = storage.keep_alpha_if_used(dest_folder, frame_count)
     followed = follow_face(detections)
     try:
         boxes, filled = followed_face_boxes(
@@ -125,6 +128,12 @@ def prepare_avatar(
             f"No face was found in any of the {frame_count} frames of {source.name!r}; "
             "choose footage where the face is visible and faces the camera."
         ) from None
+    if filled > MAX_FACELESS_SHARE * frame_count and not settings.allow_missing_faces:
+        raise AvatarStudioError(
+            f"No face was found in {filled} of the {frame_count} frames of {source.name!r} (more than "
+            f"{MAX_FACELESS_SHARE:.0%}); choose footage where the face stays visible, or allow filling them "
+            "from the nearest face (--allow-missing-faces)."
+        )
     np.save(dest_folder / storage.BOXES_FILE, boxes)
     raw_landmarks = _cut_crops(dest_folder, boxes, followed if settings.face_mesh else None, progress, cancel)
     open_share = _store_landmarks(dest_folder, raw_landmarks, settings.smooth_window)
@@ -135,9 +144,9 @@ def prepare_avatar(
         fps_choice=_fps_choice(info, video.fps_fraction, settings.fps),
         frame_count=frame_count, width=video.width, height=video.height,
         duration_s=frame_count / video.fps, rotation=info.rotation, detector=settings.detector,
-        pads=tuple(settings.pads), smooth_window=settings.smooth_window, max_height=settings.max_height,
+        pads=(*settings.pads,), smooth_window=settings.smooth_window, max_height=settings.max_height,
         frames_without_face=filled, storage=storage.STORAGE_KIND,
-        source_width=info.width, source_height=info.height,
+        source_width=info.width, source_height=info.height, has_alpha=has_alpha,
         landmarks=open_share is not None, open_mouth_share=open_share,
     )  # fmt: skip
     (dest_folder / META_FILE).write_text(meta.to_json(), encoding="utf-8")
@@ -178,7 +187,9 @@ def _store_frames_and_detect(
         audio=audio, crf=PREVIEW_CRF, preset="veryfast",
     ) as preview, _InOrderWorker() as jpeg_worker, _InOrderWorker() as preview_worker:  # fmt: skip
         for index, frame in enumerate(video.frames(cancel)):
-            jpeg_worker.submit(storage.write_frame, folder, index, frame)
+            jpeg_worker.submit(storage.write_frame, folder, index, frame)  # BGRA: alpha stored too
+            if video.has_alpha:
+                frame = np.ascontiguousarray(frame[..., :3])  # detection and preview see the colours
             preview_worker.submit(lambda f: preview.write(_resized(f, preview_size)), frame)
             if index == 0:
                 _write_thumbnail(folder / storage.THUMBNAIL_FILE, frame)
@@ -219,7 +230,7 @@ class _InOrderWorker:
         while self._pending:
             self._pending.popleft().result()
 
-    def __enter__(self) -> "_InOrderWorker":
+    def __enter__(self) -> _InOrderWorker:
         return self
 
     def __exit__(self, *exc_info: object) -> None:

@@ -19,12 +19,16 @@ decoder, and only yuv444 keeps the quality — at a quarter of JPEG's read speed
 in one call, in any order, at the same speed forwards and backwards, holding one frame, and two
 threads decode ahead (OpenCV releases the GIL) so reading never limits the renderer. The price
 is disk: about 400 KiB per 1920x1080 frame, some 3 GB for five minutes of footage.
+
+Transparency: JPEG has no alpha, so an avatar made from a source with an alpha channel also keeps
+one lossless greyscale PNG per frame in `alpha/` (a matte is mostly flat: a few KiB each). The
+renderer reads it back with the frame: BGRA for .webm/.mov, composited over black otherwise.
 """
 
 from __future__ import annotations
 
 from collections import deque
-from collections.abc import Iterable, Iterator
+from collections.abc import Callable, Generator, Iterable
 from concurrent.futures import Future, ThreadPoolExecutor
 from pathlib import Path
 
@@ -32,11 +36,12 @@ import cv2
 import numpy as np
 
 from avatar_studio.errors import AvatarStudioError
-from avatar_studio.media.image_io import write_jpeg
+from avatar_studio.media.image_io import write_jpeg, write_png
 
 STORAGE_KIND = "jpeg-sequence"
 JPEG_QUALITY = 95
 FRAMES_DIR = "frames"
+ALPHA_DIR = "alpha"
 BOXES_FILE = "boxes.npy"
 CROPS_FILE = "crops.npy"
 #: (N, 468, 2) float32 face-mesh landmarks in frame pixels (smoothed, filled); absent in older avatars.
@@ -55,37 +60,87 @@ def frame_path(folder: Path, index: int) -> Path:
     return folder / FRAMES_DIR / f"{index:06d}.jpg"
 
 
+def alpha_path(folder: Path, index: int) -> Path:
+    return folder / ALPHA_DIR / f"{index:06d}.png"
+
+
 def write_frame(folder: Path, index: int, frame: np.ndarray) -> None:
-    """Store frame `index` of the avatar being prepared in `folder`."""
+    """Store frame `index` (BGR, or BGRA: its alpha plane goes to `alpha/`) of the avatar being
+    prepared in `folder`."""
+    if frame.shape[2] == 4:
+        (folder / ALPHA_DIR).mkdir(exist_ok=True)
+        write_png(alpha_path(folder, index), np.ascontiguousarray(frame[..., 3]), compression=1)
+        frame = frame[..., :3]
     write_jpeg(frame_path(folder, index), frame, JPEG_QUALITY)
 
 
-class FrameStore:
-    """Reads the stored frames of one avatar folder."""
+def keep_alpha_if_used(folder: Path, frame_count: int) -> bool:
+    """Whether the stored alpha planes make any pixel transparent; removes them when none does
+    (many RGBA files are opaque everywhere, and such an avatar is an ordinary one)."""
+    alpha_dir = folder / ALPHA_DIR
+    if not alpha_dir.is_dir():
+        return False
+    store = FrameStore(folder, frame_count, has_alpha=True)
+    if any(store.read_alpha(index).min() < 255 for index in range(frame_count)):
+        return True
+    for path in alpha_dir.iterdir():
+        path.unlink()
+    alpha_dir.rmdir()
+    return False
 
-    def __init__(self, folder: Path, frame_count: int) -> None:
+
+class FrameStore:
+    """Reads the stored frames of one avatar folder; `check(frame, index)` may refuse a frame
+    (the avatar checks each decoded frame against its recorded size)."""
+
+    def __init__(
+        self,
+        folder: Path,
+        frame_count: int,
+        has_alpha: bool = False,
+        check: Callable[[np.ndarray, int], None] | None = None,
+    ) -> None:
         self.folder = folder
         self.frame_count = frame_count
+        self.has_alpha = has_alpha
+        self._check = check
 
-    def read_frame(self, index: int) -> np.ndarray:
-        """Frame `index` as a BGR uint8 array; AvatarStudioError when missing or damaged."""
+    def read_frame(self, index: int, alpha: bool = False) -> np.ndarray:
+        """Frame `index` as a BGR uint8 array; AvatarStudioError when missing or damaged.
+
+        A transparent avatar's frame is BGRA with `alpha`, else composited over black."""
+        frame = self._decode(frame_path(self.folder, index), index, cv2.IMREAD_COLOR)
+        if self._check is not None:
+            self._check(frame, index)
+        if not self.has_alpha:
+            return cv2.cvtColor(frame, cv2.COLOR_BGR2BGRA) if alpha else frame
+        matte = self.read_alpha(index)
+        if alpha:
+            return np.dstack((frame, matte))
+        return cv2.multiply(frame, cv2.cvtColor(matte, cv2.COLOR_GRAY2BGR), scale=1 / 255)
+
+    def read_alpha(self, index: int) -> np.ndarray:
+        """The HxW uint8 alpha plane of frame `index` (255 = opaque)."""
+        return self._decode(alpha_path(self.folder, index), index, cv2.IMREAD_GRAYSCALE)
+
+    def _decode(self, path: Path, index: int, flags: int) -> np.ndarray:
         if not 0 <= index < self.frame_count:
             raise IndexError(f"frame {index} outside 0..{self.frame_count - 1}")
-        path = frame_path(self.folder, index)
         try:
             data = np.fromfile(path, dtype=np.uint8)
         except OSError:
             data = np.empty(0, dtype=np.uint8)
-        frame = cv2.imdecode(data, cv2.IMREAD_COLOR) if data.size else None
-        if frame is None:
+        image = cv2.imdecode(data, flags) if data.size else None
+        if image is None:
             raise AvatarStudioError(
                 f"Frame {index} of the avatar in {str(self.folder)!r} is missing or damaged; "
                 "re-prepare the avatar."
             )
-        return frame
+        return image
 
-    def iter_frames(self, indices: Iterable[int]) -> Iterator[np.ndarray]:
-        """The frames at `indices` (any order, may be endless), decoded a few frames ahead.
+    def iter_frames(self, indices: Iterable[int], alpha: bool = False) -> Generator[np.ndarray, None, None]:
+        """The frames at `indices` (any order, may be endless), decoded a few frames ahead
+        (BGRA with `alpha`, see `read_frame`).
 
         At most `READ_AHEAD + 1` frames exist at once however long the sequence is; leaving the
         loop early stops the read-ahead.
@@ -94,7 +149,7 @@ class FrameStore:
             pending: deque[Future[np.ndarray]] = deque()
             try:
                 for index in indices:
-                    pending.append(pool.submit(self.read_frame, index))
+                    pending.append(pool.submit(self.read_frame, index, alpha))
                     if len(pending) > READ_AHEAD:
                         yield pending.popleft().result()
                 while pending:

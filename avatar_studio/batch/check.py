@@ -34,7 +34,7 @@ from avatar_studio.jobs.model import Job, JobSpec, JobState
 from avatar_studio.jobs.naming import OUTPUT_SUFFIX, default_output_path
 from avatar_studio.jobs.store import JobStore
 from avatar_studio.media.probe import probe_media
-from avatar_studio.model.catalog import resolve_model
+from avatar_studio.model.catalog import resolve_enhancer, resolve_model
 from avatar_studio.paths import models_dir
 from avatar_studio.settings import EngineSettings
 
@@ -44,6 +44,8 @@ COMPLETE_DURATION_TOLERANCE_S = 0.15
 #: Job states after which an output under the row's name was written by this batch (a render
 #: that was cut off after its file was renamed into place is still running or interrupted).
 _WROTE_OUTPUT = frozenset({JobState.DONE, JobState.RUNNING, JobState.INTERRUPTED})
+#: Columns naming a model file: a path relative to the manifest, or a name in the models folder.
+MODEL_FILE_COLUMNS = ("model", "enhancer")
 #: Problem lines shown at most; a manifest of a thousand rows with one mistake repeated stays readable.
 MAX_PROBLEMS_SHOWN = 50
 
@@ -58,7 +60,7 @@ class ManifestProblems(AvatarStudioError):
         lines = [*shown, *([f"... and {more} more"] if more else [])]
         count = f"{len(problems)} problem{'s' if len(problems) != 1 else ''}"
         super().__init__(
-            f"The manifest {manifest_name!r} has {count}; fix them and run it again (nothing was queued):\n"
+            f"The manifest {manifest_name!r} has {count}; fix them and try again (nothing was queued):\n"
             + "\n".join(lines)
         )
 
@@ -136,7 +138,7 @@ class _Checker:
     def __init__(self, manifest: Manifest, library_root: Path, store: JobStore, overwrite: bool) -> None:
         self.manifest = manifest
         self.overwrite = overwrite
-        self.problems: list[str] = []
+        self.problems: list[tuple[int, str]] = []  # (row, text)
         self.library = AvatarLibrary(library_root)
         self.avatars = self.library.list()
         self.engine = EngineSettings.load(library_root)
@@ -146,15 +148,15 @@ class _Checker:
         self.defaults = {name: getattr(self.engine, name) for name in setting_types() if hasattr(self.engine, name)}
         self._reported_columns: set[str] = set()
         self._audio: dict[Path, float | str] = {}
-        self._models: dict[str, str] = {}
+        self._model_files: dict[tuple[str, str], str] = {}  # (column, value) -> problem or ""
 
     def plan(self) -> BatchPlan:
         drafts = [draft for row in self.manifest.rows if (draft := self._draft(row)) is not None]
-        if not self.problems:
-            self._name_default_outputs(drafts)
-            self._check_outputs(drafts)
+        self._name_default_outputs(drafts)
+        self._check_outputs(drafts)
         if self.problems:
-            raise ManifestProblems(self.manifest.name, self.problems)
+            lines = [f"row {number}: {text}" for number, text in sorted(self.problems, key=lambda p: p[0])]
+            raise ManifestProblems(self.manifest.name, lines)
         return BatchPlan(self.manifest, tuple(self._planned(draft) for draft in drafts))
 
     # -- one row ----------------------------------------------------------------------------------
@@ -175,10 +177,10 @@ class _Checker:
             self._check_output_path(output, problem)
         if len(self.problems) > before or avatar is None or audio is None:
             return None
-        name, source = avatar
+        (name, avatar_id), source = avatar
         path, duration = audio
         spec = JobSpec(
-            avatar=name, audio=str(path), output=str(output or self.manifest.folder / f"row{OUTPUT_SUFFIX}"),
+            avatar=name, avatar_id=avatar_id, audio=str(path), output=str(output or self.manifest.folder / f"row{OUTPUT_SUFFIX}"),
             **{**self.defaults, **settings}, overwrite=self.overwrite,
         )
         try:
@@ -190,7 +192,7 @@ class _Checker:
 
     def _problem_at(self, number: int) -> Callable[[str], None]:
         def add(text: str) -> None:
-            self.problems.append(f"row {number}: {text.rstrip('.')}")
+            self.problems.append((number, text.rstrip(".")))
 
         return add
 
@@ -203,8 +205,10 @@ class _Checker:
                 f"unknown column {column!r}; the columns are {', '.join(known_columns())}"
             )
 
-    def _avatar(self, row: ManifestRow, problem: Callable[[str], None]) -> tuple[str, Path | None] | None:
-        """The avatar's library name, and the file to prepare it from when it is a path."""
+    def _avatar(self, row: ManifestRow, problem: Callable[[str], None]
+                ) -> tuple[tuple[str, str], Path | None] | None:  # fmt: skip
+        """The avatar's (name, id) in the library and, when it is a path to prepare first, that file
+        (the id, its folder name, is known once it is prepared)."""
         value = row.values.get(AVATAR_COLUMN)
         if is_blank(value):
             problem("no avatar; give a library avatar's name or a video/photo file")
@@ -214,9 +218,9 @@ class _Checker:
             name = candidate.stem
             existing = self._find_avatar(name)
             if existing is None:
-                return name, candidate
+                return (name, ""), candidate
             if _same_file(Path(existing.meta.source_file), candidate):
-                return existing.name, None  # prepared from this very file before: reuse it
+                return (existing.name, existing.folder.name), None  # prepared from this very file before
             problem(
                 f"the library already has an avatar called {existing.name!r}, prepared from another file "
                 f"({existing.meta.source_file}); rename {candidate.name!r} or write the avatar's name instead"
@@ -224,7 +228,7 @@ class _Checker:
             return None
         found = self._find_avatar(str(value))
         if found is not None:
-            return found.name, None
+            return (found.name, found.folder.name), None
         known = ", ".join(repr(avatar.name) for avatar in self.avatars) or "none yet"
         problem(
             f"no avatar is called {value!r} and there is no such file (library avatars: {known}); "
@@ -261,26 +265,37 @@ class _Checker:
                 continue
             try:
                 settings[name] = convert(name, value)
+                self._validate_alone(name, settings[name])
             except AvatarStudioError as error:
                 problem(str(error))
-        if "model" in settings:
-            settings["model"] = self._model(settings["model"], problem)
-        elif not self.engine.default_model:
-            self._model("", problem)  # the library must have a model to fall back on
+        if "model" not in settings and not self.engine.default_model:
+            self._model_file("model", "", problem)  # the library must have a model to fall back on
+        for column in MODEL_FILE_COLUMNS:
+            if settings.get(column):
+                settings[column] = self._model_file(column, settings[column], problem)
         return settings
 
-    def _model(self, value: str, problem: Callable[[str], None]) -> str:
-        """A model path (relative to the manifest) or a name in the models folder, checked once."""
+    def _validate_alone(self, name: str, value: Any) -> None:
+        """JobSpec's own check of one setting, so every bad cell of a row is reported, not the first."""
+        JobSpec(avatar="-", audio="-", output=f"-{OUTPUT_SUFFIX}", **{**self.defaults, name: value}).validate()
+
+    def _model_file(self, column: str, value: str, problem: Callable[[str], None]) -> str:
+        """A model or enhancer: a path (relative to the manifest) or a name in the models folder,
+        each distinct value checked once."""
         candidate = self._path(value) if value else None
         chosen = str(candidate) if candidate is not None and candidate.is_file() else value
-        if chosen not in self._models:
+        key = (column, chosen)
+        if key not in self._model_files:
             try:
-                resolve_model(chosen or None, self.engine, self.models_dir)
-                self._models[chosen] = ""
+                if column == "model":
+                    resolve_model(chosen or None, self.engine, self.models_dir)
+                else:
+                    resolve_enhancer(chosen, self.models_dir)
+                self._model_files[key] = ""
             except AvatarStudioError as error:
-                self._models[chosen] = str(error)
-        if self._models[chosen]:
-            problem(self._models[chosen])
+                self._model_files[key] = str(error)
+        if self._model_files[key]:
+            problem(self._model_files[key])
         return chosen
 
     def _check_output_path(self, output: Path, problem: Callable[[str], None]) -> None:

@@ -20,8 +20,9 @@ AVATAR_COLUMN = "avatar"
 AUDIO_COLUMN = "audio"
 OUTPUT_COLUMN = "output"
 PATH_COLUMNS = (AVATAR_COLUMN, AUDIO_COLUMN, OUTPUT_COLUMN)
-#: JobSpec fields a row may not set: replacing files is the command's decision (`--overwrite`).
-NOT_COLUMNS = frozenset({"overwrite"})
+#: JobSpec fields a row may not set: replacing files is the command's decision (`--overwrite`), and
+#: the avatar's id is looked up from its name.
+NOT_COLUMNS = frozenset({"overwrite", "avatar_id"})
 
 _TRUE = frozenset({"1", "true", "yes", "on"})
 _FALSE = frozenset({"0", "false", "no", "off"})

@@ -17,12 +17,14 @@ what to install.
 from __future__ import annotations
 
 import os
+import socket
 from collections import deque
 from collections.abc import Sequence
 from pathlib import Path
 from types import ModuleType
 from typing import Any
 
+from avatar_studio.atomic_files import atomic_output
 from avatar_studio.avatars.library import AvatarLibrary
 from avatar_studio.batch.node_cache import Packed, pack_avatar, pack_file
 from avatar_studio.batch.progress import BatchTracker
@@ -31,7 +33,6 @@ from avatar_studio.batch.run import QueuedRow
 from avatar_studio.errors import AvatarStudioError
 from avatar_studio.jobs.model import Job, JobState
 from avatar_studio.jobs.store import JobStore
-from avatar_studio.media.temp_files import reserve_temp_beside
 from avatar_studio.progress import CancelToken, Progress
 
 INSTALL_HINT = 'pip install "avatar-studio[cluster]"'
@@ -44,6 +45,8 @@ TASK_RETRIES = 1
 #: How long cancelled tasks get to stop by themselves before their workers are killed.
 CANCEL_GRACE_S = 20.0
 _POLL_S = 0.2
+#: How long a cluster's head gets to accept a connection before the address counts as wrong.
+CONNECT_TIMEOUT_S = 5.0
 
 
 def require_ray() -> ModuleType:
@@ -96,6 +99,7 @@ class RayExecutor:
                 ray.init(num_cpus=self.max_in_flight or os.cpu_count(), include_dashboard=False,
                          log_to_driver=False)  # fmt: skip
             else:
+                _check_reachable(self.address)
                 ray.init(address=self.address, log_to_driver=False)
         except (ConnectionError, RuntimeError, ValueError) as error:
             raise AvatarStudioError(
@@ -128,11 +132,13 @@ class _Submission:
         self.tracker = tracker
         self.cancel = cancel
         self.waiting = deque(rows)
-        self.pending: dict[Any, QueuedRow] = {}
+        self.pending: dict[Any, QueuedRow] = {}  # task ref -> its row
+        self.pending_rows: dict[int, QueuedRow] = {}  # row number -> its row, while its task runs
         self.running: set[int] = set()  # job ids marked running in the store
         self.hub = ray.remote(num_cpus=0)(ProgressHub).remote()
-        self.task = ray.remote(render_row).options(max_retries=TASK_RETRIES, retry_exceptions=False,
-                                                   **self._resources())  # fmt: skip
+        resources = self._resources()
+        self.task = ray.remote(render_row).options(max_retries=TASK_RETRIES, retry_exceptions=False, **resources)
+        self.limit = executor.max_in_flight or self._default_in_flight(resources)
         self._shipments: dict[tuple[str, str], Shipment] = {}
 
     def run(self) -> None:
@@ -146,7 +152,9 @@ class _Submission:
                 ready, _ = self.ray.wait(list(self.pending), num_returns=1, timeout=_POLL_S)
                 self._drain()
                 for ref in ready:
-                    self._collect(ref, self.pending.pop(ref))
+                    entry = self.pending.pop(ref)
+                    self.pending_rows.pop(entry.row.number, None)
+                    self._collect(ref, entry)
         finally:
             self._cancel_everything()
 
@@ -155,29 +163,47 @@ class _Submission:
             return {"num_gpus": 1}
         return {"num_cpus": CPUS_PER_TASK}
 
+    def _default_in_flight(self, resources: dict[str, float]) -> int:
+        """Twice the rows the cluster can render at once, so a node finishing a row finds the next
+        one waiting, while the audio of a thousand rows is not all sent at once."""
+        total = self.ray.cluster_resources()
+        slots = total.get("GPU", 0) if "num_gpus" in resources else total.get("CPU", 0) / CPUS_PER_TASK
+        return max(1, int(2 * slots))
+
     def _submit_more(self) -> None:
-        limit = self.executor.max_in_flight
-        while self.waiting and not self.cancel.cancelled and (limit is None or len(self.pending) < limit):
+        while self.waiting and not self.cancel.cancelled and len(self.pending) < self.limit:
             entry = self.waiting.popleft()
             spec = entry.job.spec
             audio = Path(spec.audio)
             try:
-                avatar, model = self._avatar_shipment(spec.avatar), self._model_shipment(entry.job)
+                avatar = self._avatar_shipment(spec.avatar_id, spec.avatar)
+                model, enhancer = self._model_shipments(entry.job)
                 audio_bytes = audio.read_bytes()
             except (AvatarStudioError, OSError) as error:
                 self._fail(entry, str(error))
                 continue
-            ref = self.task.remote(spec.to_dict(), avatar, model, audio.name, audio_bytes, entry.row.number, self.hub)
+            ref = self.task.remote(spec.to_dict(), avatar, model, enhancer, audio.name, audio_bytes,
+                                   entry.row.number, self.hub)  # fmt: skip
             self.pending[ref] = entry
+            self.pending_rows[entry.row.number] = entry
 
-    def _avatar_shipment(self, name: str) -> Shipment:
-        return self._shipment(("avatar", name), lambda: pack_avatar(AvatarLibrary(self.library_root).get(name).folder))
+    def _avatar_shipment(self, avatar_id: str, name: str) -> Shipment:
+        return self._shipment(
+            ("avatar", avatar_id or name),
+            lambda: pack_avatar(AvatarLibrary(self.library_root).get_by_id(avatar_id, name).folder),
+        )
 
-    def _model_shipment(self, job: Job) -> Shipment:
+    def _model_shipments(self, job: Job) -> tuple[Shipment, Shipment | None]:
+        """The row's Wav2Lip model and, when it uses one, its face enhancer."""
         from avatar_studio.jobs.runner import render_request_for
 
-        path = render_request_for(job.spec).backend_settings(self.library_root).model_path
-        return self._shipment(("model", str(path)), lambda: pack_file(path))
+        request = render_request_for(job.spec)
+        model = request.backend_settings(self.library_root).model_path
+        enhancer = request.enhancer_path(self.library_root)
+        return (
+            self._shipment(("model", str(model)), lambda: pack_file(model)),
+            None if enhancer is None else self._shipment(("model", str(enhancer)), lambda: pack_file(enhancer)),
+        )
 
     def _shipment(self, key: tuple[str, str], pack: Any) -> Shipment:
         """Packed and put into the object store once per batch, whatever the number of rows."""
@@ -192,7 +218,7 @@ class _Submission:
                 self.executor.fetches.append(event[1:])
                 continue
             _, number, stage, done, total, elapsed_s = event
-            entry = next((e for e in self.pending.values() if e.row.number == number), None)
+            entry = self.pending_rows.get(number)
             if entry is None:
                 continue  # a late report of a row already collected
             self._mark_running(entry)
@@ -241,6 +267,7 @@ class _Submission:
         for entry in [*self.pending.values(), *self.waiting]:
             self._cancelled(entry)
         self.pending.clear()
+        self.pending_rows.clear()
         self.waiting.clear()
 
     def _mark_running(self, entry: QueuedRow) -> None:
@@ -259,18 +286,31 @@ class _Submission:
         self.tracker.row_finished(entry.row.number, False)
 
 
+def _check_reachable(address: str) -> None:
+    """Fail in seconds on a `host:port` nobody listens on (Ray itself retries for minutes)."""
+    host, _, port = address.rpartition(":")
+    if not host or not port.isdigit() or "://" in address:
+        return  # "auto" or a ray:// client address: left to Ray
+    try:
+        socket.create_connection((host, int(port)), timeout=CONNECT_TIMEOUT_S).close()
+    except OSError as error:
+        raise AvatarStudioError(
+            f"Nothing answers at the Ray cluster address {address!r} ({error.strerror or error}); start the head "
+            "with `ray start --head` there, or check the address and the firewall (docs/cluster.md)."
+        ) from None
+
+
 def _deliver(output: Path, data: bytes, overwrite: bool) -> None:
     """Write a finished video onto `output` the way local renders do: temp file, then rename."""
-    temp = reserve_temp_beside(output)
     try:
-        temp.write_bytes(data)
-        if output.exists() and not overwrite:
-            raise AvatarStudioError(f"{str(output)!r} appeared while rendering; pass --overwrite or choose another name.")
-        os.replace(temp, output)
+        with atomic_output(output) as temp:
+            temp.write_bytes(data)
+            if output.exists() and not overwrite:
+                raise AvatarStudioError(
+                    f"{str(output)!r} appeared while rendering; pass --overwrite or choose another name."
+                )
     except OSError as error:
         raise AvatarStudioError(
             f"Cannot write {str(output)!r} ({error.strerror or error}); free some disk space or choose another folder."
         ) from None
-    finally:
-        temp.unlink(missing_ok=True)
 

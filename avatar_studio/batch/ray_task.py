@@ -19,14 +19,18 @@ from typing import Any
 
 from avatar_studio.batch.node_cache import MODELS_KIND, cache_root, materialise
 from avatar_studio.jobs.model import JobSpec
+from avatar_studio.processes import process_alive
 from avatar_studio.progress import Progress
 
 #: Node progress reaches the submitter at most this often per row.
 REPORT_INTERVAL_S = 0.25
-#: Test hook: a folder where a file `<output stem>.crash` makes the first render of that row kill
-#: its worker process after a few frames (the file is renamed to `.crashed`, so the retry lives).
+#: Test hook: a folder where a file `<output stem>.crash` makes renders of that row kill their worker
+#: process after a few frames, as many attempts as the file says (empty: the first one only); the
+#: file is then renamed to `.crashed`, so later attempts live.
 CRASH_DIR_ENV = "AVATAR_STUDIO_TEST_CRASH_DIR"
 CRASH_AFTER_FRAMES = 3
+#: Each render's audio and output on the node, in `<cache>/work/<pid>-<random>/`.
+WORK_DIR = "work"
 
 
 @dataclass(frozen=True)
@@ -49,8 +53,8 @@ class RowResult:
     device_description: str
 
 
-def render_row(spec_data: dict[str, Any], avatar: Shipment, model: Shipment, audio_name: str, audio: bytes,
-               row: int, hub: Any) -> RowResult:  # fmt: skip
+def render_row(spec_data: dict[str, Any], avatar: Shipment, model: Shipment, enhancer: Shipment | None,
+               audio_name: str, audio: bytes, row: int, hub: Any) -> RowResult:  # fmt: skip
     """Render one row on this node; raises the render's own error (AvatarStudioError) on bad input."""
     import ray
 
@@ -59,14 +63,17 @@ def render_row(spec_data: dict[str, Any], avatar: Shipment, model: Shipment, aud
 
     library_root = _cached(avatar, hub)
     model_path = _cached(model, hub) / model.name
-    work = cache_root() / "work" / f"{os.getpid()}-{uuid.uuid4().hex[:12]}"
+    enhancer_path = "" if enhancer is None else str(_cached(enhancer, hub) / enhancer.name)
+    work_root = cache_root() / WORK_DIR
+    _remove_dead_workers_files(work_root)
+    work = work_root / f"{os.getpid()}-{uuid.uuid4().hex[:12]}"
     work.mkdir(parents=True)
     try:
         (work / audio_name).write_bytes(audio)
         spec = JobSpec.from_dict(spec_data)
         output = work / Path(spec.output).name
         node_spec = replace(spec, audio=str(work / audio_name), output=str(output), model=str(model_path),
-                            overwrite=False)  # fmt: skip
+                            enhancer=enhancer_path, overwrite=False)  # fmt: skip
         described: list[str] = []
         result = run_render_request(
             render_request_for(node_spec), library_root,
@@ -94,6 +101,16 @@ def _cached(shipment: Shipment, hub: Any) -> Path:
     return folder
 
 
+def _remove_dead_workers_files(work_root: Path) -> None:
+    """Remove what renders in worker processes that died (a lost worker, a forced cancel) left."""
+    if not work_root.is_dir():
+        return
+    for entry in work_root.iterdir():
+        pid = entry.name.split("-", 1)[0]
+        if pid.isdigit() and int(pid) != os.getpid() and not process_alive(int(pid)):
+            shutil.rmtree(entry, ignore_errors=True)
+
+
 def _crash_marker(output: str) -> Path | None:
     folder = os.environ.get(CRASH_DIR_ENV)
     return Path(folder) / f"{Path(output).stem}.crash" if folder else None
@@ -118,9 +135,13 @@ class _Reporter:
 
     def _crash_if_armed(self, marker: Path) -> None:
         try:
-            marker.rename(marker.with_suffix(".crashed"))
-        except OSError:
-            self._crash_marker = None  # not armed, or already fired once
+            left = int(marker.read_text().strip() or 1)
+            if left > 1:
+                marker.write_text(str(left - 1))
+            else:
+                marker.rename(marker.with_suffix(".crashed"))
+        except (OSError, ValueError):
+            self._crash_marker = None  # not armed, or fired as often as it was told
             return
         os._exit(1)  # the worker dies as it would on a lost node; Ray retries the row
 

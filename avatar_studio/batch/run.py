@@ -12,14 +12,16 @@ from __future__ import annotations
 import threading
 from collections.abc import Sequence
 from concurrent.futures import ThreadPoolExecutor
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Protocol
 
 from avatar_studio.avatars.library import AvatarLibrary
 from avatar_studio.avatars.prepare import PrepareSettings
-from avatar_studio.batch.check import BatchPlan, PlannedRow
+from avatar_studio.batch.check import BatchPlan, PlannedRow, check_manifest
+from avatar_studio.batch.manifest import read_manifest
 from avatar_studio.batch.progress import BatchProgressCallback, BatchTracker, estimated_frames
+from avatar_studio.choices import DEFAULT_FPS
 from avatar_studio.errors import AvatarStudioError
 from avatar_studio.jobs.model import Job, JobState
 from avatar_studio.jobs.store import JobStore
@@ -79,11 +81,17 @@ def queue_plan(
     """Prepare the file avatars, then queue every row that is not complete, in manifest order."""
     library = AvatarLibrary(library_root)
     sources = {row.avatar_source: row.spec.avatar for row in plan.to_render if row.avatar_source is not None}
+    prepared_ids = {}
     for source, name in sources.items():
-        if library.find(name) is None:
-            library.prepare(source.absolute(), name, PrepareSettings(), progress=progress, cancel=cancel)
+        avatar = library.find(name) or library.prepare(
+            source.absolute(), name, PrepareSettings(), progress=progress, cancel=cancel
+        )
+        prepared_ids[source] = avatar.folder.name
     queued = []
-    for row in plan.to_render:
+    for planned in plan.to_render:
+        row = planned
+        if planned.avatar_source is not None:
+            row = replace(planned, spec=replace(planned.spec, avatar_id=prepared_ids[planned.avatar_source]))
         output = Path(row.spec.output)
         try:
             output.parent.mkdir(parents=True, exist_ok=True)
@@ -94,6 +102,19 @@ def queue_plan(
             ) from None
         queued.append(QueuedRow(row, _job_for(row, store, plan.group)))
     return queued
+
+
+def import_manifest(
+    manifest_path: Path,
+    library_root: Path,
+    store: JobStore,
+    overwrite: bool = False,
+    progress: ProgressCallback | None = None,
+    cancel: CancelToken | None = None,
+) -> list[QueuedRow]:
+    """Check a manifest and queue its unfinished rows (the app's Import batch; the app's queue renders them)."""
+    plan = check_manifest(read_manifest(manifest_path), library_root, store, overwrite=overwrite)
+    return queue_plan(plan, store, library_root, progress, cancel)
 
 
 def _job_for(row: PlannedRow, store: JobStore, group: str) -> Job:
@@ -128,16 +149,24 @@ def run_batch(
     token = cancel or CancelToken()
     tracker = BatchTracker(_frame_estimates(queued, library_root), progress)
     runner = executor or LocalExecutor()
-    worker = threading.Thread(
-        target=runner.run, args=(queued, store, library_root, tracker, token), name="batch", daemon=True
-    )
-    worker.start()
+    # The renders run on a thread of their own so that Ctrl+C (delivered to this one) can cancel them.
+    # An Event, not Thread.join: a join that a KeyboardInterrupt broke may return early the next time.
+    finished = threading.Event()
+
+    def render_all() -> None:
+        try:
+            runner.run(queued, store, library_root, tracker, token)
+        finally:
+            finished.set()
+
+    threading.Thread(target=render_all, name="batch", daemon=True).start()
     try:
-        while worker.is_alive():
-            worker.join(_WAIT_SLICE_S)
+        while not finished.wait(_WAIT_SLICE_S):
+            pass
     except KeyboardInterrupt:
         token.cancel()
-        worker.join()
+        while not finished.wait(_WAIT_SLICE_S):
+            pass
     return summarize(plan, queued, store)
 
 
@@ -159,10 +188,9 @@ def summarize(plan: BatchPlan, queued: Sequence[QueuedRow], store: JobStore) -> 
 
 
 def _frame_estimates(queued: Sequence[QueuedRow], library_root: Path) -> dict[int, int]:
-    library = AvatarLibrary(library_root)
-    fps = {avatar.name: avatar.fps for avatar in library.list()}
+    fps = {avatar.folder.name: avatar.fps for avatar in AvatarLibrary(library_root).list()}
     return {
-        entry.row.number: estimated_frames(entry.row.expected_duration_s, fps.get(entry.row.spec.avatar, 25.0))
+        entry.row.number: estimated_frames(entry.row.expected_duration_s, fps.get(entry.row.spec.avatar_id, DEFAULT_FPS))
         for entry in queued
     }
 

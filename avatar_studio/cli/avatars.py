@@ -77,24 +77,26 @@ def _delete(library, name: str, yes: bool) -> int:  # noqa: ANN001 - AvatarLibra
 
 
 def _list(library, as_json: bool) -> None:  # noqa: ANN001 - AvatarLibrary, imported lazily
+    from avatar_studio.avatars.validation import printable
+
     avatars = library.list()
     for folder, reason in library.skipped:
-        print(f"avatar-studio: warning: skipped {folder.name}: {reason}", file=sys.stderr)
+        print(f"avatar-studio: warning: skipped {printable(folder.name)}: {printable(reason)}", file=sys.stderr)
     if as_json:
         print(json.dumps([_as_record(avatar) for avatar in avatars], indent=2, ensure_ascii=False))
         return
     if not avatars:
         print(f"No avatars in {library.avatars_dir}; add one with `avatar-studio prepare VIDEO --name NAME`.")
         return
-    header = ("NAME", "FRAMES", "FPS", "SIZE", "DURATION", "CREATED")
+    header = ("NAME", "FRAMES", "FPS", "SIZE", "DURATION", "CREATED", "NOTES")
     rows = [
-        (a.name, str(a.frame_count), f"{a.fps:g}", f"{a.width}x{a.height}", f"{a.duration_s:.1f} s",
-         a.meta.created_at.replace("T", " ")[:16])
+        (printable(a.name), str(a.frame_count), f"{a.fps:g}", f"{a.width}x{a.height}", f"{a.duration_s:.1f} s",
+         a.meta.created_at.replace("T", " ")[:16], "; ".join(a.notes))
         for a in avatars
     ]  # fmt: skip
     widths = [max(len(row[i]) for row in (header, *rows)) for i in range(len(header))]
     for row in (header, *rows):
-        print("  ".join(cell.ljust(width) for cell, width in zip(row, widths)).rstrip())
+        print("  ".join(cell.ljust(width) for cell, width in zip(row, widths, strict=True)).rstrip())
 
 
 def _as_record(avatar) -> dict[str, object]:  # noqa: ANN001 - Avatar, imported lazily
@@ -106,4 +108,5 @@ def _as_record(avatar) -> dict[str, object]:  # noqa: ANN001 - Avatar, imported 
         "source_file": meta.source_file, "frames_without_face": meta.frames_without_face,
         "pads": list(meta.pads), "smooth_window": meta.smooth_window, "max_height": meta.max_height,
         "thumbnail": str(avatar.thumbnail_path), "preview": str(avatar.preview_path),
+        "landmarks": meta.landmarks, "open_mouth_share": meta.open_mouth_share, "notes": list(avatar.notes),
     }  # fmt: skip

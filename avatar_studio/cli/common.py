@@ -15,7 +15,7 @@ def add_common_options(parser: argparse.ArgumentParser) -> None:
         "--library", metavar="DIR", default=None,
         help="library folder (default: $AVATAR_STUDIO_HOME, else the user data folder)",
     )
-    parser.add_argument("-v", "--verbose", action="store_true", help="show tracebacks on errors")
+    parser.add_argument("-v", "--verbose", action="store_true", help="show tracebacks on errors and every ffmpeg command line")
 
 
 @contextmanager

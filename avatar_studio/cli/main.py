@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import argparse
 import importlib
+import logging
 import os
 import signal
 import sys
@@ -18,7 +19,7 @@ from collections.abc import Sequence
 from avatar_studio import __version__
 from avatar_studio.errors import AvatarStudioError, Cancelled
 
-COMMAND_MODULES = ("info", "export_onnx", "prepare", "avatars", "render", "batch", "gui")
+COMMAND_MODULES = ("info", "export_onnx", "prepare", "avatars", "models", "render", "batch", "gui")
 
 EXIT_BAD_INPUT = 2
 EXIT_INTERRUPTED = 130
@@ -53,6 +54,9 @@ def main(argv: Sequence[str] | None = None) -> int:
     if not getattr(args, "func", None):
         parser.print_help()
         return EXIT_BAD_INPUT
+    if args.verbose:  # debug lines include each ffmpeg command, ready to re-run by hand
+        logging.basicConfig(format="avatar-studio: %(name)s: %(message)s")
+        logging.getLogger("avatar_studio").setLevel(logging.DEBUG)
     # Only on the real command line (not for a caller passing its own arguments), and not for the
     # GUI, whose Qt event loop would leave a Python handler waiting until the next Python call.
     if argv is None and args.command != "gui":

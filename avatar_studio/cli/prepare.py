@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import argparse
 
+from avatar_studio.choices import MAX_FACELESS_SHARE
 from avatar_studio.cli.common import add_common_options
 
 
@@ -32,6 +33,11 @@ def add_parser(subparsers: argparse._SubParsersAction) -> None:
         "--max-height", type=int, default=None, metavar="H",
         help="downscale taller footage to H lines (default: 1080; 0 keeps the full size)",
     )
+    parser.add_argument(
+        "--allow-missing-faces", action="store_true",
+        help=f"accept a clip where over {MAX_FACELESS_SHARE:.0%}% of the frames show no face "
+        "(they get the nearest face's box)",
+    )
     parser.add_argument("--replace", action="store_true", help="replace an existing avatar of the same name")
     add_common_options(parser)
     parser.set_defaults(func=run)
@@ -50,6 +56,7 @@ def run(args: argparse.Namespace) -> int:
         pads=Pads(*args.pads) if args.pads else defaults.pads,
         smooth_window=defaults.smooth_window if args.smooth is None else args.smooth,
         max_height=defaults.max_height if args.max_height is None else (args.max_height or None),
+        allow_missing_faces=args.allow_missing_faces,
     )
     library = AvatarLibrary(library_dir(args.library))
     with tqdm_progress() as progress:

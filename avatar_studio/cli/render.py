@@ -1,4 +1,4 @@
-"""`avatar-studio render`: a prepared avatar speaking an audio file, written as an MP4."""
+"""`avatar-studio render`: a prepared avatar speaking an audio file, written as MP4, WebM or QuickTime."""
 
 from __future__ import annotations
 
@@ -19,8 +19,10 @@ from avatar_studio.choices import (
     ENHANCER_REGIONS,
     LOOP_MODES,
     MASK_KINDS,
+    OUTPUT_FORMATS,
     PRECISIONS,
     SILENCE_MODES,
+    VIDEO_ENCODERS,
 )
 from avatar_studio.cli.common import add_common_options, tqdm_progress
 
@@ -29,12 +31,13 @@ def add_parser(subparsers: argparse._SubParsersAction) -> None:
     parser = subparsers.add_parser(
         "render",
         help="render a lip-synced video of an avatar speaking an audio file",
-        description="Render a prepared avatar lip-synced to an audio file (MP4, H.264 + AAC). "
-        "Model, backend and encoder options default to the library's settings.",
+        description="Render a prepared avatar lip-synced to an audio file. The output's suffix picks the format: "
+        + "; ".join(f"{suffix} {what}" for suffix, what in OUTPUT_FORMATS.items())
+        + ". Model, backend and encoder options default to the library's settings.",
     )
     parser.add_argument("--avatar", required=True, metavar="NAME", help="a prepared avatar's name")
     parser.add_argument("--audio", required=True, metavar="FILE", help="speech to lip-sync (any audio ffmpeg reads)")
-    parser.add_argument("-o", "--output", required=True, metavar="OUT.mp4", help="video file to write")
+    parser.add_argument("-o", "--output", required=True, metavar="OUT.mp4", help="video file to write: .mp4/.m4v/.mkv, or .webm/.mov to keep transparency")
     parser.add_argument(
         "--model", metavar="PATH", default=None,
         help="Wav2Lip checkpoint (.pth) or ONNX export (default: the configured model, else the only one in the models folder)",
@@ -44,8 +47,13 @@ def add_parser(subparsers: argparse._SubParsersAction) -> None:
     parser.add_argument("--precision", choices=PRECISIONS, default=None, help="fp16 needs a GPU (default: settings, else auto)")
     parser.add_argument("--batch-size", type=int, default=None, metavar="N", help="frames per model call (default: settings)")
     parser.add_argument("--loop", choices=LOOP_MODES, default="pingpong", help="how the avatar's frames repeat (default: pingpong)")
-    parser.add_argument("--crf", type=int, default=None, metavar="N", help="H.264 quality, lower is better (default: settings, 18)")
-    parser.add_argument("--preset", choices=ENCODER_PRESETS, default=None, help="H.264 speed/size trade-off (default: settings)")
+    parser.add_argument("--crf", type=int, default=None, metavar="N", help="quality 0-51, lower is better, the same scale for every encoder (default: settings, 18)")
+    parser.add_argument("--preset", choices=ENCODER_PRESETS, default=None, help="encoder speed/size trade-off, x264 names mapped to each encoder (default: settings)")
+    parser.add_argument(
+        "--encoder", choices=VIDEO_ENCODERS, default=None,
+        help="H.264/H.265 encoder for .mp4/.m4v/.mkv; auto takes a hardware one that starts here, else libx264 "
+        "(default: settings, else auto; `avatar-studio info` lists the usable ones)",
+    )
     parser.add_argument("--seconds", type=float, default=None, metavar="S", help="render only the first S seconds (a preview)")
     parser.add_argument("--feather", type=float, default=None, metavar="F", help="soft mask edge as a fraction of the face box")
     quality = parser.add_argument_group("mouth quality")
@@ -80,7 +88,7 @@ def add_parser(subparsers: argparse._SubParsersAction) -> None:
         help=f"share of the restored face (default: {DEFAULT_ENHANCER_BLEND})",
     )
     quality.add_argument(
-        "--enhancer-region", choices=ENHANCER_REGIONS, default=DEFAULT_ENHANCER_REGION,
+        "--enhancer-region", default=DEFAULT_ENHANCER_REGION, metavar="|".join(ENHANCER_REGIONS),
         help="restore only where the lip sync drew (mouth) or the whole face (default: %(default)s)",
     )
     quality.add_argument(
@@ -110,6 +118,7 @@ def run(args: argparse.Namespace) -> int:
             loop=args.loop,
             crf=engine.crf if args.crf is None else args.crf,
             preset=engine.preset if args.preset is None else args.preset,
+            encoder=engine.encoder if args.encoder is None else args.encoder,
             seconds=args.seconds,
             overwrite=args.overwrite,
             **({} if args.feather is None else {"feather": args.feather}),
@@ -135,7 +144,7 @@ def run(args: argparse.Namespace) -> int:
         )
     print(
         f"Wrote {result.output} ({result.frame_count} frames, {result.duration_s:.2f} s) "
-        f"in {result.elapsed_s:.1f} s ({result.frames_per_second:.1f} frames/s)."
+        f"in {result.elapsed_s:.1f} s ({result.frames_per_second:.1f} frames/s, {result.video_codec})."
     )
     return 0
 

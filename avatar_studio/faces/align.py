@@ -16,6 +16,8 @@ from typing import Literal
 import cv2
 import numpy as np
 
+from avatar_studio.faces.landmarks import EYE_CORNERS, NOSE_TIP
+
 TemplateName = Literal["ffhq_512", "arcface_128"]
 
 #: The five points as fractions of the crop side, in the order of `five_points`.
@@ -30,10 +32,8 @@ TEMPLATES: dict[str, np.ndarray] = {
     ),
 }  # fmt: skip
 
-#: Face-mesh indices (see ../shared/models/NOTICE.md): each eye's two corners, the nose tip, the mouth corners.
-EYE_CORNERS = ((33, 133), (362, 263))
-NOSE_TIP = 1
-MOUTH_CORNERS = (61, 291)
+#: The outer mouth corners of the face mesh (the template's, not the inner-lip corners `landmarks` names).
+OUTER_MOUTH_CORNERS = (61, 291)
 
 #: Soft paste mask: 1 inside, falling to 0 over this fraction of the crop side at each edge.
 EDGE_FRACTION = 0.1
@@ -52,8 +52,8 @@ class FrameMask:
 def five_points(landmarks: np.ndarray) -> np.ndarray:
     """(468, 2) face-mesh points -> (5, 2) float32: the eye on the image's left, the eye on its right,
     the nose tip, the mouth corner on the image's left, the one on its right."""
-    eyes = [landmarks[list(pair)].mean(axis=0) for pair in EYE_CORNERS]
-    mouth = [landmarks[i] for i in MOUTH_CORNERS]
+    eyes = [landmarks[list(EYE_CORNERS[i : i + 2])].mean(axis=0) for i in (0, 2)]
+    mouth = [landmarks[i] for i in OUTER_MOUTH_CORNERS]
     eyes.sort(key=lambda p: float(p[0]))  # the mesh names the subject's eyes; the template the image's
     mouth.sort(key=lambda p: float(p[0]))
     return np.array([eyes[0], eyes[1], landmarks[NOSE_TIP], mouth[0], mouth[1]], np.float32)

@@ -14,18 +14,16 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
 from types import TracebackType
-from typing import Literal
 
 import numpy as np
 
+from avatar_studio.choices import DETECTOR_MODELS, DetectorModel, check_choice
 from avatar_studio.errors import AvatarStudioError
 from avatar_studio.paths import resource_path
 
 # Only the short-range model: mediapipe 0.10.31's Tasks face-detector graph is built for its 896
 # anchors, and the full-range model (2304 anchors) fails on the first frame (RET_CHECK num_boxes).
 # Short range covers faces within about 2 m of the camera, i.e. every talking-head shot.
-DetectorModel = Literal["short_range"]
-DETECTOR_MODELS: tuple[str, ...] = ("short_range",)
 
 _MODEL_FILES = {"short_range": "face_detection_short_range.tflite"}
 
@@ -77,10 +75,7 @@ class FaceDetector:
     """Detects faces in BGR frames. `with FaceDetector() as det: boxes = det.detect(frame)`."""
 
     def __init__(self, model: DetectorModel = "short_range", min_confidence: float = 0.5) -> None:
-        if model not in _MODEL_FILES:
-            raise AvatarStudioError(
-                f"Unknown face detector {model!r}; choose one of {', '.join(DETECTOR_MODELS)}."
-            )
+        check_choice("face detector", model, DETECTOR_MODELS)
         path = resource_path("models", _MODEL_FILES[model])
         if not path.is_file():
             raise AvatarStudioError(
@@ -125,7 +120,7 @@ class FaceDetector:
             self._detector.close()
             self._detector = None
 
-    def __enter__(self) -> "FaceDetector":
+    def __enter__(self) -> FaceDetector:
         return self
 
     def __exit__(

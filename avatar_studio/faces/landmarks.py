@@ -143,7 +143,7 @@ class FaceMesh:
     def close(self) -> None:
         self._session = None
 
-    def __enter__(self) -> "FaceMesh":
+    def __enter__(self) -> FaceMesh:
         return self
 
     def __exit__(

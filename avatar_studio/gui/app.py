@@ -11,6 +11,7 @@ from PySide6.QtWidgets import QApplication
 from avatar_studio import __version__
 from avatar_studio.gui.platform_check import missing_xcb_packages, uses_xcb, xcb_advice
 from avatar_studio.paths import resource_path
+from avatar_studio.settings import SettingsError
 
 ORGANIZATION = "AvatarStudio"
 APPLICATION = "Avatar Studio"
@@ -25,7 +26,8 @@ def create_application(argv: list[str] | None = None) -> QApplication:
     QCoreApplication.setOrganizationName(ORGANIZATION)
     QCoreApplication.setApplicationName(APPLICATION)
     QCoreApplication.setApplicationVersion(__version__)
-    app = QApplication.instance() or QApplication(argv if argv is not None else sys.argv)
+    existing = QApplication.instance()
+    app = existing if isinstance(existing, QApplication) else QApplication(argv if argv is not None else sys.argv)
     app.setStyle("Fusion")
     style_file = resource_path("style.qss")
     if style_file.is_file():
@@ -55,7 +57,7 @@ def run(library: Path | None = None, verbose: bool = False) -> int:
 
     from avatar_studio.errors import AvatarStudioError
     from avatar_studio.gui.app_log import AppLog
-    from avatar_studio.gui.main_window import MainWindow, choose_library
+    from avatar_studio.gui.library_choice import choose_library
 
     try:
         app_log = AppLog(choose_library(library), verbose)
@@ -63,11 +65,19 @@ def run(library: Path | None = None, verbose: bool = False) -> int:
         QMessageBox.critical(None, APPLICATION, str(error))
         return 2
     try:
-        try:
-            window = MainWindow(library)
-        except AvatarStudioError as error:  # e.g. an unwritable library folder or a damaged queue file
-            QMessageBox.critical(None, APPLICATION, str(error))
-            return 2
+        # Imported only now: the window's player loads QtMultimedia, which talks on the console.
+        from avatar_studio.gui.main_window import MainWindow
+
+        while True:
+            try:
+                window = MainWindow(library)
+                break
+            except SettingsError as error:  # a bad value in settings.json: offer to reset that key
+                if not offer_setting_reset(error):
+                    return 2
+            except AvatarStudioError as error:  # e.g. the library is open in another window, a damaged queue
+                QMessageBox.critical(None, APPLICATION, str(error))
+                return 2
         window.show()
         code = app.exec()
         from avatar_studio.gui.workers import BackgroundTask
@@ -76,3 +86,20 @@ def run(library: Path | None = None, verbose: bool = False) -> int:
         return code
     finally:
         app_log.close()
+
+
+def offer_setting_reset(error: SettingsError) -> bool:
+    """Ask whether to put the setting `error` names back to its default; True once it was reset."""
+    from PySide6.QtWidgets import QMessageBox
+
+    from avatar_studio.settings import reset_setting
+
+    box = QMessageBox(QMessageBox.Icon.Warning, APPLICATION, str(error))
+    reset = box.addButton(f"Reset “{error.key}”", QMessageBox.ButtonRole.AcceptRole)
+    box.addButton("Quit", QMessageBox.ButtonRole.RejectRole)
+    box.setDefaultButton(reset)
+    box.exec()
+    if box.clickedButton() is not reset:
+        return False
+    reset_setting(error.path.parent, error.key)
+    return True

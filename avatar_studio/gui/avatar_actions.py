@@ -10,21 +10,48 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 from PySide6.QtCore import QObject
-from PySide6.QtWidgets import QDialog, QFileDialog, QInputDialog, QMessageBox
+from PySide6.QtWidgets import (
+    QDialog,
+    QFileDialog,
+    QInputDialog,
+    QLineEdit,
+    QMessageBox,
+    QWidget,
+)
 
 from avatar_studio.avatars.library import Avatar
-from avatar_studio.avatars.naming import name_key
 from avatar_studio.avatars.prepare import PrepareSettings
 from avatar_studio.errors import AvatarStudioError
 from avatar_studio.gui.add_avatar_dialog import AddAvatarDialog
 from avatar_studio.gui.desktop import open_folder
 from avatar_studio.gui.file_kinds import AVATAR_FILTER
 from avatar_studio.gui.formatting import format_progress
+from avatar_studio.gui.queue_table import job_title
 from avatar_studio.gui.workers import BackgroundTask
+from avatar_studio.jobs.model import Job, JobState
 from avatar_studio.progress import CancelToken, Progress, ProgressCallback
 
 if TYPE_CHECKING:
     from avatar_studio.gui.main_window import MainWindow
+
+#: Jobs named in the delete question; more are counted.
+MAX_LISTED_JOBS = 8
+RENAME_FIELD_WIDTH = 420
+
+
+def ask_new_name(parent: QWidget, name: str) -> str | None:
+    """The rename question, with a field wide enough for long names; None when cancelled."""
+    dialog = QInputDialog(parent)
+    dialog.setWindowTitle("Rename avatar")
+    dialog.setLabelText("New name:")
+    dialog.setTextValue(name)
+    dialog.setMinimumWidth(RENAME_FIELD_WIDTH + 60)
+    field = dialog.findChild(QLineEdit)
+    if field is not None:
+        field.setMinimumWidth(RENAME_FIELD_WIDTH)
+    if dialog.exec() != QDialog.DialogCode.Accepted:
+        return None
+    return dialog.textValue().strip() or None
 
 
 class AvatarActions(QObject):
@@ -53,7 +80,7 @@ class AvatarActions(QObject):
             window.show_error(str(error))
             avatars = []
         window.library_panel.set_avatars(avatars)
-        window.form.set_avatars([avatar.name for avatar in avatars])
+        window.form.set_avatars([(avatar.folder.name, avatar.name) for avatar in avatars])
         if library.skipped:
             folder, reason = library.skipped[0]
             more = f" (and {len(library.skipped) - 1} more)" if len(library.skipped) > 1 else ""
@@ -127,6 +154,7 @@ class AvatarActions(QObject):
         self._window.update_activity()
 
     def _on_done(self, name: str, avatar: Avatar) -> None:
+        self._window.banner.clear_error()  # an earlier failure is no longer the news
         self._window.library_panel.clear_pending(name)
         self.refresh()
         self._window.library_panel.select(avatar.name)
@@ -150,17 +178,31 @@ class AvatarActions(QObject):
     # -- editing ------------------------------------------------------------------------------------
 
     def rename(self, name: str) -> None:
-        new, ok = QInputDialog.getText(self._window, "Rename avatar", "New name:", text=name)
-        if ok and new.strip() and new.strip() != name:
-            self._window.run_instant(lambda: self._window.session.library.rename(name, new.strip()))
-            self.refresh()
-            self._window.library_panel.select(new.strip())
+        new = ask_new_name(self._window, name)
+        if new is None or new == name:
+            return
+        session = self._window.session
+        avatar = self._window.run_instant(lambda: session.library.rename(name, new))
+        if avatar is None:
+            return
+        # Jobs find the avatar by its folder; the queue shows the new name at once.
+        self._window.run_instant(lambda: session.store.rename_avatar(avatar.folder.name, name, avatar.name))
+        self._window.banner.clear_error()
+        self.refresh()
+        self._window.renders.refresh()
+        self._window.library_panel.select(avatar.name)
+
+    def _jobs_using(self, name: str, states: frozenset[JobState]) -> list[Job]:
+        """The jobs in `states` that render the avatar called `name`."""
+        session = self._window.session
+        avatar = session.library.find(name)
+        avatar_id = avatar.folder.name if avatar is not None else ""
+        return [job for job in session.store.list()
+                if job.state in states and job.spec.uses_avatar(avatar_id, name)]
 
     def _refuse_if_rendering(self, name: str) -> bool:
         """Say so and return True when the running render reads this avatar's frames."""
-        session = self._window.session
-        job_id = session.scheduler.running_job_id
-        if job_id is None or name_key(session.store.get(job_id).spec.avatar) != name_key(name):
+        if not self._jobs_using(name, frozenset({JobState.RUNNING})):
             return False
         self._window.show_error(
             f"“{name}” is being rendered right now; wait for that render to finish or cancel it first.")
@@ -169,9 +211,14 @@ class AvatarActions(QObject):
     def delete(self, name: str) -> None:
         if self._refuse_if_rendering(name):
             return
-        answer = QMessageBox.question(
-            self._window, "Delete avatar", f"Delete the avatar “{name}” and its prepared frames?\n"
-            "The original video file is not touched.")
+        waiting = self._jobs_using(name, frozenset({JobState.QUEUED}))
+        question = f"Delete the avatar “{name}” and its prepared frames?\nThe original video file is not touched."
+        if waiting:
+            listed = "\n".join(f"  #{job.id} {job_title(job)}" for job in waiting[:MAX_LISTED_JOBS])
+            more = f"\n  … and {len(waiting) - MAX_LISTED_JOBS} more" if len(waiting) > MAX_LISTED_JOBS else ""
+            question += (f"\n\n{len(waiting)} queued render(s) use it and will fail:\n{listed}{more}\n"
+                         "Remove them from the queue, or retry them with another avatar, afterwards.")
+        answer = QMessageBox.question(self._window, "Delete avatar", question)
         if answer == QMessageBox.StandardButton.Yes:
             if self._window.player.avatar_name == name:
                 self._window.player.clear()

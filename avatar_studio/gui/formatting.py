@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import math
 
+from avatar_studio.media.probe import MediaInfo
 from avatar_studio.progress import Progress
 
 
@@ -18,6 +19,24 @@ def format_clock(seconds: float | None) -> str:
     hours, rest = divmod(total, 3600)
     minutes, secs = divmod(rest, 60)
     return f"{hours}:{minutes:02d}:{secs:02d}" if hours else f"{minutes}:{secs:02d}"
+
+
+def frame_at(position_ms: float, fps: float) -> int:
+    """The index of the frame shown at `position_ms` of a clip at `fps` (0 without a rate)."""
+    if fps <= 0 or position_ms <= 0:
+        return 0
+    return int(position_ms / 1000.0 * fps + 1e-6)
+
+
+def format_timecode(position_ms: float, fps: float) -> str:
+    """`HH:MM:SS:FF` (FF the frame within the second), as video editors show it; `HH:MM:SS` without a rate."""
+    if fps <= 0:
+        seconds = max(int(position_ms // 1000), 0)
+        return f"{seconds // 3600:02d}:{seconds // 60 % 60:02d}:{seconds % 60:02d}"
+    per_second = max(round(fps), 1)
+    index = frame_at(position_ms, fps)
+    seconds, frame = divmod(index, per_second)
+    return f"{seconds // 3600:02d}:{seconds // 60 % 60:02d}:{seconds % 60:02d}:{frame:02d}"
 
 
 def format_duration(seconds: float | None) -> str:
@@ -76,3 +95,26 @@ def first_line(text: str, limit: int = 160) -> str:
     """The first line of an error, cut to fit a list cell; the full text stays available on demand."""
     line = text.strip().splitlines()[0] if text.strip() else ""
     return line if len(line) <= limit else line[: limit - 1] + "…"
+
+
+def audio_summary(info: MediaInfo) -> str:
+    """'0:12 · wav · pcm_s16le · 48000 Hz' for the render form, once a file is probed."""
+    parts = [format_clock(info.duration_s) if info.duration_s >= 60 else format_duration(info.duration_s),
+             info.container.split(",")[0]]
+    if info.audio_codec:
+        parts.append(info.audio_codec)
+    if info.audio_sample_rate:
+        parts.append(f"{info.audio_sample_rate} Hz")
+    return " · ".join(parts)
+
+
+def source_summary(info: MediaInfo) -> str:
+    """'5.0 s · 844×844 · 25 fps · h264' (or 'photo · 844×844 · png') for the add-avatar dialog."""
+    if info.is_still_image:
+        return f"photo · {info.width}×{info.height} · {info.video_codec or info.container}"
+    parts = [format_duration(info.duration_s), f"{info.width}×{info.height}", format_fps(info.fps)]
+    if info.variable_frame_rate:
+        parts[-1] += " (variable)"
+    if info.video_codec:
+        parts.append(info.video_codec)
+    return " · ".join(parts)

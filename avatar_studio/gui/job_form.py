@@ -9,7 +9,7 @@ from __future__ import annotations
 from pathlib import Path
 
 from PySide6.QtCore import Qt, Signal
-from PySide6.QtGui import QDragEnterEvent, QDropEvent
+from PySide6.QtGui import QDragEnterEvent, QDropEvent, QStandardItemModel
 from PySide6.QtWidgets import (
     QComboBox,
     QFileDialog,
@@ -30,17 +30,41 @@ from avatar_studio.choices import (
     DEVICES,
     ENCODER_PRESETS,
     LOOP_MODES,
+    MAX_BATCH_SIZE,
     MAX_CRF,
+    MIN_BATCH_SIZE,
+    MIN_CRF,
     PRECISIONS,
+    check_choice,
 )
-from avatar_studio.gui.file_kinds import AUDIO_FILTER, FileKind, file_kind
-from avatar_studio.gui.formatting import format_size
+from avatar_studio.gui.encoder_combo import EncoderCombo
+from avatar_studio.gui.file_kinds import (
+    AUDIO_FILTER,
+    OUTPUT_FILTER,
+    FileKind,
+    file_kind,
+    with_output_suffix,
+)
+from avatar_studio.gui.form_rows import choice_combo, widget_row
+from avatar_studio.gui.formatting import audio_summary, format_size
 from avatar_studio.gui.icons import icon
+from avatar_studio.gui.media_probe import MediaProber
+from avatar_studio.gui.quality_group import QualityGroup
 from avatar_studio.jobs.model import JobSpec
-from avatar_studio.jobs.naming import default_output_path
+from avatar_studio.jobs.naming import default_output_path, writable_output_folder
+from avatar_studio.media.probe import MediaInfo
 from avatar_studio.settings import EngineSettings
 
 PREVIEW_SECONDS = 5.0
+
+#: Plain-words help for the settings people ask about.
+BATCH_TIP = ("How many video frames the model works on at once. Larger is faster on a GPU but needs "
+             "more memory; if the GPU runs out, the app halves it by itself.")
+CRF_TIP = ("Picture quality of the saved video: lower numbers look better and make bigger files. "
+           "18 looks the same as the original to most eyes; 23 is smaller; above 28 looks blocky.")
+PRESET_TIP = ("How hard the encoder works to make the file small. Slower presets make slightly smaller "
+              "files at the same quality but take longer; veryfast is a good balance.")
+LOOP_TIP = "How the avatar's clip repeats under longer audio: pingpong plays it forward then backward; loop restarts it"
 
 NO_MODEL_TEXT = (
     "<b>No model yet.</b> Rendering needs Wav2Lip weights: <tt>wav2lip.pth</tt> or "
@@ -54,6 +78,7 @@ NO_MODEL_TEXT = (
 class JobForm(QWidget):
     queue_requested = Signal()
     preview_requested = Signal()
+    frame_preview_requested = Signal()
     import_model_requested = Signal()
     several_audio_chosen = Signal(list)  # [Path, ...]: queue one job per file with these settings
 
@@ -63,12 +88,26 @@ class JobForm(QWidget):
         self._output_dir = Path.home()
         self._output_edited = False
         self._taken_outputs: list[str] = []
+        self._has_models = False
 
         self.avatar = QComboBox()
         self.avatar.currentIndexChanged.connect(self._suggest_output)
         self.audio = QLineEdit()
         self.audio.setPlaceholderText("voice recording: wav, mp3, m4a, flac, ogg… (or drop it here)")
         self.audio.textChanged.connect(self._suggest_output)
+        self.audio.textChanged.connect(self._on_audio_text)
+        self.audio.editingFinished.connect(lambda: self._probe_audio(Path(self.audio.text().strip()))
+                                           if self.audio.text().strip() else None)
+        self.audio_info = QLabel()
+        self.audio_info.setWordWrap(True)
+        self.audio_info.setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByMouse)
+        self.audio_info.hide()
+        #: Why the chosen audio cannot be rendered ("" when it can, or while it is being checked).
+        self.audio_problem = ""
+        self.audio_details: MediaInfo | None = None
+        self._prober = MediaProber(parent=self)
+        self._prober.probed.connect(self._on_audio_probed)
+        self._prober.refused.connect(self._on_audio_refused)
         browse_audio = QToolButton()
         browse_audio.setIcon(icon("folder"))
         browse_audio.setToolTip("Choose the audio file")
@@ -81,14 +120,20 @@ class JobForm(QWidget):
         self.backend = self._combo(BACKENDS)
         self.device = self._combo(DEVICES)
         self.precision = self._combo(PRECISIONS)
+        self.backend.setToolTip("auto: ONNX Runtime for .onnx models, PyTorch for .pth checkpoints")
+        self.device.setToolTip("auto: the GPU when one is usable, else the CPU")
+        self.precision.setToolTip("fp16 is faster on GPUs; fp32 is exact everywhere; auto picks per device")
         self.batch_size = QSpinBox()
-        self.batch_size.setRange(1, 512)
+        self.batch_size.setRange(MIN_BATCH_SIZE, MAX_BATCH_SIZE)
+        self.batch_size.setToolTip(BATCH_TIP)
         self.loop = self._combo(LOOP_MODES)
-        self.loop.setToolTip("pingpong: the clip plays forward then backward; loop: it restarts")
+        self.loop.setToolTip(LOOP_TIP)
         self.crf = QSpinBox()
-        self.crf.setRange(0, MAX_CRF)
-        self.crf.setToolTip("H.264 quality: lower is better and bigger (18 is visually lossless)")
+        self.crf.setRange(MIN_CRF, MAX_CRF)
+        self.crf.setToolTip(CRF_TIP)
         self.preset = self._combo(ENCODER_PRESETS)
+        self.preset.setToolTip(PRESET_TIP)
+        self.encoder = EncoderCombo()
         self.output = QLineEdit()
         self.output.textEdited.connect(self._on_output_edited)
         browse_output = QToolButton()
@@ -110,6 +155,11 @@ class JobForm(QWidget):
         self.preview_button = QPushButton(icon("preview"), f"Quick preview ({PREVIEW_SECONDS:.0f} s)")
         self.preview_button.setToolTip("Render the first 5 seconds with these settings and play them")
         self.preview_button.clicked.connect(self.preview_requested)
+        self.frame_preview_button = QPushButton(icon("preview"), "Preview frame")
+        self.frame_preview_button.setToolTip(
+            "Render only the frame under the player's playhead with these settings and compare it with the original"
+        )
+        self.frame_preview_button.clicked.connect(self.frame_preview_requested)
         self.queue_button = QPushButton(icon("render"), "Add to queue")
         self.queue_button.setToolTip("Queue this render (Ctrl+R)")
         self.queue_button.setDefault(True)
@@ -117,14 +167,25 @@ class JobForm(QWidget):
 
         form = QFormLayout()
         form.setFieldGrowthPolicy(QFormLayout.FieldGrowthPolicy.AllNonFixedFieldsGrow)
-        form.addRow("Avatar", self.avatar)
-        form.addRow("Audio", self._row(self.audio, browse_audio))
-        form.addRow("Model", self._row(self.model, import_model))
-        form.addRow("Run on", self._row(self.backend, self.device, self.precision, QLabel("batch"), self.batch_size))
-        form.addRow("Video", self._row(self.loop, QLabel("CRF"), self.crf, QLabel("preset"), self.preset))
-        form.addRow("Output", self._row(self.output, browse_output))
+        form.addRow(self._label("&Avatar", self.avatar), self.avatar)
+        form.addRow(self._label("A&udio", self.audio), self._row(self.audio, browse_audio))
+        form.addRow("", self.audio_info)
+        form.addRow(self._label("&Model", self.model), self._row(self.model, import_model))
+        form.addRow(self._label("&Backend", self.backend), self._row(
+            self.backend, self._label("&Device", self.device), self.device,
+            self._label("&Precision", self.precision), self.precision, stretch_all=True))
+        form.addRow(self._label("&Loop", self.loop), self._row(
+            self.loop, self._label("Batc&h size", self.batch_size), self.batch_size,
+            self._label("C&RF", self.crf), self.crf, self._label("Pre&set", self.preset), self.preset, self.encoder,
+            stretch_all=True))
+        form.addRow(self._label("&Output", self.output), self._row(self.output, browse_output))
+        self.output_note = QLabel()
+        self.output_note.setWordWrap(True)
+        self.output_note.hide()
+        form.addRow("", self.output_note)
         buttons = QHBoxLayout()
         buttons.addStretch(1)
+        buttons.addWidget(self.frame_preview_button)
         buttons.addWidget(self.preview_button)
         buttons.addWidget(self.queue_button)
         layout = QVBoxLayout(self)
@@ -132,6 +193,10 @@ class JobForm(QWidget):
         layout.addWidget(QLabel("<b>New render</b>"))
         layout.addWidget(self.no_model_banner)
         layout.addLayout(form)
+        self.quality = QualityGroup()
+        self.quality.restore()
+        self.quality.changed.connect(self.quality.save)
+        layout.addWidget(self.quality)
         layout.addLayout(buttons)
 
     # -- filling -----------------------------------------------------------------------------------
@@ -143,16 +208,28 @@ class JobForm(QWidget):
             combo.setCurrentText(value)
         self.batch_size.setValue(settings.batch_size)
         self.crf.setValue(settings.crf)
-        self._output_dir = output_dir
+        self.encoder.set_value(settings.encoder)
+        self._output_dir = writable_output_folder(output_dir)
+        moved = self._output_dir != Path(output_dir)
+        self.output_note.setText(f"The output folder {output_dir} cannot be written (choose another in "
+                                 f"Settings); proposing {self._output_dir} instead." if moved else "")
+        self.output_note.setVisible(moved)
         self._suggest_output()
 
-    def set_avatars(self, names: list[str]) -> None:
-        current = self.avatar.currentText()
+    def set_device_availability(self, reasons: dict[str, str]) -> None:
+        """Grey out the devices this machine lacks; `reasons` maps each to why ("" when present)."""
+        grey_out_missing(self.device, reasons)
+
+    def set_avatars(self, avatars: list[tuple[str, str]]) -> None:
+        """The library's avatars as (id, display name); the id is what a queued job keeps."""
+        current = self.avatar.currentData()
         self.avatar.blockSignals(True)
         self.avatar.clear()
-        self.avatar.addItems(names)
-        if current in names:
-            self.avatar.setCurrentText(current)
+        for avatar_id, name in avatars:
+            self.avatar.addItem(name, avatar_id)
+        index = self.avatar.findData(current) if current else -1
+        if index >= 0:
+            self.avatar.setCurrentIndex(index)
         self.avatar.blockSignals(False)
         self._suggest_output()
 
@@ -160,9 +237,12 @@ class JobForm(QWidget):
         self.avatar.setCurrentText(name)
 
     def set_models(self, models: list, default: str) -> None:
-        """`models` are catalog `ModelInfo`s; `default` the configured default model's path."""
+        """`models` are catalog `ModelInfo`s; `default` the configured default model's path.
+        Only lip-sync models are offered here; face enhancers go to the quality group."""
         current = self.model.currentData()
         self.model.clear()
+        self.quality.set_enhancers(models)
+        models = [info for info in models if info.kind == "lip-sync"]
         for info in models:
             label = f"{info.name} · {info.format} {info.precision} · {format_size(info.size_bytes)}"
             self.model.addItem(label, str(info.path))
@@ -173,11 +253,13 @@ class JobForm(QWidget):
         self.model.setCurrentIndex(max(index, 0))
         has_models = bool(models)
         self.no_model_banner.setVisible(not has_models)
-        self.queue_button.setEnabled(has_models)
-        self.preview_button.setEnabled(has_models)
+        self._has_models = has_models
+        self._update_buttons()
 
     def set_audio(self, path: Path) -> None:
+        """Use `path` as the audio and check it in the background (duration, format, or why not)."""
         self.audio.setText(str(path))
+        self._probe_audio(path)
 
     def set_output(self, path: Path) -> None:
         """Use `path` as the output (kept until a job is queued, as if typed)."""
@@ -195,18 +277,21 @@ class JobForm(QWidget):
         """The job as filled in; a preview renders the first seconds to `preview_output`."""
         return JobSpec(
             avatar=self.avatar.currentText(),
+            avatar_id=self.avatar.currentData() or "",
             audio=self.audio.text().strip(),
             output=str(preview_output) if preview_output else self.output.text().strip(),
             model=self.model.currentData() or "",
-            backend=self.backend.currentText(),
-            device=self.device.currentText(),
-            precision=self.precision.currentText(),
+            backend=check_choice("backend", self.backend.currentText(), BACKENDS),
+            device=check_choice("device", self.device.currentText(), DEVICES),
+            precision=check_choice("precision", self.precision.currentText(), PRECISIONS),
             batch_size=self.batch_size.value(),
-            loop=self.loop.currentText(),
+            loop=check_choice("loop mode", self.loop.currentText(), LOOP_MODES),
             crf=self.crf.value(),
-            preset=self.preset.currentText(),
+            preset=check_choice("encoder preset", self.preset.currentText(), ENCODER_PRESETS),
+            encoder=self.encoder.value(),
             seconds=PREVIEW_SECONDS if preview_output else None,
             overwrite=bool(preview_output),
+            **self.quality.values(),
         )
 
     def job_queued(self) -> None:
@@ -215,6 +300,45 @@ class JobForm(QWidget):
         self._suggest_output()
 
     # -- internals ---------------------------------------------------------------------------------
+
+    def _probe_audio(self, path: Path) -> None:
+        if self.audio_details is not None and self.audio_details.path == path:
+            return  # already checked
+        self.audio_details = None
+        self.audio_problem = ""
+        self._show_audio_info("Checking the audio…", error=False)
+        self._prober.probe(path)
+        self._update_buttons()
+
+    def _on_audio_text(self, text: str) -> None:
+        if not text.strip():  # cleared: nothing to complain about any more
+            self.audio_details, self.audio_problem = None, ""
+            self._show_audio_info("", error=False)
+            self._update_buttons()
+
+    def _on_audio_probed(self, path: Path, info: MediaInfo) -> None:
+        self.audio_details = info
+        self.audio_problem = ""
+        self._show_audio_info(audio_summary(info), error=False)
+        self._update_buttons()
+
+    def _on_audio_refused(self, path: Path, reason: str) -> None:
+        self.audio_details = None
+        self.audio_problem = reason
+        self._show_audio_info(f"Cannot use this audio: {reason}", error=True)
+        self._update_buttons()
+
+    def _show_audio_info(self, text: str, error: bool) -> None:
+        self.audio_info.setText(text)
+        self.audio_info.setStyleSheet("color: #d64545;" if error else "")
+        self.audio_info.setVisible(bool(text))
+
+    def _update_buttons(self) -> None:
+        usable = self._has_models and not self.audio_problem
+        self.queue_button.setEnabled(usable)
+        self.preview_button.setEnabled(usable)
+        self.frame_preview_button.setEnabled(usable)
+        self.queue_button.setToolTip(self.audio_problem or "Queue this render (Ctrl+R)")
 
     def _suggest_output(self) -> None:
         if self._output_edited:
@@ -237,9 +361,9 @@ class JobForm(QWidget):
             self.several_audio_chosen.emit([Path(path) for path in paths])
 
     def _browse_output(self) -> None:
-        path, _ = QFileDialog.getSaveFileName(self, "Save the video as", self.output.text(), "MP4 video (*.mp4)")
+        path, chosen = QFileDialog.getSaveFileName(self, "Save the video as", self.output.text(), OUTPUT_FILTER)
         if path:
-            self.set_output(Path(path if path.lower().endswith(".mp4") else path + ".mp4"))
+            self.set_output(with_output_suffix(Path(path), chosen))
 
     def dragEnterEvent(self, event: QDragEnterEvent) -> None:
         if audio_from_urls(event.mimeData().urls()) is not None:
@@ -255,20 +379,30 @@ class JobForm(QWidget):
         if paths:
             event.acceptProposedAction()
 
-    @staticmethod
-    def _combo(values: tuple[str, ...]) -> QComboBox:
-        combo = QComboBox()
-        combo.addItems(values)
-        return combo
+    _combo = staticmethod(choice_combo)
+    _row = staticmethod(widget_row)
 
     @staticmethod
-    def _row(*widgets: QWidget) -> QWidget:
-        row = QWidget()
-        layout = QHBoxLayout(row)
-        layout.setContentsMargins(0, 0, 0, 0)
-        for index, widget in enumerate(widgets):
-            layout.addWidget(widget, 1 if index == 0 else 0)
-        return row
+    def _label(text: str, buddy: QWidget) -> QLabel:
+        """A label whose Alt+letter focuses `buddy` (and which screen readers announce with it)."""
+        label = QLabel(text)
+        label.setBuddy(buddy)
+        return label
+
+
+def grey_out_missing(combo: QComboBox, reasons: dict[str, str]) -> None:
+    """Disable the entries of `combo` that have a reason (shown as their tooltip); a disabled
+    current entry gives way to the first one ("auto", which picks what is present)."""
+    model = combo.model()
+    assert isinstance(model, QStandardItemModel)
+    for row in range(combo.count()):
+        reason = reasons.get(combo.itemText(row), "")
+        item = model.item(row)
+        item.setEnabled(not reason)
+        item.setToolTip(reason or "available on this machine")
+    current = combo.currentIndex()
+    if current >= 0 and not model.item(current).isEnabled():
+        combo.setCurrentIndex(0)
 
 
 def audio_from_urls(urls) -> Path | None:

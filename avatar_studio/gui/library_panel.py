@@ -1,5 +1,9 @@
 """The avatar library list: thumbnails with size/length/fps, preparations in progress and failures.
 
+An avatar's quality notes (`Avatar.notes`: filmed with an open mouth, prepared before face-mesh
+masks) show as a short tag on its second line and in full in its tooltip; an avatar without
+landmarks offers "Re-prepare for face-mesh masks" in its menu.
+
 The panel only shows and asks; the main window runs the work (preparing, renaming, deleting).
 """
 
@@ -20,12 +24,16 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
+from avatar_studio.avatars.library import NO_LANDMARKS_NOTE, OPEN_MOUTH_NOTE, Avatar
 from avatar_studio.gui.formatting import avatar_summary
 from avatar_studio.gui.icons import icon
 
 THUMB = QSize(72, 72)
 _ROLE_NAME = Qt.ItemDataRole.UserRole
 _ROLE_KIND = Qt.ItemDataRole.UserRole + 1
+#: What each quality note says on the avatar's second line (the tooltip has the whole sentence).
+NOTE_TAGS = {OPEN_MOUTH_NOTE: "⚠ open mouth", NO_LANDMARKS_NOTE: "box mask only"}
+REPREPARE_FOR_MESH = "Re-prepare for face-mesh masks…"
 
 
 @dataclass
@@ -49,7 +57,7 @@ class LibraryPanel(QWidget):
 
     def __init__(self, parent: QWidget | None = None) -> None:
         super().__init__(parent)
-        self._avatars: dict[str, object] = {}
+        self._avatars: dict[str, Avatar] = {}
         self._pending: dict[str, PendingAvatar] = {}
         title = QLabel("<b>Avatars</b>")
         add = QPushButton(icon("add"), "Add…")
@@ -127,11 +135,11 @@ class LibraryPanel(QWidget):
             self._style_pending(item, pending)
             self.list.addItem(item)
         for avatar in sorted(self._avatars.values(), key=lambda a: a.name.casefold()):
-            item = QListWidgetItem(f"{avatar.name}\n" + avatar_summary(
-                avatar.duration_s, avatar.width, avatar.height, avatar.fps, avatar.frame_count))
+            summary = avatar_summary(avatar.duration_s, avatar.width, avatar.height, avatar.fps, avatar.frame_count)
+            item = QListWidgetItem(" · ".join([f"{avatar.name}\n{summary}", *(NOTE_TAGS[n] for n in avatar.notes)]))
             item.setData(_ROLE_NAME, avatar.name)
             item.setData(_ROLE_KIND, "ready")
-            item.setToolTip(f"{avatar.name} — ready\n{avatar.folder}")
+            item.setToolTip("\n".join([f"{avatar.name} — ready", str(avatar.folder), *avatar.notes]))
             thumb = QPixmap(str(avatar.thumbnail_path)) if avatar.thumbnail_path else QPixmap()
             if not thumb.isNull():
                 item.setIcon(thumb.scaled(THUMB, Qt.AspectRatioMode.KeepAspectRatio,
@@ -142,9 +150,9 @@ class LibraryPanel(QWidget):
         self.list.setVisible(self.list.count() > 0)
         if selected is not None:
             for kind in ("ready", "pending"):
-                item = self._find(selected, kind)
-                if item is not None:
-                    self.list.setCurrentItem(item)
+                found = self._find(selected, kind)
+                if found is not None:
+                    self.list.setCurrentItem(found)
                     break
         self._on_current_changed(self.list.currentItem(), None)
 
@@ -169,9 +177,16 @@ class LibraryPanel(QWidget):
         item = self.list.itemAt(position)
         if item is None:
             return
+        self.menu_for(item).exec(self.list.viewport().mapToGlobal(position))
+
+    def menu_for(self, item: QListWidgetItem) -> QMenu:
+        """The context menu of one list entry (built fresh: what it offers depends on the avatar)."""
         name = item.data(_ROLE_NAME)
         menu = QMenu(self)
         if item.data(_ROLE_KIND) == "ready":
+            avatar = self._avatars.get(name)
+            if avatar is not None and not avatar.has_landmarks:
+                menu.addAction(icon("retry"), REPREPARE_FOR_MESH, lambda: self.reprepare_requested.emit(name))
             menu.addAction(icon("settings"), "Rename…", lambda: self.rename_requested.emit(name))
             menu.addAction(icon("retry"), "Re-prepare…", lambda: self.reprepare_requested.emit(name))
             menu.addAction(icon("folder"), "Show folder", lambda: self.show_folder_requested.emit(name))
@@ -181,4 +196,4 @@ class LibraryPanel(QWidget):
             menu.addAction(icon("remove"), "Dismiss", lambda: self.dismiss_requested.emit(name))
         else:
             menu.addAction(icon("cancel"), "Cancel preparation", lambda: self.cancel_requested.emit(name))
-        menu.exec(self.list.viewport().mapToGlobal(position))
+        return menu

@@ -8,16 +8,14 @@ dialogs, remembers its geometry and shuts everything down once.
 
 from __future__ import annotations
 
-import os
 from collections.abc import Callable
 from pathlib import Path
 from typing import TypeVar
 
-from PySide6.QtCore import QSettings, Qt
-from PySide6.QtGui import QCloseEvent, QDragEnterEvent, QDropEvent
+from PySide6.QtCore import QSettings, Qt, QUrl
+from PySide6.QtGui import QCloseEvent, QDesktopServices, QDragEnterEvent, QDropEvent
 from PySide6.QtWidgets import (
     QApplication,
-    QDialog,
     QLabel,
     QMainWindow,
     QMessageBox,
@@ -27,10 +25,13 @@ from PySide6.QtWidgets import (
 )
 
 from avatar_studio.errors import AvatarStudioError
+from avatar_studio.gui.app_log import log_path
 from avatar_studio.gui.avatar_actions import AvatarActions
 from avatar_studio.gui.banner import MessageBanner
 from avatar_studio.gui.file_kinds import FileKind, file_kind
+from avatar_studio.gui.frame_preview import FramePreviewActions
 from avatar_studio.gui.job_form import JobForm
+from avatar_studio.gui.library_choice import choose_library
 from avatar_studio.gui.library_panel import LibraryPanel
 from avatar_studio.gui.menus import build_menus
 from avatar_studio.gui.model_actions import ModelActions
@@ -40,21 +41,15 @@ from avatar_studio.gui.queue_panel import QueuePanel
 from avatar_studio.gui.render_actions import RenderActions
 from avatar_studio.gui.scheduler import RenderScheduler
 from avatar_studio.gui.session import LibrarySession
-from avatar_studio.paths import HOME_ENV, library_dir
+from avatar_studio.locks import AppLock
+from avatar_studio.paths import library_dir, remember_library
+from avatar_studio.settings import EngineSettings
+from avatar_studio.system_info import device_availability
 
 DEFAULT_SIZE = (1440, 900)
 MIN_SIZE = (1000, 640)
-SETTINGS_LIBRARY = "library/folder"
 
 T = TypeVar("T")
-
-
-def choose_library(override: Path | None) -> Path:
-    """`--library` > `$AVATAR_STUDIO_HOME` > the folder chosen in Settings last time > the default."""
-    if override is None and not os.environ.get(HOME_ENV):
-        remembered = str(QSettings().value(SETTINGS_LIBRARY, "", str))
-        override = Path(remembered) if remembered else None
-    return library_dir(override)
 
 
 class MainWindow(QMainWindow):
@@ -69,12 +64,14 @@ class MainWindow(QMainWindow):
         self.library_panel = LibraryPanel()
         self.player = create_player()
         self.form = JobForm()
+        self.form.set_device_availability(device_availability())
         self.queue = QueuePanel()
         self._build_layout()
         self.avatars = AvatarActions(self)
         self.renders = RenderActions(self)
         self.queue_actions = QueueActions(self)
         self.models = ModelActions(self)
+        self.frame_previews = FramePreviewActions(self)
         self.menu_actions = build_menus(self)
         self._activity = QLabel("Idle")
         self._device = QLabel()
@@ -109,15 +106,20 @@ class MainWindow(QMainWindow):
         if self.is_busy():
             self.show_error("Finish or cancel the running work before switching the library folder.")
             return False
+        try:  # another window on that library: refuse now, while this one is still open
+            AppLock(library_dir(root)).acquire().release()
+        except AvatarStudioError as error:
+            self.show_error(str(error))
+            return False
         self.session.close()
         self.session.scheduler.deleteLater()
-        QSettings().setValue(SETTINGS_LIBRARY, str(root))
+        remember_library(root)
         self._open_library(library_dir(root))
         return True
 
     def is_busy(self) -> bool:
         return (bool(self.avatars.preparations) or self.session.scheduler.running_job_id is not None
-                or bool(self.models.tasks))
+                or bool(self.models.tasks) or bool(self.frame_previews.tasks()))
 
     # -- drops -------------------------------------------------------------------------------------
 
@@ -157,16 +159,33 @@ class MainWindow(QMainWindow):
         from avatar_studio.gui.settings_dialog import SettingsDialog
 
         session = self.session
-        dialog = SettingsDialog(session.root, session.settings, self.models.refresh(), self)
-        if dialog.exec() != QDialog.DialogCode.Accepted:
-            return
-        if dialog.library_root != session.root:
+        SettingsDialog(session.root, session.settings, self.models.refresh(), self, apply=self.apply_settings).exec()
+
+    def apply_settings(self, library_root: Path, settings: EngineSettings) -> bool:
+        """The Settings dialog's Apply/OK: switch the library, or save and use the engine settings."""
+        if library_root != self.session.root:
             # The other settings live in the library: the new folder brings its own.
-            self.switch_library(dialog.library_root)
-            return
-        self.run_instant(lambda: session.save_settings(dialog.engine_settings()))
+            return self.switch_library(library_root)
+        try:
+            self.session.save_settings(settings)
+        except OSError as error:
+            self.show_error(f"The settings could not be saved in {self.session.root} ({error.strerror or error}); "
+                            "check that the library folder can be written.")
+            return False
+        self.banner.clear_error()
         self.models.refresh()
-        self.form.apply_settings(session.settings, session.output_dir)
+        self.form.apply_settings(self.session.settings, self.session.output_dir)
+        return True
+
+    def open_log(self) -> None:
+        """Help → Open log: the file the app's messages go to (see `app_log`)."""
+        path = log_path(self.session.root)
+        if not path.is_file():
+            self.banner.show_message(f"There is no log yet ({path}); it is written while the app runs.",
+                                     error=False)
+            return
+        if not QDesktopServices.openUrl(QUrl.fromLocalFile(str(path))):
+            self.show_error(f"No program opens the log here; its path is {path}")
 
     def open_about(self) -> None:
         from avatar_studio.gui.about_dialog import AboutDialog
@@ -188,7 +207,8 @@ class MainWindow(QMainWindow):
 
     def update_activity(self) -> None:
         """The status bar's summary of everything running (renders, preparations, imports)."""
-        parts = [*self.renders.activity(), *self.avatars.activity(), *self.models.activity()]
+        parts = [*self.renders.activity(), *self.avatars.activity(), *self.models.activity(),
+                 *self.frame_previews.activity()]
         self._activity.setText("   |   ".join(parts) if parts else "Idle")
 
     def show_device(self, description: str) -> None:
@@ -219,9 +239,9 @@ class MainWindow(QMainWindow):
         central = QWidget()
         layout = QVBoxLayout(central)
         layout.setContentsMargins(8, 8, 8, 4)
-        layout.addWidget(self.banner)
         layout.addWidget(self.main_splitter, 1)
         self.setCentralWidget(central)
+        self.banner.float_over(central)  # over the panels: a message never pushes them down
 
     def _restore_geometry(self) -> None:
         settings = QSettings()
@@ -247,7 +267,7 @@ class MainWindow(QMainWindow):
         self.resize(max(width, MIN_SIZE[0]), max(height, MIN_SIZE[1]))
 
     def closeEvent(self, event: QCloseEvent) -> None:
-        if self.is_busy():
+        if not self._shut_down and self.is_busy():
             answer = QMessageBox.question(
                 self, "Stop the running work?",
                 "A render or preparation is running. Stop it and quit? Unfinished files are removed; "
@@ -268,7 +288,7 @@ class MainWindow(QMainWindow):
         settings.setValue("window/main_splitter", self.main_splitter.saveState())
         settings.setValue("window/center_splitter", self.center_splitter.saveState())
         self.player.clear()  # ends QtMultimedia's decoding and audio threads now, not at some later GC
-        tasks = [*self.avatars.preparations.values(), *self.models.tasks]
+        tasks = [*self.avatars.preparations.values(), *self.models.tasks, *self.frame_previews.tasks()]
         for task in tasks:
             task.cancel()
         self.session.close()

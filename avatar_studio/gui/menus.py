@@ -46,6 +46,7 @@ def menu_layout(window: MainWindow) -> dict[str, list[MenuItem | None]]:
         "&Render": [
             MenuItem("&Queue render", window.renders.queue_render, "render", "Ctrl+R"),
             MenuItem("Quick &preview (5 s)", window.renders.quick_preview, "preview", "Ctrl+Shift+R"),
+            MenuItem("Import &batch…", window.renders.import_batch, "import"),
             MenuItem("Play / pause", window.player.toggle_play, "play"),
         ],
         "&Models": [
@@ -53,13 +54,15 @@ def menu_layout(window: MainWindow) -> dict[str, list[MenuItem | None]]:
             MenuItem("&Import model…", window.models.import_dialog, "import"),
         ],
         "&Help": [
+            MenuItem("Open &log", window.open_log, "folder"),
             MenuItem("&About Avatar Studio", window.open_about, "about"),
         ],
     }
 
 
 def build_menus(window: MainWindow) -> dict[str, QAction]:
-    """Fill the window's menu bar; returns the actions by "Menu/Item" without '&' (for tests)."""
+    """Fill the window's menu bar; returns the actions by their text without '&' (the first one
+    where two menus offer the same command)."""
     actions: dict[str, QAction] = {}
     for title, items in menu_layout(window).items():
         menu = window.menuBar().addMenu(title)
@@ -74,7 +77,7 @@ def build_menus(window: MainWindow) -> dict[str, QAction]:
                 action.setShortcut(QKeySequence(item.shortcut))
             action.triggered.connect(item.slot)
             menu.addAction(action)
-            actions[f"{title}/{item.text}".replace("&", "")] = action
+            actions.setdefault(item.text.replace("&", ""), action)
     # Space toggles playback anywhere except where it types (line edits take it first).
     QShortcut(QKeySequence(Qt.Key.Key_Space), window, window.player.toggle_play)
     return actions

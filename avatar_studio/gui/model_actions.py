@@ -57,6 +57,19 @@ class ModelActions(QObject):
         self._window.form.set_models(models, self.default_model)
         return models
 
+    def remove(self, info: ModelInfo) -> bool:
+        """Delete a model file from the models folder; the default setting forgets it too."""
+        from avatar_studio.model.catalog import remove_model
+
+        if self._window.run_instant(lambda: remove_model(info.path, self.models_dir)) is None:
+            return False
+        if self.default_model and Path(self.default_model) == info.path:
+            self._window.session.settings.default_model = ""
+            self._window.run_instant(self._window.session.save_settings)
+        self.refresh()
+        self.changed.emit()
+        return True
+
     def activity(self) -> list[str]:
         return [task.objectName() for task in self.tasks]
 
@@ -92,9 +105,12 @@ class ModelActions(QObject):
         self.refresh()
 
     def _on_imported(self, info: ModelInfo) -> None:
-        if not self.default_model:
+        if not self.default_model and info.kind == "lip-sync":
             self.set_default(info.path)
         self.refresh()
         self.changed.emit()
-        self._window.banner.show_message(f"Model “{info.name}” imported ({info.format}, {info.precision}).",
-                                         error=False)
+        if info.kind == "enhancer":
+            message = f"Face enhancer “{info.name}” imported ({info.note}); choose it in the Quality group."
+        else:
+            message = f"Model “{info.name}” imported ({info.format}, {info.precision})."
+        self._window.banner.show_message(message, error=False)

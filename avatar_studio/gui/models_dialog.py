@@ -17,6 +17,7 @@ from PySide6.QtWidgets import (
     QHBoxLayout,
     QHeaderView,
     QLabel,
+    QMessageBox,
     QProgressBar,
     QPushButton,
     QTableWidgetItem,
@@ -24,15 +25,17 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
-from avatar_studio.choices import MODEL_SUFFIXES_TORCH
+from avatar_studio.choices import EXPORT_PRECISIONS, MODEL_SUFFIXES_TORCH, check_choice
 from avatar_studio.gui.file_kinds import FileKind, file_kind
-from avatar_studio.gui.formatting import format_progress, format_size
+from avatar_studio.gui.formatting import format_size
 from avatar_studio.gui.icons import icon
 from avatar_studio.gui.model_actions import ModelActions
 from avatar_studio.gui.tables import row_table
 from avatar_studio.gui.workers import BackgroundTask
 
-COLUMNS = ("", "Model", "Format", "Precision", "Size")
+COLUMNS = ("", "Model", "Kind", "Format", "Precision", "Size")
+#: How each catalog kind reads in the table.
+KIND_LABELS = {"lip-sync": "Lip sync", "enhancer": "Face enhancer"}
 
 
 def onnx_name(model: Path, precision: str) -> str:
@@ -61,7 +64,8 @@ class ModelsDialog(QDialog):
         self.default_button = QPushButton(icon("star"), "Set as default")
         self.default_button.clicked.connect(self.set_default)
         self.precision = QComboBox()
-        self.precision.addItems(["fp16", "fp32"])
+        self.precision.addItems(EXPORT_PRECISIONS)
+        self.precision.setCurrentText("fp16")
         self.precision.setToolTip("fp16 files are half the size and fastest on GPUs; fp32 is exact on every device")
         self.convert_button = QPushButton(icon("convert"), "Convert to ONNX")
         self.convert_button.setToolTip("Export the selected PyTorch checkpoint to ONNX (checked against PyTorch)")
@@ -75,9 +79,14 @@ class ModelsDialog(QDialog):
         self.cancel_button.clicked.connect(lambda: self._task.cancel() if self._task else None)
         self.message = QLabel()
         self.message.setWordWrap(True)
+        self.remove_button = QPushButton(icon("remove"), "Remove…")
+        self.remove_button.setToolTip("Delete the selected model file from the models folder (asks first)")
+        self.remove_button.clicked.connect(self.remove_selected)
+        self.close_button = QPushButton("Close")
+        self.close_button.clicked.connect(self.accept)
 
         buttons = QHBoxLayout()
-        for widget in (self.import_button, self.default_button, folder_button):
+        for widget in (self.import_button, self.default_button, self.remove_button, folder_button):
             buttons.addWidget(widget)
         buttons.addStretch(1)
         buttons.addWidget(self.precision)
@@ -91,6 +100,10 @@ class ModelsDialog(QDialog):
         layout.addLayout(buttons)
         layout.addLayout(running)
         layout.addWidget(self.message)
+        closing = QHBoxLayout()
+        closing.addStretch(1)
+        closing.addWidget(self.close_button)
+        layout.addLayout(closing)
         actions.changed.connect(self.refresh)
         self.refresh()
 
@@ -101,10 +114,14 @@ class ModelsDialog(QDialog):
         self.table.setRowCount(len(self._models))
         for row, info in enumerate(self._models):
             is_default = bool(default) and Path(default).name == info.name
-            cells = ("★" if is_default else "", info.name, info.format, info.precision, format_size(info.size_bytes))
+            cells = (
+                "★" if is_default else "", info.name, KIND_LABELS.get(info.kind, info.kind), info.format,
+                info.precision, format_size(info.size_bytes),
+            )
             for column, text in enumerate(cells):
                 item = QTableWidgetItem(text)
-                item.setToolTip(str(info.path))
+                # An enhancer's note says which family its shapes fit and under which licence.
+                item.setToolTip(f"{info.path}\n{info.note}" if info.note else str(info.path))
                 self.table.setItem(row, column, item)
         self._update_buttons()
 
@@ -119,13 +136,28 @@ class ModelsDialog(QDialog):
         self._actions.set_default(info.path)
         self.refresh()
 
+    def remove_selected(self) -> bool:
+        """Delete the selected model file after asking; True when it was removed."""
+        info = self.selected()
+        if info is None or self._task is not None:
+            return False
+        answer = QMessageBox.question(
+            self, "Remove model", f"Delete {info.name} ({format_size(info.size_bytes)}) from the models folder?\n"
+            f"{info.path}\nThis cannot be undone; queued renders that name this model will fail.")
+        if answer != QMessageBox.StandardButton.Yes:
+            return False
+        removed = self._actions.remove(info)
+        self.message.setText(f"Removed {info.name}." if removed else "")
+        self.refresh()
+        return removed
+
     def convert_selected(self) -> BackgroundTask | None:
         info = self.selected()
         if info is None or self._task is not None:
             return None
         from avatar_studio.model.export import export_onnx
 
-        precision = self.precision.currentText()
+        precision = check_choice("export precision", self.precision.currentText(), EXPORT_PRECISIONS)
         output = self._actions.models_dir / onnx_name(info.path, precision)
         task = BackgroundTask(lambda progress, cancel: export_onnx(info.path, output, precision, progress, cancel),
                               name="export-onnx")
@@ -148,7 +180,7 @@ class ModelsDialog(QDialog):
     def _on_progress(self, progress) -> None:
         self.progress.setRange(0, max(progress.total, 1))
         self.progress.setValue(progress.done)
-        self.progress.setFormat(format_progress(progress))
+        self.progress.setFormat(f"{progress.stage} {progress.percent:.0f} %")  # steps, not frames: no rate
 
     def _on_finished(self) -> None:
         self._task = None
@@ -158,7 +190,8 @@ class ModelsDialog(QDialog):
 
     def _update_buttons(self) -> None:
         info = self.selected()
-        self.default_button.setEnabled(info is not None)
+        self.default_button.setEnabled(info is not None and info.kind == "lip-sync")  # an enhancer is never the render's model
+        self.remove_button.setEnabled(info is not None and self._task is None)
         is_checkpoint = info is not None and info.path.suffix.lower() in MODEL_SUFFIXES_TORCH
         self.convert_button.setEnabled(is_checkpoint and self._task is None)
 

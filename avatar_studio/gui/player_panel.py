@@ -2,34 +2,50 @@
 
 The video is a `QGraphicsVideoItem` sized to the clip's own pixel size, so a face box from the
 avatar's metadata (pixels of the prepared frames) is drawn with a rectangle item in the very same
-coordinates; the view scales both together.
+coordinates; the box is a child of the video item, which clips it, so the view's letterbox bars
+never show it. It behaves like an editor's viewer: the first frame appears as soon as a clip is
+chosen and the last one stays at the end (QtMultimedia would show black), a click on the seek bar
+jumps there, and the keys step by frame (Left/Right), by second (Shift), J/K/L and Home/End.
 """
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from pathlib import Path
 
 import numpy as np
 from PySide6.QtCore import QRectF, QSizeF, Qt, QUrl, Signal
-from PySide6.QtGui import QColor, QPainter, QPen
+from PySide6.QtGui import QColor, QKeySequence, QMouseEvent, QPainter, QPen, QPixmap, QShortcut
 from PySide6.QtWidgets import (
     QCheckBox,
+    QGraphicsItem,
+    QGraphicsPixmapItem,
     QGraphicsRectItem,
     QGraphicsScene,
     QGraphicsView,
     QHBoxLayout,
     QLabel,
     QSlider,
+    QStyle,
+    QStyleOptionSlider,
     QToolButton,
     QVBoxLayout,
     QWidget,
 )
 
-from avatar_studio.gui.formatting import format_clock
+from avatar_studio.faces.align import FrameMask
+from avatar_studio.gui.compare_view import mask_image
+from avatar_studio.gui.formatting import format_timecode, frame_at
 from avatar_studio.gui.icons import icon
 
 try:  # QtMultimedia needs system libraries (libpulse on Linux) that a bare server may lack
-    from PySide6.QtMultimedia import QAudioOutput, QMediaDevices, QMediaPlayer
+    from PySide6.QtMultimedia import (
+        QAudioOutput,
+        QMediaDevices,
+        QMediaMetaData,
+        QMediaPlayer,
+        QVideoFrame,
+    )
     from PySide6.QtMultimediaWidgets import QGraphicsVideoItem
 
     MULTIMEDIA_ERROR = ""
@@ -37,21 +53,63 @@ except ImportError as error:
     MULTIMEDIA_ERROR = str(error)
 
 NOTHING_TO_PLAY = "Nothing to play — select an avatar or a finished job."
+NO_SOUND_DEVICE = "No sound device"
+#: The rate assumed for stepping through a file whose rate QtMultimedia does not report.
+FALLBACK_FPS = 25.0
+MAX_RATE = 4.0
+KEYS_HELP = ("Space play/pause · Left/Right one frame · Shift+Left/Right one second · "
+             "J slower/back · K pause · L play/faster · Home/End first/last frame")
 
 
 def box_at(boxes: np.ndarray | None, fps: float, position_ms: int) -> tuple[float, float, float, float] | None:
     """The face box (x1, y1, x2, y2) shown at `position_ms` of a clip at `fps`, or None without boxes."""
     if boxes is None or len(boxes) == 0 or fps <= 0:
         return None
-    index = min(max(int(position_ms / 1000.0 * fps + 1e-6), 0), len(boxes) - 1)
+    index = min(frame_at(position_ms, fps), len(boxes) - 1)
     x1, y1, x2, y2 = (float(v) for v in boxes[index])
     return x1, y1, x2, y2
+
+
+def frame_position_ms(index: int, fps: float) -> int:
+    """A position inside frame `index` (its middle), so a seek lands on that frame, not the one before."""
+    return int((index + 0.5) * 1000.0 / fps)
+
+
+class SeekSlider(QSlider):
+    """A seek bar that jumps to where it is clicked (a plain slider only pages towards the click)."""
+
+    seek_requested = Signal(int)  # position in ms, on a click or while dragging
+
+    def __init__(self, parent: QWidget | None = None) -> None:
+        super().__init__(Qt.Orientation.Horizontal, parent)
+        self.sliderMoved.connect(self.seek_requested)
+
+    def value_at(self, x: float) -> int:
+        """The value under horizontal pixel `x`, by the style's own geometry of groove and handle."""
+        option = QStyleOptionSlider()
+        self.initStyleOption(option)
+        style = self.style()
+        groove = style.subControlRect(QStyle.ComplexControl.CC_Slider, option,
+                                      QStyle.SubControl.SC_SliderGroove, self)
+        handle = style.subControlRect(QStyle.ComplexControl.CC_Slider, option,
+                                      QStyle.SubControl.SC_SliderHandle, self)
+        span = groove.width() - handle.width()
+        offset = int(x) - groove.x() - handle.width() // 2
+        return QStyle.sliderValueFromPosition(self.minimum(), self.maximum(), offset, max(span, 1),
+                                              option.upsideDown)
+
+    def mousePressEvent(self, event: QMouseEvent) -> None:
+        if event.button() == Qt.MouseButton.LeftButton and self.maximum() > self.minimum():
+            value = self.value_at(event.position().x())
+            self.setValue(value)
+            self.seek_requested.emit(value)
+        super().mousePressEvent(event)  # a press on the handle (now under the mouse) starts a drag
 
 
 class _FittingView(QGraphicsView):
     """A graphics view that always shows the whole video, letterboxed."""
 
-    def __init__(self, scene: QGraphicsScene, item: QGraphicsVideoItem) -> None:
+    def __init__(self, scene: QGraphicsScene, item: QGraphicsItem) -> None:
         super().__init__(scene)
         self._item = item
         self.setHorizontalScrollBarPolicy(Qt.ScrollBarPolicy.ScrollBarAlwaysOff)
@@ -59,6 +117,7 @@ class _FittingView(QGraphicsView):
         self.setRenderHint(QPainter.RenderHint.SmoothPixmapTransform)
         self.setBackgroundBrush(QColor(20, 20, 20))
         self.setFrameShape(QGraphicsView.Shape.NoFrame)
+        self.setFocusPolicy(Qt.FocusPolicy.ClickFocus)  # a click on the picture gives the keys to the player
         self.setMinimumSize(320, 240)
 
     def fit(self) -> None:
@@ -85,18 +144,23 @@ class PlayerPanel(QWidget):
         self._scene = QGraphicsScene(self)
         self._video = QGraphicsVideoItem()
         self._video.setAspectRatioMode(Qt.AspectRatioMode.IgnoreAspectRatio)
+        self._video.setFlag(QGraphicsItem.GraphicsItemFlag.ItemClipsChildrenToShape)
         self._scene.addItem(self._video)
-        self._box = QGraphicsRectItem()
+        self._box = QGraphicsRectItem(self._video)  # a child: clipped to the picture, never on the bars
         pen = QPen(QColor(80, 220, 120), 2)
         pen.setCosmetic(True)  # constant on-screen width whatever the zoom
         self._box.setPen(pen)
-        self._box.setZValue(1)
         self._box.hide()
-        self._scene.addItem(self._box)
+        self._mask_item = QGraphicsPixmapItem(self._video)
+        self._mask_item.hide()
+        #: The blend mask of an avatar frame (by index) under the form's settings; set by the window.
+        self.mask_at: Callable[[int], FrameMask | None] | None = None
         self.player.setVideoOutput(self._video)
         self._view = _FittingView(self._scene, self._video)
         self._boxes: np.ndarray | None = None
         self._fps = 0.0
+        self._autoplay = False
+        self._last_frame: QVideoFrame | None = None
         self.avatar_name: str | None = None  # the avatar being shown, if any
 
         self.title = QLabel(NOTHING_TO_PLAY)
@@ -105,26 +169,38 @@ class PlayerPanel(QWidget):
         self.play_button.setIcon(icon("play"))
         self.play_button.setToolTip("Play / pause (Space)")
         self.play_button.clicked.connect(self.toggle_play)
-        self.slider = QSlider(Qt.Orientation.Horizontal)
+        self.slider = SeekSlider()
         self.slider.setRange(0, 0)
-        self.slider.sliderMoved.connect(self.player.setPosition)
+        self.slider.setToolTip("Click or drag to jump; " + KEYS_HELP)
+        self.slider.seek_requested.connect(self.seek)
         self.time_label = QLabel(self._time_text(0, 0))
+        self.time_label.setToolTip("Position / length as hours:minutes:seconds:frame")
         self.volume = QSlider(Qt.Orientation.Horizontal)
         self.volume.setRange(0, 100)
         self.volume.setValue(80)
         self.volume.setMaximumWidth(90)
+        volume_icon = QLabel()
+        volume_icon.setPixmap(icon("volume").pixmap(16, 16))
+        self.sound_note = QLabel(NO_SOUND_DEVICE)
+        self.sound_note.setToolTip("No sound output device was found: previews play without sound. "
+                                   "Connect one and restart to hear them")
         if self.audio is not None:
             self.volume.setToolTip("Volume")
             self.volume.valueChanged.connect(lambda value: self.audio.setVolume(value / 100))
             self.audio.setVolume(0.8)
+            self.sound_note.hide()
         else:
-            self.volume.setEnabled(False)
-            self.volume.setToolTip("No sound output device was found")
+            self.volume.hide()
+            volume_icon.hide()
         self.face_box_toggle = QCheckBox("Face box")
         self.face_box_toggle.setToolTip("Draw the detected face box over the avatar, to check detection")
         self.face_box_toggle.toggled.connect(self._update_box)
-        volume_icon = QLabel()
-        volume_icon.setPixmap(icon("volume").pixmap(16, 16))
+        self.mask_toggle = QCheckBox("as mask")
+        self.mask_toggle.setToolTip(
+            "Show the face overlay as the mask the new mouth is blended through (the Quality group's "
+            "mask, soft edge included) instead of the box"
+        )
+        self.mask_toggle.toggled.connect(self._update_box)
 
         controls = QHBoxLayout()
         controls.addWidget(self.play_button)
@@ -132,18 +208,23 @@ class PlayerPanel(QWidget):
         controls.addWidget(self.time_label)
         controls.addWidget(volume_icon)
         controls.addWidget(self.volume)
+        controls.addWidget(self.sound_note)
         controls.addWidget(self.face_box_toggle)
+        controls.addWidget(self.mask_toggle)
         layout = QVBoxLayout(self)
         layout.setContentsMargins(0, 0, 0, 0)
         layout.addWidget(self.title)
         layout.addWidget(self._view, 1)
         layout.addLayout(controls)
+        self._add_keys()
 
         self.player.durationChanged.connect(self._on_duration)
         self.player.positionChanged.connect(self._on_position)
         self.player.playbackStateChanged.connect(self._on_state)
+        self.player.mediaStatusChanged.connect(self._on_status)
         self.player.errorOccurred.connect(self._on_error)
         self._video.nativeSizeChanged.connect(self._on_native_size)
+        self._video.videoSink().videoFrameChanged.connect(self._on_frame)
         self._set_has_boxes(False)
 
     # -- what to play ----------------------------------------------------------------------------
@@ -151,20 +232,19 @@ class PlayerPanel(QWidget):
     def show_avatar(self, avatar) -> None:
         """Preview an avatar's prepared clip, with its face boxes available for the overlay."""
         self._boxes = np.asarray(avatar.boxes) if avatar.boxes is not None else None
-        self._fps = float(avatar.fps)
         self._set_has_boxes(self._boxes is not None and len(self._boxes) > 0)
-        self._load(Path(avatar.preview_path), f"Avatar: {avatar.name}", QSizeF(avatar.width, avatar.height))
+        self._load(Path(avatar.preview_path), f"Avatar: {avatar.name}", QSizeF(avatar.width, avatar.height),
+                   float(avatar.fps), autoplay=False)
         self.avatar_name = avatar.name
 
     def show_file(self, path: Path, title: str | None = None, autoplay: bool = False) -> None:
-        """Play a finished render (no face boxes)."""
+        """Show a finished render (no face boxes): its first frame, or playing with `autoplay`."""
         self._boxes = None
         self._set_has_boxes(False)
-        self._load(Path(path), title or f"Render: {Path(path).name}", None)
-        if autoplay:
-            self.player.play()
+        self._load(Path(path), title or f"Render: {Path(path).name}", None, 0.0, autoplay)
 
     def clear(self) -> None:
+        self._last_frame = None
         self.player.stop()
         self.player.setSource(QUrl())
         self._boxes = None
@@ -178,22 +258,100 @@ class PlayerPanel(QWidget):
         if self.player.playbackState() == QMediaPlayer.PlaybackState.PlayingState:
             self.player.pause()
         else:
+            self.player.setPlaybackRate(1.0)
             self.player.play()
+
+    @property
+    def playhead_s(self) -> float:
+        """Where the playhead is, in seconds of the clip shown."""
+        return self.player.position() / 1000.0
 
     @property
     def source(self) -> Path | None:
         url = self.player.source()
         return Path(url.toLocalFile()) if not url.isEmpty() else None
 
+    @property
+    def fps(self) -> float:
+        """The rate frames are stepped at: the avatar's, the file's as QtMultimedia reports it, or 25."""
+        return self._fps or FALLBACK_FPS
+
+    @property
+    def last_frame_index(self) -> int:
+        return max(frame_at(self.player.duration(), self.fps) - 1, 0)
+
+    # -- moving around ---------------------------------------------------------------------------
+
+    def seek(self, position_ms: int) -> None:
+        self.player.setPosition(max(0, min(int(position_ms), self.player.duration())))
+
+    def step_frames(self, count: int) -> None:
+        """Pause and move `count` frames (negative: back), staying inside the clip."""
+        if self.player.source().isEmpty():
+            return
+        self.player.pause()
+        target = min(max(frame_at(self.player.position(), self.fps) + count, 0), self.last_frame_index)
+        self.player.setPosition(frame_position_ms(target, self.fps))
+
+    def go_to_start(self) -> None:
+        self.step_frames(-frame_at(self.player.position(), self.fps))
+
+    def go_to_end(self) -> None:
+        self.step_frames(self.last_frame_index - frame_at(self.player.position(), self.fps))
+
+    def play_faster(self) -> None:
+        """L: play, or play twice as fast when already playing (up to 4x)."""
+        if self.player.source().isEmpty():
+            return
+        playing = self.player.playbackState() == QMediaPlayer.PlaybackState.PlayingState
+        self.player.setPlaybackRate(min(self.player.playbackRate() * 2, MAX_RATE) if playing else 1.0)
+        self.player.play()
+
+    def pause(self) -> None:
+        """K."""
+        self.player.pause()
+        self.player.setPlaybackRate(1.0)
+
+    def play_slower(self) -> None:
+        """J: halve a fast rate; at normal speed pause and go back one second (no reverse playback
+        in QtMultimedia)."""
+        if self.player.playbackRate() > 1.0 and self.player.playbackState() == QMediaPlayer.PlaybackState.PlayingState:
+            self.player.setPlaybackRate(self.player.playbackRate() / 2)
+        else:
+            self.step_frames(-round(self.fps))
+
+    def _add_keys(self) -> None:
+        """Keys active while the player (picture, seek bar, buttons) has the focus."""
+        second = lambda sign: lambda: self.step_frames(sign * round(self.fps))  # noqa: E731
+        for key, action in (
+            (Qt.Key.Key_Left, lambda: self.step_frames(-1)),
+            (Qt.Key.Key_Right, lambda: self.step_frames(1)),
+            (Qt.Modifier.SHIFT | Qt.Key.Key_Left, second(-1)),
+            (Qt.Modifier.SHIFT | Qt.Key.Key_Right, second(1)),
+            (Qt.Key.Key_J, self.play_slower),
+            (Qt.Key.Key_K, self.pause),
+            (Qt.Key.Key_L, self.play_faster),
+            (Qt.Key.Key_Home, self.go_to_start),
+            (Qt.Key.Key_End, self.go_to_end),
+        ):
+            shortcut = QShortcut(QKeySequence(key), self, action)
+            shortcut.setContext(Qt.ShortcutContext.WidgetWithChildrenShortcut)
+
     # -- internals -------------------------------------------------------------------------------
 
-    def _load(self, path: Path, title: str, size: QSizeF | None) -> None:
+    def _load(self, path: Path, title: str, size: QSizeF | None, fps: float, autoplay: bool) -> None:
+        self._last_frame = None  # the old clip's last frame must not be held over the new one
         self.player.stop()
+        self.player.setPlaybackRate(1.0)
         self.avatar_name = None
+        self._fps = fps
+        self._autoplay = autoplay
         self.title.setText(title)
         if size is not None:
             self._set_video_size(size)
         self.player.setSource(QUrl.fromLocalFile(str(path)))
+        if autoplay:
+            self.player.play()
 
     def _set_video_size(self, size: QSizeF) -> None:
         if size.isEmpty():
@@ -205,11 +363,27 @@ class PlayerPanel(QWidget):
 
     def _set_has_boxes(self, has_boxes: bool) -> None:
         self.face_box_toggle.setEnabled(has_boxes)
+        self.mask_toggle.setEnabled(has_boxes)
         self._update_box()
 
     def _on_native_size(self, size: QSizeF) -> None:
         if self._boxes is None:  # avatars keep their metadata size, which the boxes refer to
             self._set_video_size(size)
+
+    def _on_status(self, status: QMediaPlayer.MediaStatus) -> None:
+        if status == QMediaPlayer.MediaStatus.LoadedMedia:
+            if not self._fps:
+                rate = self.player.metaData().value(QMediaMetaData.Key.VideoFrameRate)
+                self._fps = float(rate) if isinstance(rate, (int, float)) and rate > 0 else 0.0
+            if not self._autoplay and self.player.playbackState() == QMediaPlayer.PlaybackState.StoppedState:
+                self.player.pause()  # paused, QtMultimedia decodes and shows the first frame
+
+    def _on_frame(self, frame: QVideoFrame) -> None:
+        """Remember the latest picture; at the end QtMultimedia sends an empty one: show the last instead."""
+        if frame.isValid():
+            self._last_frame = QVideoFrame(frame)
+        elif self._last_frame is not None and not self.player.source().isEmpty():
+            self._video.videoSink().setVideoFrame(self._last_frame)
 
     def _on_duration(self, duration_ms: int) -> None:
         self.slider.setRange(0, max(duration_ms, 0))
@@ -231,10 +405,23 @@ class PlayerPanel(QWidget):
         self.title.setText(f"Cannot play this file: {message}")
         self.media_failed.emit(message)
 
+    def refresh_overlay(self) -> None:
+        """Redraw the face overlay (e.g. after the mask settings changed)."""
+        self._update_box()
+
     def _update_box(self) -> None:
         box = None
         if self.face_box_toggle.isChecked() and self.face_box_toggle.isEnabled():
             box = box_at(self._boxes, self._fps, self.player.position())
+        mask = None
+        if box is not None and self.mask_toggle.isChecked() and self.mask_at is not None and self._boxes is not None:
+            mask = self.mask_at(min(frame_at(self.player.position(), self._fps), len(self._boxes) - 1))
+        self._mask_item.setVisible(mask is not None)
+        if mask is not None:
+            rows, cols = mask.weight.shape
+            self._mask_item.setPixmap(QPixmap.fromImage(mask_image(FrameMask(0, 0, mask.weight), cols, rows)))
+            self._mask_item.setPos(mask.x, mask.y)
+            box = None
         if box is None:
             self._box.hide()
             return
@@ -242,9 +429,9 @@ class PlayerPanel(QWidget):
         self._box.setRect(QRectF(x1, y1, x2 - x1, y2 - y1))
         self._box.show()
 
-    @staticmethod
-    def _time_text(position_ms: int, duration_ms: int) -> str:
-        return f"{format_clock(position_ms / 1000)} / {format_clock(duration_ms / 1000)}"
+    def _time_text(self, position_ms: int, duration_ms: int) -> str:
+        fps = self._fps if self.player.source().isValid() else 0.0
+        return f"{format_timecode(position_ms, fps)} / {format_timecode(duration_ms, fps)}"
 
 
 class UnavailablePlayer(QWidget):
@@ -256,6 +443,7 @@ class UnavailablePlayer(QWidget):
     def __init__(self, reason: str, parent: QWidget | None = None) -> None:
         super().__init__(parent)
         self.avatar_name: str | None = None
+        self.source: Path | None = None  # what would be playing, so callers behave the same
         self.title = QLabel(
             f"Video preview is unavailable: Qt Multimedia could not load ({reason}). On Linux install the "
             "PulseAudio client library (e.g. <tt>apt install libpulse0</tt>) and restart; rendering works regardless."
@@ -265,18 +453,30 @@ class UnavailablePlayer(QWidget):
         layout.addWidget(self.title, 1)
 
     def show_avatar(self, avatar) -> None:
+        self.source = Path(avatar.preview_path)
         self.avatar_name = avatar.name
 
     def show_file(self, path: Path, title: str | None = None, autoplay: bool = False) -> None:
+        self.source = Path(path)
         self.avatar_name = None
 
     def clear(self) -> None:
+        self.source = None
         self.avatar_name = None
 
     def toggle_play(self) -> None:
         pass
 
+    @property
+    def playhead_s(self) -> float:
+        return 0.0
 
-def create_player(parent: QWidget | None = None) -> QWidget:
+    mask_at = None  # no overlay to draw
+
+    def refresh_overlay(self) -> None:
+        pass
+
+
+def create_player(parent: QWidget | None = None) -> PlayerPanel | UnavailablePlayer:
     """The preview player, or a note saying why there is none."""
     return UnavailablePlayer(MULTIMEDIA_ERROR, parent) if MULTIMEDIA_ERROR else PlayerPanel(parent)

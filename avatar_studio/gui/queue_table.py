@@ -38,6 +38,7 @@ CANCELLING = "cancelling…"
 _STATE_ICONS = {
     JobState.QUEUED: "queued", JobState.RUNNING: "render", JobState.DONE: "done",
     JobState.FAILED: "error", JobState.CANCELLED: "cancel", JobState.INTERRUPTED: "error",
+    JobState.DAMAGED: "error",
 }
 
 
@@ -47,21 +48,23 @@ class _ProgressDelegate(QStyledItemDelegate):
     def paint(self, painter: QPainter, option: QStyleOptionViewItem,
               index: QModelIndex | QPersistentModelIndex) -> None:
         bar = QStyleOptionProgressBar()
-        bar.rect = option.rect.adjusted(2, 3, -2, -3)  # type: ignore[attr-defined]
+        bar.rect = option.rect.adjusted(2, 3, -2, -3)
         bar.minimum, bar.maximum = 0, 1000
         bar.progress = round((index.data(_ROLE_FRACTION) or 0.0) * 1000)
         bar.text = index.data(Qt.ItemDataRole.DisplayRole) or ""
         bar.textVisible = True
         bar.textAlignment = Qt.AlignmentFlag.AlignCenter
-        bar.state = option.state | QStyle.StateFlag.State_Horizontal  # type: ignore[attr-defined]
-        bar.palette = option.palette  # type: ignore[attr-defined]
-        widget = option.widget  # type: ignore[attr-defined]
+        bar.state = option.state | QStyle.StateFlag.State_Horizontal
+        bar.palette = option.palette
+        widget = option.widget
         style = widget.style() if widget else QApplication.style()
         style.drawControl(QStyle.ControlElement.CE_ProgressBar, bar, painter, widget)
 
 
 def job_title(job: Job) -> str:
     title = f"{job.spec.avatar} ← {Path(job.spec.audio).name}"
+    if job.group:  # rows of one batch manifest sit together in the queue under its name
+        return f"{job.group} › {title}"
     return f"Preview, first {job.spec.seconds:g} s · {title}" if job.spec.seconds else title
 
 

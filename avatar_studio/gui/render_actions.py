@@ -12,8 +12,9 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 from PySide6.QtCore import QObject
-from PySide6.QtWidgets import QMessageBox
+from PySide6.QtWidgets import QDialog, QFileDialog, QMessageBox
 
+from avatar_studio.gui.batch_import_dialog import MANIFEST_FILTER, BatchImportDialog
 from avatar_studio.gui.desktop import Notifier
 from avatar_studio.gui.formatting import format_progress
 from avatar_studio.gui.queue_table import job_title
@@ -71,6 +72,8 @@ class RenderActions(QObject):
 
     def queue_render(self) -> Job | None:
         """Queue the form's job (Ctrl+R) and start it if the device is free."""
+        if self._refuse_form_audio():
+            return None
         spec = self._window.form.spec()
         if spec.output and Path(spec.output).exists() and not spec.overwrite:
             answer = QMessageBox.question(self._window, "Replace the file?",
@@ -81,6 +84,7 @@ class RenderActions(QObject):
         job = self._window.run_instant(lambda: self._session.store.add(spec))
         if job is None:
             return None
+        self._window.banner.clear_error()  # the form's earlier mistake is fixed
         self._window.form.job_queued()
         self.refresh()
         self._window.queue.select(job.id)
@@ -111,6 +115,8 @@ class RenderActions(QObject):
 
     def quick_preview(self) -> Job | None:
         """Render the first seconds of the form's settings next (at once when nothing runs), then play them."""
+        if self._refuse_form_audio():
+            return None
         store = self._session.store
         folder = self._session.root / PREVIEWS_FOLDER
         folder.mkdir(exist_ok=True)
@@ -123,6 +129,27 @@ class RenderActions(QObject):
         self.refresh()
         self._session.scheduler.start_next()
         return job
+
+    def import_batch(self) -> int:
+        """Render → Import batch…: choose a CSV/JSON manifest and queue its rows as one group."""
+        path, _ = QFileDialog.getOpenFileName(self._window, "Import a batch manifest", "", MANIFEST_FILTER)
+        return self.import_batch_file(Path(path)) if path else 0
+
+    def import_batch_file(self, manifest: Path) -> int:
+        """Check `manifest` in the import dialog; returns how many rows were queued (0 if none)."""
+        dialog = BatchImportDialog(manifest, self._session.root, self._session.store, self._window)
+        if dialog.exec() != QDialog.DialogCode.Accepted:
+            return 0
+        self.refresh()
+        self._session.scheduler.start_next()
+        return dialog.queued_count
+
+    def _refuse_form_audio(self) -> bool:
+        """Say why and return True when the form's audio was probed and refused (Ctrl+R included)."""
+        problem = self._window.form.audio_problem
+        if problem:
+            self._window.show_error(f"Cannot queue this render: {problem}")
+        return bool(problem)
 
     @staticmethod
     def _taken_outputs(jobs: list[Job]) -> list[str]:

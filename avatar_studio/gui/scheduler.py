@@ -18,8 +18,7 @@ from avatar_studio.errors import AvatarStudioError
 from avatar_studio.gui.workers import BackgroundTask
 from avatar_studio.jobs.model import Job, JobState
 from avatar_studio.jobs.store import JobStore
-from avatar_studio.model.backends.base import NoticeCallback
-from avatar_studio.progress import CancelToken, Progress, ProgressCallback
+from avatar_studio.progress import CancelToken, NoticeCallback, Progress, ProgressCallback
 
 #: `run_job`'s shape: (job, store, library root, progress, cancel, on_notice) -> the ended job.
 JobRunner = Callable[[Job, JobStore, Path, ProgressCallback, CancelToken, NoticeCallback], Job]

@@ -13,6 +13,7 @@ from typing import Generic, Protocol, TypeVar
 
 from avatar_studio.avatars.library import AvatarLibrary
 from avatar_studio.jobs.store import JobStore
+from avatar_studio.locks import AppLock
 from avatar_studio.paths import models_dir
 from avatar_studio.settings import EngineSettings
 
@@ -38,8 +39,14 @@ class LibrarySession(Generic[SchedulerT]):
 
     def __init__(self, root: Path, make_scheduler: Callable[[JobStore, Path], SchedulerT]) -> None:
         self.root = root
-        self.library = AvatarLibrary(root)
-        self.store = JobStore.for_library(root)
+        #: One app window per library (LibraryInUse otherwise); CLI renders beside it need no lock.
+        self.app_lock = AppLock(root).acquire()
+        try:
+            self.library = AvatarLibrary(root)
+            self.store = JobStore.for_library(root)
+        except BaseException:
+            self.app_lock.release()
+            raise
         try:
             #: How many renders were running when the app last ended (now "interrupted").
             self.interrupted = self.store.recover_interrupted()
@@ -47,6 +54,7 @@ class LibrarySession(Generic[SchedulerT]):
             self.scheduler = make_scheduler(self.store, root)
         except BaseException:
             self.store.close()
+            self.app_lock.release()
             raise
         self._closing = False
         #: True once the store is closed.
@@ -86,4 +94,5 @@ class LibrarySession(Generic[SchedulerT]):
 
     def _close_store(self) -> None:
         self.store.close()
+        self.app_lock.release()
         self.closed = True

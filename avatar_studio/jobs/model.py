@@ -14,8 +14,10 @@ from typing import Any
 from avatar_studio.avatars.naming import name_key
 from avatar_studio.choices import (
     BACKENDS,
+    DEFAULT_BATCH_SIZE,
     DEFAULT_COLOR_MATCH,
     DEFAULT_CRF,
+    DEFAULT_ENCODER,
     DEFAULT_ENHANCER_BLEND,
     DEFAULT_ENHANCER_REGION,
     DEFAULT_ENHANCER_WEIGHT,
@@ -27,6 +29,17 @@ from avatar_studio.choices import (
     DEFAULT_SILENCE,
     DEVICES,
     PRECISIONS,
+    BackendChoice,
+    DeviceChoice,
+    EncoderPreset,
+    EnhancerRegion,
+    LoopMode,
+    MaskKind,
+    PrecisionChoice,
+    SilenceMode,
+    VideoEncoderChoice,
+    check_batch_size,
+    check_choice,
 )
 from avatar_studio.errors import AvatarStudioError
 from avatar_studio.render.settings import RenderSettings
@@ -39,15 +52,16 @@ class JobState(str, Enum):
     FAILED = "failed"
     CANCELLED = "cancelled"
     INTERRUPTED = "interrupted"  # was running when the app died; see JobStore.recover_interrupted
+    DAMAGED = "damaged"  # a row this version cannot read (see JobStore): shown, can only be removed
 
 
 #: Jobs that ended without an output and can be queued again.
 RETRYABLE_STATES = frozenset({JobState.FAILED, JobState.CANCELLED, JobState.INTERRUPTED})
 #: Jobs that will not change any more unless retried.
-FINISHED_STATES = RETRYABLE_STATES | {JobState.DONE}
+FINISHED_STATES = RETRYABLE_STATES | {JobState.DONE, JobState.DAMAGED}
 #: What the queue's "Clear finished" and "Clear failed" take away.
 CLEARED_AS_FINISHED = frozenset({JobState.DONE, JobState.CANCELLED})
-CLEARED_AS_FAILED = frozenset({JobState.FAILED, JobState.INTERRUPTED})
+CLEARED_AS_FAILED = frozenset({JobState.FAILED, JobState.INTERRUPTED, JobState.DAMAGED})
 
 
 @dataclass(frozen=True)
@@ -59,25 +73,26 @@ class JobSpec:
     output: str
     avatar_id: str = ""  # the avatar's folder name: stable across renames; "" in jobs from before ids
     model: str = ""  # "" = the configured default model, resolved when the job runs
-    backend: str = "auto"
-    device: str = "auto"
-    precision: str = "auto"
-    batch_size: int = 16
-    loop: str = "pingpong"
+    backend: BackendChoice = "auto"
+    device: DeviceChoice = "auto"
+    precision: PrecisionChoice = "auto"
+    batch_size: int = DEFAULT_BATCH_SIZE
+    loop: LoopMode = "pingpong"
     crf: int = DEFAULT_CRF
-    preset: str = DEFAULT_PRESET
+    preset: EncoderPreset = DEFAULT_PRESET
     seconds: float | None = None  # render only the first N seconds (preview)
     overwrite: bool = False
     feather: float = DEFAULT_FEATHER
-    mask: str = DEFAULT_MASK
+    mask: MaskKind = DEFAULT_MASK
     mask_blur: float = DEFAULT_MASK_BLUR
     mouth_dilate: float = DEFAULT_MOUTH_DILATE
     color_match: bool = DEFAULT_COLOR_MATCH
-    silence: str = DEFAULT_SILENCE
+    silence: SilenceMode = DEFAULT_SILENCE
     enhancer: str = ""  # "" = no face enhancer
-    enhancer_region: str = DEFAULT_ENHANCER_REGION
+    enhancer_region: EnhancerRegion = DEFAULT_ENHANCER_REGION
     enhancer_blend: float = DEFAULT_ENHANCER_BLEND
     enhancer_weight: float = DEFAULT_ENHANCER_WEIGHT
+    encoder: VideoEncoderChoice = DEFAULT_ENCODER
 
     def uses_avatar(self, avatar_id: str, name: str) -> bool:
         """Whether this job renders the avatar with folder `avatar_id` (called `name` now)."""
@@ -89,7 +104,7 @@ class JobSpec:
         return asdict(self)
 
     @classmethod
-    def from_dict(cls, data: dict[str, Any]) -> "JobSpec":
+    def from_dict(cls, data: dict[str, Any]) -> JobSpec:
         """Build from stored JSON; keys this version does not know are ignored."""
         known = {f.name for f in fields(cls)}
         return cls(**{key: value for key, value in data.items() if key in known})
@@ -102,15 +117,10 @@ class JobSpec:
             raise AvatarStudioError("The job has no audio file; choose the voice recording to lip-sync.")
         if not self.output.strip():
             raise AvatarStudioError("The job has no output path; choose where to save the video.")
-        for name, value, allowed in (
-            ("backend", self.backend, BACKENDS),
-            ("device", self.device, DEVICES),
-            ("precision", self.precision, PRECISIONS),
-        ):
-            if value not in allowed:
-                raise AvatarStudioError(f"Unknown {name} {value!r}; choose one of {', '.join(allowed)}.")
-        if self.batch_size < 1:
-            raise AvatarStudioError(f"Batch size must be at least 1, not {self.batch_size}.")
+        check_choice("backend", self.backend, BACKENDS)
+        check_choice("device", self.device, DEVICES)
+        check_choice("precision", self.precision, PRECISIONS)
+        check_batch_size(self.batch_size)
         self.render_settings().validate()
 
     def render_settings(self) -> RenderSettings:
@@ -118,10 +128,11 @@ class JobSpec:
         return RenderSettings(
             loop=self.loop, crf=self.crf, preset=self.preset, seconds=self.seconds,
             overwrite=self.overwrite, feather=self.feather,
-            mask=self.mask, mask_blur=self.mask_blur, mouth_dilate=self.mouth_dilate,  # type: ignore[arg-type]
-            color_match=self.color_match, silence=self.silence,  # type: ignore[arg-type]
+            mask=self.mask, mask_blur=self.mask_blur, mouth_dilate=self.mouth_dilate,
+            color_match=self.color_match, silence=self.silence,
             enhancer=self.enhancer or None, enhancer_region=self.enhancer_region,
             enhancer_blend=self.enhancer_blend, enhancer_weight=self.enhancer_weight,
+            encoder=self.encoder,
         )
 
 

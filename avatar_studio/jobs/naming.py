@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import os
 import re
+import tempfile
 from collections.abc import Collection
 from os import PathLike
 from pathlib import Path
@@ -57,3 +59,18 @@ def _safe_part(text: str) -> str:
 
 def _truncate_utf8(text: str, max_bytes: int) -> str:
     return text.encode("utf-8")[:max_bytes].decode("utf-8", "ignore")
+
+
+def is_writable_folder(folder: str | PathLike[str]) -> bool:
+    """Whether `folder` exists as a folder this process may create files in."""
+    path = Path(folder)
+    return path.is_dir() and os.access(path, os.W_OK | os.X_OK)
+
+
+def writable_output_folder(preferred: str | PathLike[str]) -> Path:
+    """`preferred` when files can be written there, else ~/Videos, else the home folder, else the
+    temporary folder: a proposed output must never point where the render is bound to fail."""
+    for candidate in (Path(preferred), Path.home() / "Videos", Path.home()):
+        if is_writable_folder(candidate):
+            return candidate
+    return Path(tempfile.gettempdir())

@@ -17,8 +17,7 @@ from pathlib import Path
 from avatar_studio.errors import AvatarStudioError, Cancelled
 from avatar_studio.jobs.model import Job, JobSpec
 from avatar_studio.jobs.store import JobStore
-from avatar_studio.model.backends.base import NoticeCallback
-from avatar_studio.progress import CancelToken, Progress, ProgressCallback
+from avatar_studio.progress import CancelToken, NoticeCallback, Progress, ProgressCallback
 from avatar_studio.render.pipeline import RenderResult
 from avatar_studio.render.request import RenderRequest, run_render_request
 
@@ -51,6 +50,8 @@ def run_job(
     except Cancelled:
         return store.mark_cancelled(job.id)
     except AvatarStudioError as error:
+        if cancel is not None and cancel.cancelled:  # Ctrl+C reaches ffmpeg too: its failure is the cancel
+            return store.mark_cancelled(job.id)
         return store.mark_failed(job.id, str(error), str(error))
     except Exception as error:  # noqa: BLE001 - a bug: keep the traceback for the user to report
         summary = f"Unexpected error ({type(error).__name__}: {error}); show the full error to report it."

@@ -4,8 +4,10 @@ One `JobStore` may be shared by the GUI thread and its render worker: a single c
 by a lock. Another process on the same file (a CLI `queue` command) is handled by SQLite itself:
 WAL mode lets readers carry on beside a writer and `busy_timeout` makes a writer wait its turn.
 Every change is committed on its own (autocommit), so a crash can lose at most the change in
-flight; a job left `running` by a crash is turned into `interrupted` by `recover_interrupted()`
-when the app starts again.
+flight. Whoever claims a job (`mark_running`) holds its lock file (`avatar_studio.locks`) until
+the job ends, and the operating system drops it if that process dies; `recover_interrupted()` turns
+only jobs whose lock nobody holds into `interrupted`, so a render still going on in another
+process (a second app, a batch run) is left alone.
 
 The table layout is versioned with SQLite's `user_version`: `_MIGRATIONS[i]` upgrades a file from
 version i to i+1, and a file from a newer version of the app is refused rather than misread.
@@ -14,6 +16,7 @@ version i to i+1, and a file from a newer version of the app is refused rather t
 from __future__ import annotations
 
 import builtins
+import dataclasses
 import json
 import sqlite3
 import threading
@@ -23,8 +26,11 @@ from contextlib import contextmanager
 from os import PathLike
 from pathlib import Path
 
+from filelock import FileLock
+
 from avatar_studio.errors import AvatarStudioError
 from avatar_studio.jobs.model import FINISHED_STATES, RETRYABLE_STATES, Job, JobSpec, JobState
+from avatar_studio.locks import LOCKS_DIR, job_lock, release_and_remove, try_acquire
 
 JOBS_DB_NAME = "jobs.sqlite3"
 BUSY_TIMEOUT_S = 10.0
@@ -72,27 +78,47 @@ _COLUMNS = (
 )
 
 
+_NUMBER_COLUMNS = ("created_at", "started_at", "finished_at", "progress", "fps", "eta_s", "elapsed_s")
+_TEXT_COLUMNS = ("error", "error_summary", "output_path", "device_description", "group_name")
+
+
 def _job_from_row(row: tuple) -> Job:
-    (job_id, spec, state, position, created_at, started_at, finished_at, progress, fps, eta_s,
-     error, error_summary, output_path, device_description, elapsed_s, group) = row
-    return Job(
-        id=job_id,
-        spec=JobSpec.from_dict(json.loads(spec)),
-        state=JobState(state),
-        position=position,
-        created_at=created_at,
-        started_at=started_at,
-        finished_at=finished_at,
-        progress=progress,
-        fps=fps,
-        eta_s=eta_s,
-        error=error,
-        error_summary=error_summary,
-        output_path=output_path,
-        device_description=device_description,
-        elapsed_s=elapsed_s,
-        group=group,
-    )
+    """The job a row holds; a row this version cannot read (edited by hand, written by a buggy or
+    newer version) becomes a `damaged` job saying why, so reading the queue never fails."""
+    values = dict(zip(_COLUMNS.split(", "), row, strict=True))
+    try:
+        return _readable_job(values)
+    except (ValueError, TypeError, KeyError, AttributeError, AvatarStudioError) as error:
+        summary = f"This queue entry cannot be read ({error}); remove it."
+        return Job(
+            id=values["id"], spec=JobSpec(avatar="", audio="", output=""), state=JobState.DAMAGED,
+            position=values["position"] if isinstance(values["position"], int) else 0,
+            created_at=values["created_at"] if isinstance(values["created_at"], (int, float)) else 0.0,
+            error=summary, error_summary=summary,
+        )  # fmt: skip
+
+
+def _readable_job(values: dict) -> Job:
+    """The job of a row whose every column has the type and range this version writes."""
+    data = json.loads(values["spec"]) if isinstance(values["spec"], str) else None
+    if not isinstance(data, dict):
+        raise ValueError("its settings are not a JSON object")
+    spec = JobSpec.from_dict(data)
+    spec.validate()
+    if not isinstance(values["position"], int):
+        raise ValueError(f"position {values['position']!r} is not a number")
+    for column in _NUMBER_COLUMNS:
+        value = values[column]
+        if value is not None and (not isinstance(value, (int, float)) or isinstance(value, bool)):
+            raise ValueError(f"{column} {value!r} is not a number")
+    for column in _TEXT_COLUMNS:
+        if not isinstance(values[column], str):
+            raise ValueError(f"{column} is not text")
+    state = values["state"]
+    if state == JobState.DAMAGED.value or state not in {item.value for item in JobState}:
+        raise ValueError(f"unknown state {state!r}")
+    fields = {key: value for key, value in values.items() if key != "group_name"}
+    return Job(**{**fields, "spec": spec, "state": JobState(state), "group": values["group_name"]})
 
 
 class JobStore:
@@ -101,6 +127,9 @@ class JobStore:
     def __init__(self, db_path: str | PathLike[str]) -> None:
         self.path = Path(db_path)
         self._lock = threading.RLock()
+        self._locks_dir = self.path.parent / LOCKS_DIR
+        #: Locks of the jobs this store claimed and has not finished (see mark_running).
+        self._job_locks: dict[int, FileLock] = {}
         try:
             self._db = sqlite3.connect(
                 self.path, timeout=BUSY_TIMEOUT_S, isolation_level=None, check_same_thread=False
@@ -118,7 +147,7 @@ class JobStore:
             raise
 
     @classmethod
-    def for_library(cls, library: str | PathLike[str]) -> "JobStore":
+    def for_library(cls, library: str | PathLike[str]) -> JobStore:
         """The queue stored in `library` (the folder from `avatar_studio.paths.library_dir`)."""
         return cls(Path(library) / JOBS_DB_NAME)
 
@@ -126,9 +155,11 @@ class JobStore:
 
     def close(self) -> None:
         with self._lock:
+            for job_id in list(self._job_locks):
+                self._release_job(job_id)
             self._db.close()
 
-    def __enter__(self) -> "JobStore":
+    def __enter__(self) -> JobStore:
         return self
 
     def __exit__(self, *exc: object) -> None:
@@ -158,13 +189,13 @@ class JobStore:
         return [_job_from_row(row) for row in rows]
 
     def next_queued(self) -> Job | None:
-        """The job that should render next, or None when nothing is waiting."""
+        """The job that should render next (damaged rows are passed over), or None."""
         with self._guard():
-            row = self._db.execute(
-                f"SELECT {_COLUMNS} FROM jobs WHERE state = ? ORDER BY position, id LIMIT 1",
-                (JobState.QUEUED.value,),
-            ).fetchone()
-        return None if row is None else _job_from_row(row)
+            rows = self._db.execute(
+                f"SELECT {_COLUMNS} FROM jobs WHERE state = ? ORDER BY position, id", (JobState.QUEUED.value,)
+            ).fetchall()
+        jobs = (_job_from_row(row) for row in rows)
+        return next((job for job in jobs if job.state is JobState.QUEUED), None)
 
     # -- queue edits -----------------------------------------------------------------------------
 
@@ -177,6 +208,7 @@ class JobStore:
                 (json.dumps(spec.to_dict()), JobState.QUEUED.value, self._end_position(), time.time(), group),
             )
             job_id = cursor.lastrowid
+        assert job_id is not None  # set by every INSERT
         return self.get(job_id)
 
     def retry(self, job_id: int) -> Job:
@@ -250,15 +282,46 @@ class JobStore:
             )
         return True
 
+    def rename_avatar(self, avatar_id: str, old_name: str, new_name: str) -> int:
+        """Show avatar `avatar_id`'s new name in every job that renders it; returns how many changed.
+
+        Jobs find their avatar by `avatar_id` whatever it is called; the stored name is what the
+        queue shows. Jobs queued before ids existed (matched by `old_name`) get the id here too.
+        """
+        changed = []
+        with self._transaction():
+            for job in self.list():
+                if job.spec.uses_avatar(avatar_id, old_name) and (
+                        job.spec.avatar != new_name or job.spec.avatar_id != avatar_id):
+                    spec = dataclasses.replace(job.spec, avatar=new_name, avatar_id=avatar_id)
+                    changed.append((json.dumps(spec.to_dict()), job.id))
+            self._db.executemany("UPDATE jobs SET spec = ? WHERE id = ?", changed)
+        return len(changed)
+
     # -- state changes made by the runner ------------------------------------------------------
 
     def mark_running(self, job_id: int, device_description: str = "") -> Job:
-        """Claim a queued job for rendering; fails if someone else claimed or removed it first."""
-        self._change_state(
-            job_id, (JobState.QUEUED,), JobState.RUNNING,
-            "started_at = ?, progress = 0, fps = NULL, eta_s = NULL, device_description = ?",
-            (time.time(), device_description),
-        )
+        """Claim a queued job for rendering; fails if someone else claimed or removed it first.
+
+        The job's lock is held from here until mark_done/failed/cancelled (or close), so other
+        processes can tell this render is alive.
+        """
+        with self._lock:
+            if job_id in self._job_locks:  # claimed by this store already: say what state it is in
+                self._change_state(job_id, (JobState.QUEUED,), JobState.RUNNING, "started_at = started_at", ())
+            lock = job_lock(self._locks_dir, job_id)
+            if not try_acquire(lock):
+                raise AvatarStudioError(f"Job #{job_id} is already being rendered by another process; let it finish.")
+            try:
+                self._change_state(
+                    job_id, (JobState.QUEUED,), JobState.RUNNING,
+                    "started_at = ?, progress = 0, fps = NULL, eta_s = NULL, device_description = ?",
+                    (time.time(), device_description),
+                )
+            except BaseException:
+                lock.release(force=True)
+                raise
+            self._job_locks[job_id] = lock
         return self.get(job_id)
 
     def set_device_description(self, job_id: int, description: str) -> None:
@@ -285,6 +348,7 @@ class JobStore:
             "fps = COALESCE(?, fps)",
             (time.time(), str(output_path), elapsed_s, fps),
         )
+        self._release_job(job_id)
         return self.get(job_id)
 
     def mark_failed(self, job_id: int, summary: str, full_text: str = "") -> Job:
@@ -295,6 +359,7 @@ class JobStore:
             "finished_at = ?, eta_s = NULL, error_summary = ?, error = ?, elapsed_s = ? - started_at",
             (now, _one_line(summary), full_text or summary, now),
         )
+        self._release_job(job_id)
         return self.get(job_id)
 
     def mark_cancelled(self, job_id: int) -> Job:
@@ -305,23 +370,44 @@ class JobStore:
             "finished_at = ?, eta_s = NULL, elapsed_s = ? - started_at",
             (now, now),
         )
+        self._release_job(job_id)
         return self.get(job_id)
 
     def recover_interrupted(self) -> int:
-        """Turn jobs left `running` by a crash into `interrupted`; call once when the app starts.
+        """Turn jobs left `running` by a process that is gone into `interrupted`; returns how many.
 
-        Only one app instance should render from a library at a time: a second one starting
-        would mark the first one's running job as interrupted.
+        A job whose lock is still held (its renderer runs, in this process or another) stays
+        running. Call when the app starts.
         """
-        now = time.time()
+        recovered = 0
         with self._guard():
-            cursor = self._db.execute(
-                """UPDATE jobs SET state = ?, finished_at = ?, eta_s = NULL, error_summary = ?,
-                   error = ?, elapsed_s = ? - started_at WHERE state = ?""",
-                (JobState.INTERRUPTED.value, now, INTERRUPTED_SUMMARY, INTERRUPTED_SUMMARY, now,
-                 JobState.RUNNING.value),
-            )
-        return cursor.rowcount
+            running = [row[0] for row in self._db.execute(
+                "SELECT id FROM jobs WHERE state = ?", (JobState.RUNNING.value,))]
+            for job_id in running:
+                if job_id in self._job_locks:
+                    continue
+                lock = job_lock(self._locks_dir, job_id)
+                if not try_acquire(lock):
+                    continue  # its renderer is alive
+                try:
+                    now = time.time()
+                    cursor = self._db.execute(
+                        """UPDATE jobs SET state = ?, finished_at = ?, eta_s = NULL, error_summary = ?,
+                           error = ?, elapsed_s = ? - started_at WHERE id = ? AND state = ?""",
+                        (JobState.INTERRUPTED.value, now, INTERRUPTED_SUMMARY, INTERRUPTED_SUMMARY, now,
+                         job_id, JobState.RUNNING.value),
+                    )
+                    recovered += cursor.rowcount
+                finally:
+                    release_and_remove(lock)
+        return recovered
+
+    def _release_job(self, job_id: int) -> None:
+        """Drop the lock of a job this store claimed (no-op for jobs it did not)."""
+        with self._lock:
+            lock = self._job_locks.pop(job_id, None)
+        if lock is not None:
+            release_and_remove(lock)
 
     # -- internals -------------------------------------------------------------------------------
 

@@ -3,13 +3,17 @@
 Always an argument list, never a shell: file names with spaces, quotes or any Unicode pass through
 untouched and can never be interpreted as commands. Every file name goes through `path_arg`
 (absolute), so no name can select one of ffmpeg's protocols (`concat:`, `pipe:`, `http:`, ...)
-or read as an option (`-y`). Every process is started by `start_ffmpeg`, so it dies with us.
+or read as an option (`-y`). Every process is started by `start_ffmpeg`, so it dies with us, and
+its argument list is logged at debug level first (as yt-dlp's --verbose does; `avatar-studio -v`
+shows it), so a failing conversion can be re-run by hand.
 """
 
 from __future__ import annotations
 
 import functools
+import logging
 import os
+import shlex
 import subprocess
 from collections.abc import Sequence
 from pathlib import Path
@@ -20,6 +24,8 @@ import imageio_ffmpeg
 from avatar_studio.errors import AvatarStudioError
 from avatar_studio.processes import adopt_child, child_options
 
+log = logging.getLogger(__name__)
+
 
 @functools.cache
 def ffmpeg_exe() -> str:
@@ -27,9 +33,9 @@ def ffmpeg_exe() -> str:
     return imageio_ffmpeg.get_ffmpeg_exe()
 
 
-def base_args() -> list[str]:
+def base_args(loglevel: str = "error") -> list[str]:
     """The start of every ffmpeg command: quiet, never interactive, never asking before overwriting."""
-    return [ffmpeg_exe(), "-hide_banner", "-nostdin", "-loglevel", "error"]
+    return [ffmpeg_exe(), "-hide_banner", "-nostdin", "-loglevel", loglevel]
 
 
 def path_arg(path: Path | str) -> str:
@@ -38,11 +44,13 @@ def path_arg(path: Path | str) -> str:
     return os.path.abspath(path)
 
 
-def start_ffmpeg(command: Sequence[str], **popen_args: Any) -> subprocess.Popen[bytes]:
+def start_ffmpeg(command: Sequence[str], *, background: bool = False, **popen_args: Any) -> subprocess.Popen[bytes]:
     """`subprocess.Popen(command)` with stdin closed unless given, and tied to this process so it
-    is killed when we die (never an orphan that finishes a file nobody wants)."""
+    is killed when we die (never an orphan that finishes a file nobody wants); `background` runs
+    it at a lower CPU priority (see `processes.child_options`)."""
     popen_args.setdefault("stdin", subprocess.DEVNULL)
-    proc = subprocess.Popen(list(command), **popen_args, **child_options())
+    log.debug("ffmpeg command line: %s", shlex.join(command))
+    proc = subprocess.Popen(list(command), **popen_args, **child_options(background))
     adopt_child(proc)
     return proc
 
@@ -59,11 +67,12 @@ def run_ffmpeg(args: Sequence[str], *, what: str, source: Path | str | None = No
 
     `what` names the task for the error message ("decode the audio"); `source` the user's file.
     """
-    proc = subprocess.run([*base_args(), *args], capture_output=True, check=False)
+    proc = start_ffmpeg([*base_args(), *args], stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+    stdout, stderr = proc.communicate()
     if proc.returncode != 0:
         where = f" {Path(source).name!r}" if source is not None else ""
         raise AvatarStudioError(
-            f"Could not {what}{where}: {last_error_line(proc.stderr)}. "
+            f"Could not {what}{where}: {last_error_line(stderr)}. "
             "Check that the file is a complete, readable media file."
         )
-    return proc.stdout
+    return stdout

@@ -18,6 +18,17 @@ _BOILERPLATE = re.compile(r"Task finished with error|Terminating thread with ret
 _COMPONENT_PREFIX = re.compile(r"^(\[[^\]]*\]\s*)+")
 
 
+def first_reason(stderr: bytes) -> str | None:
+    """The first line ffmpeg printed, without its "[h264_nvenc @ 0x...]" prefixes: when an encoder
+    or device cannot start, that line names the cause ("Cannot load libcuda.so.1") and the rest
+    are consequences."""
+    for raw in stderr.decode("utf-8", "replace").splitlines():
+        line = _COMPONENT_PREFIX.sub("", raw).strip()
+        if line:
+            return line.rstrip(".")
+    return None
+
+
 def read_into(stream: IO[bytes], buffer: bytearray) -> int:
     """Fill `buffer` from `stream`; returns the bytes read (fewer only at end of stream)."""
     view = memoryview(buffer)
@@ -60,6 +71,11 @@ class StderrTail:
             if line:
                 self._lines.append(line)
         self._stream.close()
+
+    @property
+    def lines(self) -> list[str]:
+        """The last lines read so far (complete once `join` has returned)."""
+        return list(self._lines)
 
     def join(self, timeout: float = 5.0) -> None:
         self._thread.join(timeout)

@@ -8,7 +8,6 @@ cannot open non-ASCII paths on Windows; encoding mirrors it with `cv2.imencode` 
 
 from __future__ import annotations
 
-import os
 import struct
 from collections.abc import Iterator
 from pathlib import Path
@@ -16,11 +15,11 @@ from pathlib import Path
 import cv2
 import numpy as np
 
+from avatar_studio.atomic_files import atomic_output
+from avatar_studio.choices import IMAGE_SUFFIXES
 from avatar_studio.errors import AvatarStudioError
-from avatar_studio.media.temp_files import reserve_temp_beside
 
 #: File suffixes treated as still pictures (lower case, with the dot).
-IMAGE_SUFFIXES = frozenset({".jpg", ".jpeg", ".png", ".webp", ".bmp", ".tif", ".tiff"})
 
 #: Clockwise rotation each EXIF orientation value stands for (mirrored variants share the angle).
 _EXIF_ROTATION = {1: 0, 2: 0, 3: 180, 4: 180, 5: 90, 6: 90, 7: 270, 8: 270}
@@ -35,6 +34,18 @@ def read_image(path: Path | str) -> np.ndarray:
         raise AvatarStudioError(
             f"{path.name!r} is not an image OpenCV can decode; use a JPEG, PNG, WebP or BMP file."
         )
+    return image
+
+
+def read_image_with_alpha(path: Path | str) -> np.ndarray:
+    """Decode an image with an alpha channel (RGBA PNG/WebP) to HxWx4 BGRA uint8 (16-bit
+    images scaled to 8). Alpha pictures carry no EXIF orientation in practice: none is applied."""
+    path = Path(path)
+    image = cv2.imdecode(_read_bytes(path), cv2.IMREAD_UNCHANGED)
+    if image is None or image.ndim != 3 or image.shape[2] != 4:
+        return cv2.cvtColor(read_image(path), cv2.COLOR_BGR2BGRA)  # no alpha after all: opaque
+    if image.dtype == np.uint16:
+        image = ((image.astype(np.uint32) + 128) // 257).astype(np.uint8)
     return image
 
 
@@ -77,13 +88,8 @@ def _write(path: Path, image: np.ndarray, ext: str, params: list[int]) -> Path:
     ok, encoded = cv2.imencode(ext, image, params)
     if not ok:
         raise AvatarStudioError(f"Could not encode an image for {path.name!r}.")
-    temp = reserve_temp_beside(path)
-    try:
+    with atomic_output(path) as temp:
         encoded.tofile(temp)
-        os.replace(temp, path)
-    except BaseException:
-        temp.unlink(missing_ok=True)
-        raise
     return path
 
 

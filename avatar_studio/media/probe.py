@@ -26,6 +26,7 @@ Conventions:
 
 from __future__ import annotations
 
+import itertools
 import re
 import subprocess
 from dataclasses import dataclass
@@ -39,12 +40,16 @@ from avatar_studio.media.ffmpeg import (
     path_arg,
     start_ffmpeg,
 )
+from avatar_studio.media.rates import exact_rate, nearest_standard_rate
 
 #: Longest a header read or packet count may take before the file is declared unreadable.
 PROBE_TIMEOUT_S = 120
 
 #: Demuxers that read single pictures ("image2" for jpg/tiff, "png_pipe", "webp_pipe", ...).
 _IMAGE_DEMUXER = re.compile(r"^(image2|\w+_pipe)$")
+#: Pixel formats with an alpha plane (ffmpeg names: yuva420p, rgba, bgra, argb, gbrap, ya8, ...).
+_ALPHA_PIXEL_FORMAT = re.compile(r"^(yuva|gbrap|ya\d|rgba|bgra|argb|abgr)")
+_ALPHA_MODE = re.compile(r"^\s+alpha_mode\s*:\s*1\s*$")
 
 _INPUT_LINE = re.compile(r"^Input #0, (?P<format>[^,]+(?:,[^,\s]+)*), from ")
 _DURATION = re.compile(r"Duration: (?P<h>\d+):(?P<m>\d\d):(?P<s>\d\d(?:\.\d+)?)")
@@ -59,12 +64,6 @@ _ROTATE_TAG = re.compile(r"^\s*rotate\s*:\s*(?P<deg>-?\d+)\s*$")
 _SAMPLE_RATE = re.compile(r"(?P<hz>\d+) Hz")
 _OPEN_ERROR = re.compile(r"Error opening input: (?P<why>.+)$")
 
-#: NTSC-family rates, which ffmpeg prints rounded ("29.97") but which are exact rationals.
-_NTSC_BASES = (24, 30, 48, 60, 120, 240)
-_STANDARD_RATES = tuple(
-    sorted({Fraction(r) for r in (12, 15, 24, 25, 30, 48, 50, 60, 90, 100, 120, 240)}
-           | {Fraction(b * 1000, 1001) for b in _NTSC_BASES})
-)  # fmt: skip
 _NO_PTS = -(2**63)  # AV_NOPTS_VALUE as framecrc prints it
 _KEY_FLAG, _DISCARD_FLAG = 0x1, 0x4  # AV_PKT_FLAG_*; framecrc prints "F=0x.." unless just KEY
 
@@ -93,6 +92,10 @@ class MediaInfo:
     container: str = ""  # ffmpeg's demuxer name, e.g. "mov,mp4,m4a,3gp,3g2,mj2"
     pixel_format: str | None = None  # e.g. "yuv420p"
     video_duration_s: float = 0.0  # the video stream alone: first frame to end of the last
+    #: The picture has an alpha channel (RGBA PNG/WebP, ProRes 4444, PNG/QuickTime video, VP8/VP9
+    #: with alpha); `alpha_decoder` names the decoder that reads it when ffmpeg's default does not.
+    has_alpha: bool = False
+    alpha_decoder: str | None = None
 
 
 @dataclass
@@ -152,22 +155,13 @@ def probe_media(path: Path | str) -> MediaInfo:
         average_fps=timing.count / video_duration if vfr and video_duration > 0 else float(rate),
         audio_sample_rate=sample_rate, video_stream_index=video.index, container=container,
         pixel_format=_pixel_format(video.desc), video_duration_s=video_duration,
+        has_alpha=_has_alpha(video), alpha_decoder=_alpha_decoder(video),
     )
 
 
 def media_duration(path: Path | str) -> float:
     """Duration of any media file in seconds (0.0 for a still image)."""
     return probe_media(path).duration_s
-
-
-def as_fraction(fps: float | Fraction) -> Fraction:
-    """An exact rate from a float: 29.97 (or 30000/1001 as a float) becomes 30000/1001, 12.5 25/2."""
-    if isinstance(fps, Fraction):
-        return fps
-    for base in _NTSC_BASES:
-        if abs(float(fps) - base * 1000 / 1001) < 0.006:
-            return Fraction(base * 1000, 1001)
-    return Fraction(float(fps)).limit_denominator(1001)
 
 
 def _check_file(path: Path) -> None:
@@ -260,6 +254,18 @@ def _pixel_format(desc: str) -> str | None:
     return m[0] if m else None
 
 
+def _alpha_decoder(video: _Stream) -> str | None:
+    """VP8/VP9 keep alpha in side data that only libvpx decodes (ffmpeg's native decoder drops it)."""
+    if not any(_ALPHA_MODE.match(line) for line in video.side_lines):
+        return None
+    return {"vp9": "libvpx-vp9", "vp8": "libvpx"}.get(_codec(video.desc))
+
+
+def _has_alpha(video: _Stream) -> bool:
+    pixel_format = _pixel_format(video.desc) or ""
+    return bool(_ALPHA_PIXEL_FORMAT.match(pixel_format)) or _alpha_decoder(video) is not None
+
+
 def _size(desc: str, path: Path) -> tuple[int, int]:
     m = _SIZE.search(desc)
     if m is None or int(m["w"]) == 0 or int(m["h"]) == 0:
@@ -291,7 +297,7 @@ def _rate(pattern: re.Pattern[str], desc: str) -> Fraction | None:
         return None
     text = m["value"]
     value = Fraction(text[:-1]) * 1000 if text.endswith("k") else Fraction(text)
-    return as_fraction(float(value)) if value > 0 else None
+    return exact_rate(float(value)) if value > 0 else None
 
 
 def _choose_rate(measured: Fraction | None, *printed: Fraction | None) -> Fraction | None:
@@ -311,8 +317,7 @@ def _choose_rate(measured: Fraction | None, *printed: Fraction | None) -> Fracti
     for candidate in printed:
         if candidate and off(candidate) <= 0.02:
             return candidate
-    nearest = min(_STANDARD_RATES, key=off)
-    return nearest if off(nearest) <= 0.02 else as_fraction(round(float(measured), 3))
+    return nearest_standard_rate(measured) or exact_rate(round(float(measured), 3))
 
 
 def _still_image_info(
@@ -327,6 +332,7 @@ def _still_image_info(
         video_codec=_codec(video.desc), audio_codec=audio_codec, is_still_image=True,
         variable_frame_rate=False, audio_sample_rate=sample_rate,
         video_stream_index=video.index, container=container, pixel_format=_pixel_format(video.desc),
+        has_alpha=_has_alpha(video),
     )
 
 
@@ -340,7 +346,7 @@ class _PacketTiming:
 
     @property
     def _intervals(self) -> list[int]:
-        return [b - a for a, b in zip(self.pts, self.pts[1:])]
+        return [b - a for a, b in itertools.pairwise(self.pts)]
 
     @property
     def _median_interval(self) -> float | None:

@@ -27,8 +27,9 @@ from avatar_studio.choices import MAX_FPS, MIN_FPS
 from avatar_studio.errors import AvatarStudioError
 from avatar_studio.media.ffmpeg import base_args, path_arg, start_ffmpeg
 from avatar_studio.media.ffmpeg_process import StderrTail, read_into, stop_process
-from avatar_studio.media.image_io import read_image
-from avatar_studio.media.probe import MediaInfo, as_fraction, probe_media
+from avatar_studio.media.image_io import read_image, read_image_with_alpha
+from avatar_studio.media.probe import MediaInfo, probe_media
+from avatar_studio.media.rates import exact_rate
 from avatar_studio.progress import CancelToken
 
 #: Rate given to still images when the caller names none (one picture has no rate of its own).
@@ -50,10 +51,12 @@ class VideoFrameSource:
     `width`/`height` are the output size (after rotation and any downscale), `fps`/`fps_fraction`
     the output rate, `frame_count` the frames a pass is expected to yield: exact for untouched
     constant-rate video and stills, an estimate (duration x rate) when the rate is converted.
+    With `keep_alpha` a source that has an alpha channel yields HxWx4 BGRA frames (`has_alpha`).
     """
 
     def __init__(
-        self, info: MediaInfo, *, fps: float | Fraction | None = None, max_height: int | None = None
+        self, info: MediaInfo, *, fps: float | Fraction | None = None, max_height: int | None = None,
+        keep_alpha: bool = False,
     ) -> None:
         if not info.has_video:
             raise AvatarStudioError(
@@ -68,12 +71,17 @@ class VideoFrameSource:
             info.variable_frame_rate or self.fps_fraction != info.fps_fraction
         )
         self.frame_count = self._expected_frames()
+        self.has_alpha = keep_alpha and info.has_alpha
         self._procs: set[subprocess.Popen[bytes]] = set()
         self._closed: set[subprocess.Popen[bytes]] = set()
 
     @property
+    def channels(self) -> int:
+        return 4 if self.has_alpha else 3
+
+    @property
     def frame_bytes(self) -> int:
-        return self.width * self.height * 3
+        return self.width * self.height * self.channels
 
     def frames(self, cancel: CancelToken | None = None) -> Iterator[np.ndarray]:
         """Yield each frame as a new writable HxWx3 BGR uint8 array, from the first frame on.
@@ -103,7 +111,7 @@ class VideoFrameSource:
                     if proc in self._closed:
                         return
                     raise self._decode_error(errors, "it stopped in the middle of a frame")
-                yield np.frombuffer(frame, dtype=np.uint8).reshape(self.height, self.width, 3)
+                yield np.frombuffer(frame, dtype=np.uint8).reshape(self.height, self.width, self.channels)
             if proc.wait() != 0 and proc not in self._closed:
                 raise self._decode_error(errors, "ffmpeg failed")
         finally:
@@ -139,12 +147,13 @@ class VideoFrameSource:
         return [
             *base_args(),
             "-xerror",  # a damaged file must fail loudly, not decode into smeared frames
+            *(["-c:v", info.alpha_decoder] if self.has_alpha and info.alpha_decoder else []),
             "-i", path_arg(info.path),
             "-sws_flags", _SWS_FLAGS,
             "-map", f"0:{info.video_stream_index}", "-an", "-sn", "-dn",
             *(["-vf", ",".join(filters)] if filters else []),
             "-fps_mode", "passthrough",
-            "-pix_fmt", "bgr24", "-f", "rawvideo", "pipe:1",
+            "-pix_fmt", "bgra" if self.has_alpha else "bgr24", "-f", "rawvideo", "pipe:1",
         ]  # fmt: skip
 
     def _expected_frames(self) -> int:
@@ -154,7 +163,8 @@ class VideoFrameSource:
         return max(1, round(info.video_duration_s * self.fps))
 
     def _still_frame(self) -> np.ndarray:
-        image = read_image(self.source_info.path)
+        path = self.source_info.path
+        image = read_image_with_alpha(path) if self.has_alpha else read_image(path)
         if self._scaled:
             image = cv2.resize(image, (self.width, self.height), interpolation=cv2.INTER_AREA)
         return image
@@ -169,7 +179,8 @@ class VideoFrameSource:
 
 
 def open_video(
-    path: Path | str, *, fps: float | Fraction | None = None, max_height: int | None = None
+    path: Path | str, *, fps: float | Fraction | None = None, max_height: int | None = None,
+    keep_alpha: bool = False,
 ) -> VideoFrameSource:
     """Probe `path` and prepare to stream it (see `VideoFrameSource`).
 
@@ -177,13 +188,13 @@ def open_video(
     sources are always converted to a constant rate. `max_height`: downscale taller pictures to
     this many lines (rounded down to even, width kept even and in proportion); never upscales.
     """
-    return VideoFrameSource(probe_media(path), fps=fps, max_height=max_height)
+    return VideoFrameSource(probe_media(path), fps=fps, max_height=max_height, keep_alpha=keep_alpha)
 
 
 def _output_rate(info: MediaInfo, fps: float | Fraction | None) -> Fraction:
     if fps is None:
         return info.fps_fraction or DEFAULT_STILL_FPS
-    rate = as_fraction(fps)
+    rate = exact_rate(fps)
     if not MIN_FPS <= rate <= MAX_FPS:
         raise AvatarStudioError(
             f"A frame rate of {float(fps):g} is not usable; choose a rate from {MIN_FPS:g} to {MAX_FPS:g}, e.g. 25."

@@ -17,11 +17,11 @@ from __future__ import annotations
 import os
 import pickletools
 import shutil
-import uuid
 import zipfile
 from dataclasses import dataclass
 from pathlib import Path
 
+from avatar_studio.atomic_files import atomic_output
 from avatar_studio.choices import MODEL_SUFFIXES, MODEL_SUFFIXES_ONNX, ModelKind
 from avatar_studio.errors import AvatarStudioError
 from avatar_studio.model.enhancers import graph_tensors, is_image_input, read_enhancer_signature
@@ -31,7 +31,6 @@ from avatar_studio.settings import EngineSettings
 _STORAGE_PRECISION = {"FloatStorage": "fp32", "HalfStorage": "fp16"}
 #: A pre-1.6 ("legacy") torch file is a run of pickles: magic number, protocol, system info, then the data.
 _LEGACY_PICKLES = 4
-_TEMP_PREFIX = ".import-"
 
 
 @dataclass(frozen=True)
@@ -103,13 +102,19 @@ def resolve_model(explicit: str | None, settings: EngineSettings, models_dir: Pa
 
 def resolve_enhancer(name: str, models_dir: Path) -> Path:
     """The face enhancer `name` (a path, or a file name or stem in the models folder)."""
-    enhancers = [m for m in list_models(models_dir) if m.kind == "enhancer"]
+    models = list_models(models_dir)
+    enhancers = [m for m in models if m.kind == "enhancer"]
     path = Path(name).expanduser()
     if path.is_file():
         return path.resolve()
-    matches = [m for m in enhancers if name in (m.name, m.path.stem)] if path.name == name else []
-    if len(matches) == 1:
+    matches = [m for m in models if name in (m.name, m.path.stem)] if path.name == name else []
+    if len(matches) == 1 and matches[0].kind == "enhancer":
         return matches[0].path
+    if len(matches) == 1:
+        raise AvatarStudioError(
+            f"{matches[0].name} in the models folder is a lip-sync model, not a face enhancer; choose one of "
+            f"{_names(enhancers) or 'the enhancers you import (GFPGAN, CodeFormer, GPEN-BFR, RestoreFormer++)'}."
+        )
     holds = f"its enhancers are {_names(enhancers)}" if enhancers else "it holds no enhancer"
     raise AvatarStudioError(
         f"Face enhancer {name!r} was found neither as a file nor in the models folder {models_dir} ({holds}); "
@@ -137,22 +142,32 @@ def import_model(source: str | os.PathLike[str], models_dir: Path, overwrite: bo
         return model_info(target)
     _refuse_to_replace(target, overwrite)
     _validate(source)
-    # Beside the target (same file system, so the rename is atomic); not mkstemp, whose private
-    # 0600 mode would stick to the imported model.
-    temp = models_dir / f"{_TEMP_PREFIX}{uuid.uuid4().hex[:12]}.part"
     try:
-        try:
+        with atomic_output(target) as temp:
             shutil.copyfile(source, temp)
-        except OSError as error:
-            raise AvatarStudioError(
-                f"Could not copy {source.name} into the models folder {models_dir} ({error.strerror or error}); "
-                "free some disk space or check the folder's permissions."
-            ) from error
-        _refuse_to_replace(target, overwrite)  # another import may have finished meanwhile
-        os.replace(temp, target)
-    finally:
-        temp.unlink(missing_ok=True)
+            _refuse_to_replace(target, overwrite)  # another import may have finished meanwhile
+    except OSError as error:
+        raise AvatarStudioError(
+            f"Could not copy {source.name} into the models folder {models_dir} ({error.strerror or error}); "
+            "free some disk space or check the folder's permissions."
+        ) from error
     return model_info(target)
+
+
+def remove_model(path: str | os.PathLike[str], models_dir: Path) -> Path:
+    """Delete the model file `path` from `models_dir` (nothing outside it); returns the path removed."""
+    target = Path(path).resolve()
+    if target.parent != Path(models_dir).resolve() or target.suffix.lower() not in MODEL_SUFFIXES:
+        raise AvatarStudioError(f"{str(target)!r} is not a model in the models folder; nothing was removed.")
+    try:
+        target.unlink()
+    except FileNotFoundError:
+        raise AvatarStudioError(f"{target.name!r} is already gone from the models folder.") from None
+    except OSError as error:
+        raise AvatarStudioError(
+            f"Could not delete {target.name!r} ({error.strerror or error}); check the folder's permissions."
+        ) from None
+    return target
 
 
 def _refuse_to_replace(target: Path, overwrite: bool) -> None:

@@ -16,8 +16,9 @@ import os
 import pickle
 import re
 import zipfile
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 import torch
@@ -25,7 +26,7 @@ import torch
 try:
     from numpy._core import multiarray as _multiarray
 except ImportError:  # numpy < 2
-    from numpy.core import multiarray as _multiarray
+    from numpy.core import multiarray as _multiarray  # type: ignore[no-redef]
 
 from avatar_studio.errors import AvatarStudioError
 from avatar_studio.model.wav2lip import Wav2Lip
@@ -38,7 +39,7 @@ KEYS_NAMED_IN_ERRORS = 3
 # bytes into a numpy object: none of these can call anything else. Object arrays are no loophole:
 # their elements are unpickled by the same restricted unpickler. Pickles written with numpy 1.x
 # name the same functions under `numpy.core`, hence the aliases.
-DATA_ONLY_GLOBALS = [
+DATA_ONLY_GLOBALS: list[Callable[..., Any] | tuple[Callable[..., Any], str]] = [
     _multiarray.scalar,
     (_multiarray.scalar, "numpy.core.multiarray.scalar"),
     _multiarray._reconstruct,

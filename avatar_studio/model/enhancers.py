@@ -22,7 +22,8 @@ import numpy as np
 from avatar_studio.choices import DEFAULT_ENHANCER_WEIGHT, ENHANCER_MAX_BATCH, DeviceChoice
 from avatar_studio.errors import AvatarStudioError
 from avatar_studio.faces.align import TemplateName
-from avatar_studio.model.backends.base import BatchShrinking, NoticeCallback
+from avatar_studio.model.backends.base import BatchShrinking
+from avatar_studio.progress import NoticeCallback
 
 _IMAGE_TYPES: dict[str, np.dtype] = {"tensor(float)": np.dtype(np.float32), "tensor(float16)": np.dtype(np.float16)}
 _WEIGHT_TYPES: dict[str, np.dtype] = {"tensor(double)": np.dtype(np.float64), "tensor(float)": np.dtype(np.float32)}
@@ -114,7 +115,7 @@ def enhancer_signature(inputs: Sequence[TensorSpec], outputs: Sequence[TensorSpe
         )
     # Some converters leave the output's shape undeclared; only a declared, different one disqualifies.
     if output.shape and (
-        len(output.shape) != 4 or any(d is not None and d != e for d, e in zip(output.shape[1:], (3, height, width)))
+        len(output.shape) != 4 or any(d is not None and d != e for d, e in zip(output.shape[1:], (3, height, width), strict=True))
     ):
         raise AvatarStudioError(
             f"{file_name} turns {_shape_text(image.shape)} images into {_shape_text(output.shape)}, not a "
@@ -269,7 +270,7 @@ class FaceEnhancer(BatchShrinking):
 
         return is_out_of_memory(error)
 
-    def __enter__(self) -> "FaceEnhancer":
+    def __enter__(self) -> FaceEnhancer:
         return self
 
     def __exit__(self, *exc: object) -> None:

@@ -17,22 +17,20 @@ import time
 import warnings
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Literal
 
 import numpy as np
 import torch
 
-from avatar_studio.choices import MODEL_SUFFIXES_ONNX
+from avatar_studio.atomic_files import atomic_output
+from avatar_studio.choices import EXPORT_PRECISIONS, MODEL_SUFFIXES_ONNX, ExportPrecision, check_choice
 from avatar_studio.errors import AvatarStudioError
-from avatar_studio.media.temp_files import remove_dead_partials, reserve_temp_beside
+from avatar_studio.media.temp_files import remove_dead_partials
 from avatar_studio.model.checkpoint import load_wav2lip
-from avatar_studio.model.wav2lip import FACE_SHAPE, MEL_SHAPE
+from avatar_studio.model.shapes import FACE_SHAPE, MEL_SHAPE
 from avatar_studio.progress import CancelToken, ProgressCallback, ProgressReporter
 
-ExportPrecision = Literal["fp32", "fp16"]
-
 #: Largest allowed |ONNX - PyTorch fp32| per precision (outputs are in [0, 1]).
-TOLERANCE: dict[str, float] = {"fp32": 1e-4, "fp16": 2e-2}
+TOLERANCE: dict[ExportPrecision, float] = {"fp32": 1e-4, "fp16": 2e-2}
 INPUT_NAMES = ("mel_batch", "face_batch")
 OUTPUT_NAME = "output"
 #: Old enough for every ONNX Runtime build still in use (DirectML and CoreML lag behind).
@@ -48,7 +46,7 @@ class ExportReport:
     """What was written and how closely it matches the PyTorch model."""
 
     path: Path
-    precision: str
+    precision: ExportPrecision
     max_abs_diff: float
     seconds: float
 
@@ -72,8 +70,7 @@ def export_onnx(
         raise AvatarStudioError(
             f"{Path(model_path).name!r} is already an ONNX model; export from the .pth checkpoint it was made from."
         )
-    if precision not in TOLERANCE:
-        raise AvatarStudioError(f"Unknown export precision {precision!r}; choose fp32 or fp16.")
+    check_choice("export precision", precision, EXPORT_PRECISIONS)
     _check_output(output, overwrite)
     steps = ProgressReporter("Exporting to ONNX", len(_STEPS), progress, cancel)
     steps.check_cancelled()
@@ -85,35 +82,29 @@ def export_onnx(
         expected = model(torch.from_numpy(mel), torch.from_numpy(face)).numpy()
     steps.advance()
 
-    # Beside the output (same file system, so the rename is atomic), named after this process so
-    # the next export into the folder removes it if we are killed; hidden, so no catalog lists it.
-    temp: Path | None = None
+    # Beside the output (atomic_output), named after this process so the next export into the
+    # folder removes it if we are killed; hidden, so no catalog lists it.
     try:
         output.parent.mkdir(parents=True, exist_ok=True)
         remove_dead_partials(output.parent)
-        temp = reserve_temp_beside(output)
-        _trace_to_onnx(model, _DTYPES[precision], temp)
-        del model
-        steps.advance()
-        max_abs_diff = _max_difference(temp, mel, face, expected)
-        if not max_abs_diff <= TOLERANCE[precision]:  # also catches NaN
-            raise AvatarStudioError(
-                f"The {precision} ONNX export of {Path(model_path).name!r} differs from the PyTorch model by "
-                f"{max_abs_diff:.3g} (more than {TOLERANCE[precision]:g}), so it was not kept; "
-                + ("try fp32 instead." if precision == "fp16" else "please report the problem.")
-            )
-        steps.advance()
-        _check_output(output, overwrite)  # again: the file may have appeared while we were exporting
-        os.replace(temp, output)
+        with atomic_output(output) as temp:
+            _trace_to_onnx(model, _DTYPES[precision], temp)
+            del model
+            steps.advance()
+            max_abs_diff = _max_difference(temp, mel, face, expected)
+            if not max_abs_diff <= TOLERANCE[precision]:  # also catches NaN
+                raise AvatarStudioError(
+                    f"The {precision} ONNX export of {Path(model_path).name!r} differs from the PyTorch model by "
+                    f"{max_abs_diff:.3g} (more than {TOLERANCE[precision]:g}), so it was not kept; "
+                    + ("try fp32 instead." if precision == "fp16" else "please report the problem.")
+                )
+            steps.advance()
+            _check_output(output, overwrite)  # again: the file may have appeared while we were exporting
     except OSError as error:
         raise AvatarStudioError(
             f"Could not write {str(output)!r} ({error.strerror or error}); choose a folder you can write to "
             "with enough free space."
         ) from None
-    finally:
-        if temp is not None:
-            with contextlib.suppress(FileNotFoundError):  # renamed onto the output
-                temp.unlink()
     return ExportReport(output, precision, max_abs_diff, time.perf_counter() - started)
 
 

@@ -9,10 +9,6 @@ from __future__ import annotations
 import torch
 from torch import nn
 
-MEL_SHAPE = (1, 80, 16)
-FACE_SHAPE = (6, 96, 96)
-OUTPUT_SHAPE = (3, 96, 96)
-
 
 class Conv2d(nn.Module):
     """Conv + BatchNorm (+ identity shortcut) + ReLU: the `conv_block` unit of every checkpoint."""

@@ -7,6 +7,7 @@ from dataclasses import dataclass
 from avatar_studio.choices import (
     DEFAULT_COLOR_MATCH,
     DEFAULT_CRF,
+    DEFAULT_ENCODER,
     DEFAULT_ENHANCER_BLEND,
     DEFAULT_ENHANCER_REGION,
     DEFAULT_ENHANCER_WEIGHT,
@@ -22,13 +23,19 @@ from avatar_studio.choices import (
     MASK_BLUR_RANGE,
     MASK_KINDS,
     MAX_CRF,
+    MAX_FEATHER,
+    MIN_CRF,
+    MIN_FEATHER,
     MOUTH_DILATE_RANGE,
     SILENCE_MODES,
+    VIDEO_ENCODERS,
     EncoderPreset,
     EnhancerRegion,
     LoopMode,
     MaskKind,
     SilenceMode,
+    VideoEncoderChoice,
+    check_choice,
 )
 from avatar_studio.errors import AvatarStudioError
 
@@ -63,23 +70,25 @@ class RenderSettings:
     enhancer_blend: float = DEFAULT_ENHANCER_BLEND
     #: CodeFormer's fidelity, 0 (strongest restoration) .. 1 (closest to the input); others ignore it.
     enhancer_weight: float = DEFAULT_ENHANCER_WEIGHT
+    #: H.264/H.265 encoder for .mp4/.m4v/.mkv ("auto": a hardware one that starts here, else libx264).
+    encoder: VideoEncoderChoice = DEFAULT_ENCODER
 
     def validate(self) -> None:
         """Refuse settings that could never render, with a sentence saying what to choose."""
-        if self.loop not in LOOP_MODES:
-            raise AvatarStudioError(f"Unknown loop mode {self.loop!r}; use one of: {', '.join(LOOP_MODES)}.")
-        if self.preset not in ENCODER_PRESETS:
+        check_choice("loop mode", self.loop, LOOP_MODES)
+        check_choice("encoder preset", self.preset, ENCODER_PRESETS)
+        if not MIN_CRF <= self.crf <= MAX_CRF:
             raise AvatarStudioError(
-                f"Unknown encoder preset {self.preset!r}; use one of: {', '.join(ENCODER_PRESETS)}."
+                f"CRF must be between {MIN_CRF} (lossless) and {MAX_CRF} (smallest), not {self.crf}."
             )
-        if not 0 <= self.crf <= MAX_CRF:
-            raise AvatarStudioError(f"CRF must be between 0 (lossless) and {MAX_CRF} (smallest), not {self.crf}.")
+        check_choice("encoder", self.encoder, VIDEO_ENCODERS)
         if self.seconds is not None and not self.seconds > 0:
             raise AvatarStudioError(f"Preview length must be a positive number of seconds, not {self.seconds}.")
-        if not 0.0 <= self.feather <= 0.5:
-            raise AvatarStudioError(f"Feather must be between 0 and 0.5 of the face box, not {self.feather}.")
-        if self.mask not in MASK_KINDS:
-            raise AvatarStudioError(f"Unknown mask {self.mask!r}; use one of: {', '.join(MASK_KINDS)}.")
+        if not MIN_FEATHER <= self.feather <= MAX_FEATHER:
+            raise AvatarStudioError(
+                f"Feather must be between {MIN_FEATHER:g} and {MAX_FEATHER:g} of the face box, not {self.feather}."
+            )
+        check_choice("mask", self.mask, MASK_KINDS)
         if not MASK_BLUR_RANGE[0] <= self.mask_blur <= MASK_BLUR_RANGE[1]:
             raise AvatarStudioError(
                 f"Mask blur must be between {MASK_BLUR_RANGE[0]:g} and {MASK_BLUR_RANGE[1]:g} of the face size, "
@@ -90,14 +99,8 @@ class RenderSettings:
                 f"Mouth dilation must be between {MOUTH_DILATE_RANGE[0]:g} and {MOUTH_DILATE_RANGE[1]:g} of the "
                 f"face size, not {self.mouth_dilate}."
             )
-        if self.silence not in SILENCE_MODES:
-            raise AvatarStudioError(
-                f"Unknown silence handling {self.silence!r}; use one of: {', '.join(SILENCE_MODES)}."
-            )
-        if self.enhancer_region not in ENHANCER_REGIONS:
-            raise AvatarStudioError(
-                f"Unknown enhancer region {self.enhancer_region!r}; use one of: {', '.join(ENHANCER_REGIONS)}."
-            )
+        check_choice("silence handling", self.silence, SILENCE_MODES)
+        check_choice("enhancer region", self.enhancer_region, ENHANCER_REGIONS)
         for label, value in (("Enhancer blend", self.enhancer_blend), ("Enhancer weight", self.enhancer_weight)):
             if not 0.0 <= value <= 1.0:
                 raise AvatarStudioError(f"{label} must be between 0 and 1, not {value}.")

@@ -16,10 +16,10 @@ from pathlib import Path
 
 import numpy as np
 
-from avatar_studio.choices import BackendChoice, DeviceChoice, PrecisionChoice
+from avatar_studio.choices import DEFAULT_BATCH_SIZE, BackendChoice, DeviceChoice, PrecisionChoice, check_batch_size
 from avatar_studio.errors import AvatarStudioError
-
-NoticeCallback = Callable[[str], None]
+from avatar_studio.model.shapes import OUTPUT_SHAPE
+from avatar_studio.progress import NoticeCallback
 
 
 @dataclass(frozen=True)
@@ -30,15 +30,14 @@ class BackendSettings:
     backend: BackendChoice = "auto"
     device: DeviceChoice = "auto"
     precision: PrecisionChoice = "auto"
-    batch_size: int = 16
+    batch_size: int = DEFAULT_BATCH_SIZE
 
 
 class BatchShrinking(ABC):
     """A model run in chunks of `batch_size` samples that halves the batch when the device runs out of memory."""
 
     def __init__(self, batch_size: int, on_notice: NoticeCallback | None = None) -> None:
-        if batch_size < 1:
-            raise AvatarStudioError(f"Batch size must be at least 1, not {batch_size}.")
+        check_batch_size(batch_size)
         self.batch_size = batch_size
         self._on_notice = on_notice
 
@@ -87,6 +86,8 @@ class InferenceBackend(BatchShrinking):
 
     #: "PyTorch" or "ONNX Runtime"
     engine_name: str = ""
+    #: The model file, named in errors about what it produced.
+    model_path: Path
 
     @property
     @abstractmethod
@@ -109,7 +110,8 @@ class InferenceBackend(BatchShrinking):
         if len(mel_batch) != len(face_batch):
             raise ValueError(f"{len(mel_batch)} mel windows but {len(face_batch)} faces")
         outputs = self._run_chunked(
-            len(mel_batch), lambda start, stop: self._run_chunk(mel_batch[start:stop], face_batch[start:stop])
+            len(mel_batch),
+            lambda start, stop: self._checked(self._run_chunk(mel_batch[start:stop], face_batch[start:stop]), stop - start),
         )
         if not outputs:
             return np.zeros((0, 3, 96, 96), np.float32)
@@ -117,7 +119,23 @@ class InferenceBackend(BatchShrinking):
 
     __call__ = predict
 
-    def __enter__(self) -> "InferenceBackend":
+    def _checked(self, output: np.ndarray, count: int) -> np.ndarray:
+        """`output` if it is `count` finite mouth images; else a sentence naming the model, not garbage."""
+        expected = (count, *OUTPUT_SHAPE)
+        if output.shape != expected:
+            shown = "(B," + ",".join(str(d) for d in output.shape[1:]) + ")"
+            raise AvatarStudioError(
+                f"The model {self.model_path.name!r} returned output of shape {shown} instead of (B,3,96,96); "
+                "choose a Wav2Lip model."
+            )
+        if not np.isfinite(output).all():
+            raise AvatarStudioError(
+                f"The model {self.model_path.name!r} returned invalid (NaN or infinite) values in {self.precision}; "
+                "it is damaged or unsuited to this precision: choose another model or fp32."
+            )
+        return output
+
+    def __enter__(self) -> InferenceBackend:
         return self
 
     def __exit__(self, *exc: object) -> None:

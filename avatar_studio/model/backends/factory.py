@@ -7,16 +7,16 @@ than a silent switch: the user asked for that engine for a reason (speed, a prov
 
 from __future__ import annotations
 
-from avatar_studio.choices import BACKENDS, MODEL_SUFFIXES, MODEL_SUFFIXES_ONNX, MODEL_SUFFIXES_TORCH
+from avatar_studio.choices import BACKENDS, MODEL_SUFFIXES, MODEL_SUFFIXES_ONNX, MODEL_SUFFIXES_TORCH, check_choice
 from avatar_studio.errors import AvatarStudioError
-from avatar_studio.model.backends.base import BackendSettings, InferenceBackend, NoticeCallback
+from avatar_studio.model.backends.base import BackendSettings, InferenceBackend
+from avatar_studio.progress import NoticeCallback
 
 
 def open_backend(settings: BackendSettings, on_notice: NoticeCallback | None = None) -> InferenceBackend:
     """A loaded backend for `settings.model_path`, ready to predict."""
     path = settings.model_path
-    if settings.backend not in BACKENDS:
-        raise AvatarStudioError(f"Unknown backend {settings.backend!r}; choose one of {', '.join(BACKENDS)}.")
+    check_choice("backend", settings.backend, BACKENDS)
     if not path.is_file():
         raise AvatarStudioError(
             f"Model file {path} does not exist; check the path, or put the model in the models folder."

@@ -15,10 +15,8 @@ for `cuda` explicitly).
 from __future__ import annotations
 
 import contextlib
-import ctypes
 import io
 import os
-import sys
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
@@ -26,11 +24,13 @@ from pathlib import Path
 import numpy as np
 import platformdirs
 
-from avatar_studio.choices import DEVICES, PRECISIONS, DeviceChoice, PrecisionChoice
+from avatar_studio.choices import DEFAULT_BATCH_SIZE, DEVICES, PRECISIONS, DeviceChoice, PrecisionChoice, check_choice
 from avatar_studio.errors import AvatarStudioError
-from avatar_studio.model.backends.base import InferenceBackend, NoticeCallback
-from avatar_studio.model.wav2lip import FACE_SHAPE, MEL_SHAPE, OUTPUT_SHAPE
+from avatar_studio.gpu_drivers import nvidia_driver_present
+from avatar_studio.model.backends.base import InferenceBackend
+from avatar_studio.model.shapes import FACE_SHAPE, MEL_SHAPE, OUTPUT_SHAPE
 from avatar_studio.paths import APP_NAME
+from avatar_studio.progress import NoticeCallback
 
 TENSORRT = "TensorrtExecutionProvider"
 CUDA = "CUDAExecutionProvider"
@@ -41,7 +41,7 @@ CPU = "CPUExecutionProvider"
 #: Tried in this order when the device is "auto" (fastest first); the CPU always closes the list.
 PROVIDER_PREFERENCE = (TENSORRT, CUDA, DIRECTML, COREML, CPU)
 NVIDIA_PROVIDERS = (TENSORRT, CUDA)
-_ELEMENT_TYPES = {"tensor(float)": np.dtype(np.float32), "tensor(float16)": np.dtype(np.float16)}
+_ELEMENT_TYPES: dict[str, np.dtype] = {"tensor(float)": np.dtype(np.float32), "tensor(float16)": np.dtype(np.float16)}
 _OOM_MARKERS = ("out of memory", "failed to allocate")
 
 
@@ -72,15 +72,14 @@ class OnnxBackend(InferenceBackend):
         model_path: str | os.PathLike[str],
         device: DeviceChoice = "auto",
         precision: PrecisionChoice = "auto",
-        batch_size: int = 16,
+        batch_size: int = DEFAULT_BATCH_SIZE,
         on_notice: NoticeCallback | None = None,
         threads: int | None = None,
     ) -> None:
         super().__init__(batch_size, on_notice)
         import onnxruntime as ort
 
-        if precision not in PRECISIONS:
-            raise AvatarStudioError(f"Unknown precision {precision!r}; choose one of {', '.join(PRECISIONS)}.")
+        check_choice("precision", precision, PRECISIONS)
 
         self.model_path = Path(model_path)
         if not self.model_path.is_file():
@@ -199,8 +198,7 @@ def run_in_fixed_groups(
 
 def choose_providers(device: DeviceChoice, available: list[str]) -> list[str]:
     """The execution providers to ask for, best first, for the device the user chose."""
-    if device not in DEVICES:
-        raise AvatarStudioError(f"Unknown device {device!r}; choose one of {', '.join(DEVICES)}.")
+    check_choice("device", device, DEVICES)
     if device == "cpu":
         return [CPU]
     present = [p for p in PROVIDER_PREFERENCE if p in available]
@@ -222,19 +220,6 @@ def choose_providers(device: DeviceChoice, available: list[str]) -> list[str]:
         # driver only prints errors before falling back to the CPU.
         present = [p for p in present if p not in NVIDIA_PROVIDERS]
     return present if CPU in present else present + [CPU]
-
-
-def nvidia_driver_present() -> bool:
-    """True when the NVIDIA driver's CUDA library can be loaded (the CUDA providers need it)."""
-    names = {"win32": "nvcuda.dll", "linux": "libcuda.so.1"}
-    name = names.get(sys.platform)
-    if name is None:
-        return False
-    try:
-        ctypes.CDLL(name)
-    except OSError:
-        return False
-    return True
 
 
 def cpu_threads() -> int:
@@ -315,8 +300,13 @@ def read_signature(session, path: Path) -> OnnxSignature:
         f"(B,3,96,96) but has {found or 'no inputs'}; choose a Wav2Lip export."
     )
     # Some converters leave the output's shape undeclared; only a declared, different one disqualifies.
-    if len(inputs) != 2 or not outputs or (outputs[0].shape and not _fits(outputs[0].shape, OUTPUT_SHAPE)):
+    if len(inputs) != 2 or not outputs:
         raise not_wav2lip
+    if outputs[0].shape and not _fits(outputs[0].shape, OUTPUT_SHAPE):
+        raise AvatarStudioError(
+            f"{path.name} is not a Wav2Lip ONNX model: its output is {_shape_text(outputs[0].shape)}, not "
+            "(B,3,96,96); choose a Wav2Lip export."
+        )
     first, second = inputs
     pairings = [
         (a, b) for a, b in ((first, second), (second, first)) if _fits(a.shape, MEL_SHAPE) and _fits(b.shape, FACE_SHAPE)
@@ -329,8 +319,8 @@ def read_signature(session, path: Path) -> OnnxSignature:
             "apart; export it again with fixed channel and image sizes."
         )
     mel, face = pairings[0]
-    dtypes = [_ELEMENT_TYPES.get(arg.type) for arg in (mel, face)]
-    if None in dtypes:
+    mel_dtype, face_dtype = (_ELEMENT_TYPES.get(arg.type) for arg in (mel, face))
+    if mel_dtype is None or face_dtype is None:
         raise AvatarStudioError(
             f"{path.name} takes {mel.type}/{face.type} inputs but only float32 and float16 models are supported; "
             "export it again with `avatar-studio export-onnx`."
@@ -340,8 +330,8 @@ def read_signature(session, path: Path) -> OnnxSignature:
         mel_name=mel.name,
         face_name=face.name,
         output_name=outputs[0].name,
-        mel_dtype=dtypes[0],
-        face_dtype=dtypes[1],
+        mel_dtype=mel_dtype,
+        face_dtype=face_dtype,
         fixed_batch=fixed[0] if fixed else None,
     )
 
@@ -350,7 +340,7 @@ def _fits(shape: list, expected: tuple[int, ...]) -> bool:
     """True when a graph shape [batch, *dims] can hold `expected` dims; named (dynamic) dims fit anything."""
     if shape is None or len(shape) != len(expected) + 1:
         return False
-    return all(not isinstance(d, int) or d == e for d, e in zip(shape[1:], expected))
+    return all(not isinstance(d, int) or d == e for d, e in zip(shape[1:], expected, strict=True))
 
 
 def _shape_text(shape: list) -> str:

@@ -18,11 +18,12 @@ from pathlib import Path
 import numpy as np
 import torch
 
-from avatar_studio.choices import DEVICES, PRECISIONS, DeviceChoice, PrecisionChoice
+from avatar_studio.choices import DEFAULT_BATCH_SIZE, DEVICES, PRECISIONS, DeviceChoice, PrecisionChoice, check_choice
 from avatar_studio.errors import AvatarStudioError
-from avatar_studio.model.backends.base import InferenceBackend, NoticeCallback
+from avatar_studio.model.backends.base import InferenceBackend
 from avatar_studio.model.checkpoint import load_wav2lip
-from avatar_studio.model.wav2lip import FACE_SHAPE, MEL_SHAPE
+from avatar_studio.model.shapes import FACE_SHAPE, MEL_SHAPE
+from avatar_studio.progress import NoticeCallback
 
 MEL_SIZE = int(np.prod(MEL_SHAPE))
 FACE_SIZE = int(np.prod(FACE_SHAPE))
@@ -31,8 +32,7 @@ _DTYPES = {"fp32": torch.float32, "fp16": torch.float16}
 
 def resolve_device(device: DeviceChoice) -> torch.device:
     """The torch device for a user choice; "auto" prefers CUDA, then MPS, then the CPU."""
-    if device not in DEVICES:
-        raise AvatarStudioError(f"Unknown device {device!r}; choose one of {', '.join(DEVICES)}.")
+    check_choice("device", device, DEVICES)
     cuda_ok = torch.cuda.is_available()
     mps_ok = torch.backends.mps.is_available()
     if device == "auto":
@@ -53,8 +53,7 @@ def resolve_device(device: DeviceChoice) -> torch.device:
 
 def resolve_precision(precision: PrecisionChoice, device: torch.device) -> str:
     """The precision to run in: "auto" means fp16 on a GPU and fp32 on the CPU."""
-    if precision not in PRECISIONS:
-        raise AvatarStudioError(f"Unknown precision {precision!r}; choose one of {', '.join(PRECISIONS)}.")
+    check_choice("precision", precision, PRECISIONS)
     if precision == "auto":
         return "fp32" if device.type == "cpu" else "fp16"
     return precision
@@ -70,7 +69,7 @@ class TorchBackend(InferenceBackend):
         model_path: str | os.PathLike[str],
         device: DeviceChoice = "auto",
         precision: PrecisionChoice = "auto",
-        batch_size: int = 16,
+        batch_size: int = DEFAULT_BATCH_SIZE,
         on_notice: NoticeCallback | None = None,
         channels_last: bool = False,
     ) -> None:
@@ -82,7 +81,9 @@ class TorchBackend(InferenceBackend):
         self._channels_last = channels_last
         self._memory_format = torch.channels_last if channels_last else torch.contiguous_format
         model = load_wav2lip(self.model_path)
-        self._model: torch.nn.Module | None = model.to(self._device, self._dtype, memory_format=self._memory_format)
+        # Module.to() takes memory_format at run time; torch's type stubs leave it out.
+        placed = model.to(self._device, self._dtype, memory_format=self._memory_format)  # type: ignore[call-overload]
+        self._model: torch.nn.Module | None = placed
         self._staging = torch.empty(0)
         if self._device.type == "cpu" and self._precision == "fp16":
             self._notify("fp16 on the CPU runs much slower than fp32 on most processors; choose fp32 for speed.")
@@ -138,6 +139,7 @@ class TorchBackend(InferenceBackend):
         mel_t = packed[:mel_end].view(count, *MEL_SHAPE)
         face_t = packed[mel_end:].view(count, *FACE_SHAPE).contiguous(memory_format=self._memory_format)
         with torch.inference_mode():
+            assert self._model is not None  # _run_chunk refuses a closed backend
             output = self._model(mel_t, face_t)
         return output.float().cpu().numpy()
 
