@@ -244,15 +244,19 @@ def test_several_dropped_audio_files_queue_one_job_each_with_the_same_settings(
     window.queue.buttons["pause"].click()
     fill_form(qtbot, window, make_speech(shared_media, tmp_path, 1.0, "voice.wav"))
     window.form.batch_size.setValue(3)
-    voices = [tmp_path / name for name in ("intro.wav", "part two.mp3", "outro.m4a")]
+    voices = [make_speech(shared_media, tmp_path, 1.0, name) for name in ("intro.wav", "part two.mp3", "outro.m4a")]
+    not_audio = tmp_path / "notes.wav"
+    not_audio.write_text("meeting notes, not a recording")
     mime = QtCore.QMimeData()
-    mime.setUrls([QtCore.QUrl.fromLocalFile(str(path)) for path in voices])
-    window.form.dropEvent(QDropEvent(QtCore.QPointF(5, 5), QtCore.Qt.DropAction.CopyAction, mime,
-                                     QtCore.Qt.MouseButton.LeftButton, QtCore.Qt.KeyboardModifier.NoModifier))
+    mime.setUrls([QtCore.QUrl.fromLocalFile(str(path)) for path in [voices[0], not_audio, *voices[1:]]])
+    with qtbot.waitSignal(window.renders.queued_several, timeout=60_000):
+        window.form.dropEvent(QDropEvent(QtCore.QPointF(5, 5), QtCore.Qt.DropAction.CopyAction, mime,
+                                         QtCore.Qt.MouseButton.LeftButton, QtCore.Qt.KeyboardModifier.NoModifier))
     jobs = window.session.store.list()
     assert [Path(job.spec.audio) for job in jobs] == voices
     assert len({job.spec.output for job in jobs}) == 3
     assert [Path(job.spec.output).stem for job in jobs] == ["Anna_intro", "Anna_part two", "Anna_outro"]
+    assert "notes.wav" in window.banner.text()  # refused, with the reason in the details
     assert {job.spec.batch_size for job in jobs} == {3}
     assert window.queue.selected_job_ids() == [job.id for job in jobs]
 

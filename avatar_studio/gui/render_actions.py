@@ -11,17 +11,20 @@ from functools import partial
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from PySide6.QtCore import QObject
+from PySide6.QtCore import QObject, Signal
 from PySide6.QtWidgets import QDialog, QFileDialog, QMessageBox
 
+from avatar_studio.errors import AvatarStudioError
 from avatar_studio.gui.batch_import_dialog import MANIFEST_FILTER, BatchImportDialog
 from avatar_studio.gui.desktop import Notifier
 from avatar_studio.gui.formatting import format_progress
 from avatar_studio.gui.queue_table import job_title
 from avatar_studio.gui.scheduler import RenderScheduler
-from avatar_studio.jobs.model import Job, JobState
+from avatar_studio.gui.workers import BackgroundTask
+from avatar_studio.jobs.model import Job, JobSpec, JobState
 from avatar_studio.jobs.naming import default_output_path, safe_file_stem
-from avatar_studio.progress import Progress
+from avatar_studio.media.video_writer import probe_audio
+from avatar_studio.progress import CancelToken, Progress, ProgressCallback
 
 if TYPE_CHECKING:
     from avatar_studio.gui.main_window import MainWindow
@@ -31,6 +34,8 @@ PREVIEWS_FOLDER = "previews"
 
 
 class RenderActions(QObject):
+    queued_several = Signal(list)  # the jobs queued for several audio files at once
+
     def __init__(self, window: MainWindow) -> None:
         super().__init__(window)
         self._window = window
@@ -91,14 +96,37 @@ class RenderActions(QObject):
         self._session.scheduler.start_next()
         return job
 
-    def queue_for_audio_files(self, audio_files: list[Path]) -> list[Job]:
-        """One job per audio file, all with the form's other settings; outputs are named after
-        each file beside the form's output folder and never replace an existing file."""
+    def queue_for_audio_files(self, audio_files: list[Path]) -> BackgroundTask:
+        """One job per audio file, all with the form's other settings (as they are now).
+
+        The files are probed first, in the background; those ffmpeg cannot read are named and
+        left out. Outputs are named after each file in the form's output folder and never
+        replace an existing file. `queued_several(jobs)` reports what was queued.
+        """
         base = self._window.form.spec()
+
+        def probe_all(progress: ProgressCallback, cancel: CancelToken) -> list[tuple[Path, str]]:
+            refused = []
+            for path in audio_files:
+                cancel.raise_if_cancelled()
+                try:
+                    probe_audio(path)
+                except AvatarStudioError as error:
+                    refused.append((path, str(error)))
+            return refused
+
+        task = BackgroundTask(probe_all, name="probe-audio-files")
+        task.succeeded.connect(lambda refused: self._queue_probed(base, audio_files, dict(refused)))
+        task.start()
+        return task
+
+    def _queue_probed(self, base: JobSpec, audio_files: list[Path], refused: dict[Path, str]) -> None:
+        if self._session.closed:
+            return  # the window closed while the files were being probed
         folder = Path(base.output).parent if base.output else self._session.output_dir
         taken = self._taken_outputs(self._session.store.list())
         jobs: list[Job] = []
-        for audio in audio_files:
+        for audio in (path for path in audio_files if path not in refused):
             output = default_output_path(folder, base.avatar, audio, taken)
             taken.append(str(output))
             spec = replace(base, audio=str(audio), output=str(output), overwrite=False)
@@ -106,12 +134,16 @@ class RenderActions(QObject):
             if job is None:
                 break  # the error (no avatar, no model…) would repeat for every file
             jobs.append(job)
+        if refused:
+            names = ", ".join(path.name for path in refused)
+            self._window.show_error(f"Not queued, ffmpeg cannot read them as audio: {names}.",
+                                    "\n".join(f"{path}: {reason}" for path, reason in refused.items()))
         if jobs:
             self._window.form.job_queued()
             self.refresh()
             self._window.queue.select(*(job.id for job in jobs))
             self._session.scheduler.start_next()
-        return jobs
+        self.queued_several.emit(jobs)
 
     def quick_preview(self) -> Job | None:
         """Render the first seconds of the form's settings next (at once when nothing runs), then play them."""
