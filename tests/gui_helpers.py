@@ -74,11 +74,14 @@ def open_window(qtbot, settings_dir, isolated_home):
 
     def build():
         window = MainWindow()
-        qtbot.addWidget(window)
         window.show()
         windows.append(window)
         return window
 
     yield build
+    # Shut down, then hide without a close event: pytest-qt's own closing (qtbot.addWidget) would
+    # run closeEvent first, whose "stop the running work?" question blocks a failed test forever.
     for window in windows:
         window.shutdown()
+        window.hide()
+        window.deleteLater()
