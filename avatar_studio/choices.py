@@ -82,7 +82,7 @@ VideoEncoderChoice = Literal[
     "auto", "libx264", "libx265", "h264_nvenc", "hevc_nvenc", "h264_qsv", "hevc_qsv",
     "h264_amf", "hevc_amf", "h264_videotoolbox", "hevc_videotoolbox", "h264_vaapi",
 ]
-VIDEO_ENCODERS: tuple[str, ...] = get_args(VideoEncoderChoice)
+VIDEO_ENCODERS: tuple[VideoEncoderChoice, ...] = get_args(VideoEncoderChoice)
 DEFAULT_ENCODER: VideoEncoderChoice = "auto"
 
 #: Output containers, chosen by the output file's suffix, and what each one holds. Only .webm and

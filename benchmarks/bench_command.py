@@ -22,7 +22,7 @@ import tempfile
 import time
 from pathlib import Path
 
-from bench_render import SHARED_MEDIA, bare_model_fps, make_models, make_speech
+from bench_render import CLIPS, bare_model_fps, make_models, make_speech
 
 from avatar_studio.audio import load_audio
 from avatar_studio.avatars.library import AvatarLibrary
@@ -30,10 +30,6 @@ from avatar_studio.choices import DEFAULT_PRESET
 from avatar_studio.model.backends.onnx_backend import OnnxBackend
 
 HERE = Path(__file__).resolve().parent
-CLIPS = {
-    "talking_man": SHARED_MEDIA / "talking_man_25fps_844x844.mp4",
-    "anime_portrait": SHARED_MEDIA / "anime_portrait_25fps_704x1216.mp4",
-}
 COMMAND_TARGET = 0.80
 SEED_TARGET = 1.15
 

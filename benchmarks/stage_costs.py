@@ -25,7 +25,7 @@ from avatar_studio.audio import load_audio
 from avatar_studio.avatars.library import Avatar
 from avatar_studio.media.output_formats import output_format
 from avatar_studio.media.video_writer import VideoWriter
-from avatar_studio.render.composite import paste_mouth
+from avatar_studio.render.frame_compositor import FrameCompositor
 from avatar_studio.render.model_io import face_batch, predictions_to_images
 from avatar_studio.render.schedule import source_frame
 from avatar_studio.render.settings import RenderSettings
@@ -70,7 +70,8 @@ def stage_costs(
     inputs: list[tuple[np.ndarray, np.ndarray]] = []
     mouths: list[np.ndarray] = []
     decoded: list[np.ndarray] = []
-    boxes = np.concatenate([avatar.boxes[i] for i in indices])
+    sources = np.concatenate(indices)
+    compositor = FrameCompositor(settings, avatar.boxes, avatar.landmarks(), None)
 
     def prepare_inputs() -> None:
         for b, batch in enumerate(indices):
@@ -85,8 +86,8 @@ def stage_costs(
 
     def composite(frames: list[np.ndarray]) -> Callable[[], None]:
         def run() -> None:
-            for frame, box, mouth in zip(frames, boxes, mouths, strict=True):
-                paste_mouth(frame, box, mouth, settings.feather)
+            for output_index, (frame, mouth, source) in enumerate(zip(frames, mouths, sources, strict=True)):
+                compositor.paste(frame, mouth, int(source), output_index)
 
         return run
 

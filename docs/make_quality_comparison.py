@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import argparse
 import shutil
+import subprocess
 import sys
 import tempfile
 from pathlib import Path
@@ -48,16 +49,13 @@ def main() -> int:
 
 def comparison(work: Path) -> np.ndarray:
     sys.path.insert(0, str(ROOT / "tests"))
-    from standin_models import write_tint_model
-
     from avatar_studio.avatars.library import AvatarLibrary
     from avatar_studio.media.ffmpeg import base_args
     from avatar_studio.model.backends.onnx_backend import OnnxBackend
     from avatar_studio.render.frame_compositor import FrameCompositor
     from avatar_studio.render.model_io import face_batch, predictions_to_images
     from avatar_studio.render.settings import RenderSettings
-
-    import subprocess
+    from standin_models import write_tint_model
 
     still = work / "still.png"
     subprocess.run([*base_args(), "-ss", "2", "-i", str(MEDIA / CLIP), "-frames:v", "1", str(still)], check=True)

@@ -74,14 +74,13 @@ def open_window(qtbot, settings_dir, isolated_home):
 
     def build():
         window = MainWindow()
+        # pytest-qt closes its widgets before fixtures finish: shut down first, so a window whose
+        # render is still running (a test that failed half-way) never waits on the quit question.
+        qtbot.addWidget(window, before_close_func=lambda closing: closing.shutdown())
         window.show()
         windows.append(window)
         return window
 
     yield build
-    # Shut down, then hide without a close event: pytest-qt's own closing (qtbot.addWidget) would
-    # run closeEvent first, whose "stop the running work?" question blocks a failed test forever.
     for window in windows:
         window.shutdown()
-        window.hide()
-        window.deleteLater()

@@ -15,8 +15,9 @@ import numpy as np
 import pytest
 import scipy.io.wavfile
 
-from avatar_studio.audio import SAMPLE_RATE, decode_audio, load_audio
+from avatar_studio.audio import SAMPLE_RATE, decode_audio, load_audio, melspectrogram
 from avatar_studio.audio import decode as decode_module
+from avatar_studio.audio.silence import silent_stretches
 from avatar_studio.errors import AvatarStudioError, Cancelled
 from avatar_studio.media.ffmpeg import base_args
 from avatar_studio.progress import CancelToken
@@ -126,12 +127,11 @@ def test_resampling_keeps_the_band_and_removes_what_16k_cannot_hold(awkward_dir:
     assert np.sqrt(np.mean(above[1000:-1000] ** 2)) < 1e-3
 
 
-def test_growing_buffer_with_odd_read_sizes(awkward_dir: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+def test_odd_chunk_and_read_sizes(awkward_dir: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     """Reads and chunks that split samples give exactly the result of large aligned reads."""
     path = make_media(awkward_dir / "grow.flac", *sine(22050))
     expected = decode_audio(path)
-    monkeypatch.setattr(decode_module, "_FIRST_CHUNK_BYTES", 10007)
-    monkeypatch.setattr(decode_module, "_MAX_CHUNK_BYTES", 30011)
+    monkeypatch.setattr(decode_module, "_CHUNK_BYTES", 10007)
     monkeypatch.setattr(decode_module, "_READ_BYTES", 4099)
     np.testing.assert_array_equal(decode_audio(path), expected)
 
@@ -151,8 +151,25 @@ def test_load_audio_gives_a_track(awkward_dir: Path) -> None:
     path = make_media(awkward_dir / "track.wav", *sine(16000, seconds=2.0))
     track = load_audio(path)
     assert track.duration_s == pytest.approx(2.0, abs=1e-3)
-    assert track.mel.shape == (80, 1 + track.samples.size // 200)
+    assert track.mel.shape == (80, 1 + track.sample_count // 200)
+    np.testing.assert_allclose(track.mel, melspectrogram(decode_audio(path)), atol=1e-5)  # streamed = one-shot
     assert len(track.windows(25)) == 50
+
+
+def test_a_streamed_track_finds_the_silences_the_whole_signal_has(
+    awkward_dir: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Tone, 1 s of digital silence, tone: the energies gathered chunk by chunk (chunks that split
+    the 10 ms hops) give the same stretch as the whole signal."""
+    monkeypatch.setattr(decode_module, "_CHUNK_BYTES", 10007)
+    samples = np.concatenate([0.3 * np.sin(np.arange(16000) * 0.2), np.zeros(16000), 0.3 * np.sin(np.arange(16000) * 0.2)])
+    path = awkward_dir / "pause.wav"
+    scipy.io.wavfile.write(path, SAMPLE_RATE, samples.astype(np.float32))
+    stretches = load_audio(path).silent_stretches()
+    ((start, stop),) = stretches
+    ((whole_start, whole_stop),) = silent_stretches(decode_audio(path))
+    assert (start, stop) == pytest.approx((whole_start, whole_stop))
+    assert start == pytest.approx(1.0, abs=0.03) and stop == pytest.approx(2.0, abs=0.03)
 
 
 def test_cancel_stops_decoding(awkward_dir: Path) -> None:

@@ -9,6 +9,7 @@ import scipy.signal
 
 from avatar_studio.audio import MEL_COLUMNS_PER_SECOND, SAMPLE_RATE, melspectrogram
 from avatar_studio.audio import mel as mel_module
+from avatar_studio.audio.mel import MelStream
 
 
 def one_shot_librosa(wav: np.ndarray) -> np.ndarray:
@@ -92,3 +93,21 @@ def test_rejects_empty_and_multichannel_input() -> None:
         melspectrogram(np.zeros(0, np.float32))
     with pytest.raises(ValueError):
         melspectrogram(np.zeros((2, 1000), np.float32))
+
+
+@pytest.mark.parametrize("n_samples", [1, 399, 401, 5000, 64 * 200 * 3 + 123])
+@pytest.mark.parametrize("chunk", [333, 7919])
+@pytest.mark.parametrize("estimate", ["exact", "none", "too long"])
+def test_the_streamed_spectrogram_equals_the_one_shot_one(n_samples: int, chunk: int, estimate: str) -> None:
+    """Fed in pieces (as the decoder streams them), keeping only a few seconds of samples, whatever
+    length the container claimed."""
+    expected = {"exact": n_samples, "none": 0, "too long": 3 * n_samples}[estimate]
+    signal = np.random.default_rng(n_samples).uniform(-0.5, 0.5, n_samples).astype(np.float32)
+    stream = MelStream(expected_samples=expected, frames_per_block=64)
+    for first in range(0, n_samples, chunk):
+        stream.feed(signal[first : first + chunk])
+        assert stream._buffer.size <= (64 + 6) * 200  # one block and a little, never the whole signal
+    mel = stream.finish()
+    expected = melspectrogram(signal, frames_per_block=64)
+    assert mel.shape == expected.shape and mel.dtype == np.float32
+    np.testing.assert_allclose(mel, expected, atol=1e-5)

@@ -318,7 +318,7 @@ def test_a_delete_the_file_system_refuses_is_one_sentence_and_keeps_the_avatar(
         raise PermissionError(13, "Permission denied")
 
     with monkeypatch.context() as patch, pytest.raises(
-        AvatarStudioError, match=r"^Could not delete the avatar 'Busy' \(Permission denied\); close .*writable\.$"
+        AvatarStudioError, match=r"^Could not change the avatar library .* \(Permission denied\); .*writable\.$"
     ):
         patch.setattr(os, "rename", refused)
         library.delete("busy")

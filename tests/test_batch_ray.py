@@ -24,6 +24,7 @@ from avatar_studio.media.probe import probe_media
 from avatar_studio.progress import CancelToken
 from batch_media import speech, write_manifest
 from render_media import read_frames, write_beeps
+from standin_enhancers import write_identity_enhancer
 
 ray = pytest.importorskip("ray", reason='Ray is not installed: pip install "avatar-studio[cluster]" (make test does)')
 from avatar_studio.batch.ray_runner import RayExecutor  # noqa: E402 - needs ray
@@ -92,18 +93,33 @@ def test_a_ray_batch_writes_the_same_files_as_a_local_one(ray_cluster, batch_lib
     assert all("node" in job.device_description for job in jobs)
 
 
-def test_a_worker_killed_mid_render_gets_its_row_retried(ray_cluster, batch_library: Path, tmp_path: Path,
-                                                         capsys) -> None:  # fmt: skip
+def test_a_worker_killed_mid_render_gets_one_retry_and_a_bad_row_fails_alone(
+    ray_cluster, batch_library: Path, tmp_path: Path, capsys
+) -> None:
     project = tmp_path / "course"
     speech(project, 2)
-    manifest = write_manifest(project, ["still,voice1.wav,steady.mp4,ultrafast", "still,voice2.wav,doomed.mp4,ultrafast"])
+    write_identity_enhancer(project / "restore_identity.onnx", size=256)  # a face enhancer travels too
+    (project / "broken.onnx").write_bytes(b"\x00not a model" * 100)  # a row's own error: not retried
+    manifest = write_manifest(project, ["still,voice1.wav,steady.mp4,ultrafast,restore_identity.onnx,",
+                                        "still,voice2.wav,doomed.mp4,ultrafast,,",
+                                        "still,voice1.wav,broken.mp4,ultrafast,,broken.onnx",
+                                        "still,voice1.wav,cursed.mp4,ultrafast,,"],
+                              header="avatar,audio,output,preset,enhancer,model")  # fmt: skip
     armed = ray_cluster.crash_dir / "doomed.crash"
-    armed.touch()
-    assert main(["batch", str(manifest), "--library", str(batch_library), "--ray", "local"]) == 0
+    armed.touch()  # its first attempt dies
+    (ray_cluster.crash_dir / "cursed.crash").write_text("2")  # both attempts die
+    assert main(["batch", str(manifest), "--library", str(batch_library), "--ray", "local"]) == 1
     assert not armed.exists() and armed.with_suffix(".crashed").exists()  # the first attempt died
     assert probe_media(project / "doomed.mp4").frame_count == 30  # 1.2 s at 25 fps, from the retry
     assert probe_media(project / "steady.mp4").frame_count == 25
-    assert "2 rendered, 0 skipped, 0 failed" in capsys.readouterr().out
+    assert list((ray_cluster.cache / MODELS_KIND).glob("*/restore_identity.onnx"))  # the node's copy
+    stdout = capsys.readouterr().out
+    assert "2 rendered, 0 skipped, 2 failed" in stdout and not (project / "broken.mp4").exists()
+    failed = next(line for line in stdout.splitlines() if "broken.mp4" in line)
+    assert "failed" in failed and "broken.onnx" in failed
+    lost = next(line for line in stdout.splitlines() if "cursed.mp4" in line)  # retried once, then failed
+    assert "failed" in lost and "also on the retry" in lost and not (project / "cursed.mp4").exists()
+    assert (ray_cluster.crash_dir / "cursed.crashed").exists()
 
 
 def test_cancel_stops_the_tasks_and_leaves_no_outputs(ray_cluster, batch_library: Path, tmp_path: Path) -> None:

@@ -16,7 +16,7 @@ from avatar_studio.jobs import JobState, JobStore
 from avatar_studio.media.probe import probe_media
 from avatar_studio.progress import CancelToken
 from batch_media import speech, write_manifest
-from render_media import TALKING, make_still
+from render_media import TALKING, make_still, write_beeps
 
 pytestmark = pytest.mark.slow
 
@@ -36,7 +36,7 @@ def test_every_row_renders_a_photo_avatar_is_prepared_once_and_rows_form_a_group
         "anna.png,audio/voice2.wav,,ultrafast",
         "anna.png,audio/voice3.wav,out/b.mp4,ultrafast",
     ])  # fmt: skip
-    assert main(["batch", str(manifest), "--library", str(batch_library)]) == 0
+    assert main(["batch", str(manifest), "--library", str(batch_library), "--jobs", "2"]) == 0  # two at once
     stdout = capsys.readouterr().out
     outputs = [project / "out" / "a.mp4", project / "anna_voice2.mp4", project / "out" / "b.mp4"]
     for output, seconds in zip(outputs, (1.0, 1.2, 1.0), strict=True):
@@ -124,3 +124,37 @@ def test_an_output_that_no_longer_matches_its_row_is_not_taken_as_finished(
     err = capsys.readouterr().err
     assert "row 1:" in err and "--overwrite" in err
     assert (project / "clip.mp4").read_bytes() == b"replaced by someone"
+
+
+def test_ctrl_c_cancels_the_batch_and_leaves_no_partial_output(batch_library: Path, tmp_path: Path) -> None:
+    import os
+    import signal
+    import subprocess
+    import sys
+    import time
+
+    project = tmp_path / "course"
+    project.mkdir()
+    for i in (1, 2):
+        write_beeps(project / f"long{i}.wav", seconds=20.0)  # far longer than it takes to press Ctrl+C
+    manifest = write_manifest(project, ["still,long1.wav,one.mp4,ultrafast", "still,long2.wav,two.mp4,ultrafast"])
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "avatar_studio", "batch", str(manifest), "--library", str(batch_library)],
+        stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, start_new_session=True,
+    )
+    try:
+        deadline = time.monotonic() + 120
+        with JobStore.for_library(batch_library) as store:
+            while not any(job.state is JobState.RUNNING and job.progress > 0 for job in store.in_group(manifest.name)):
+                assert proc.poll() is None and time.monotonic() < deadline, proc.communicate()
+                time.sleep(0.1)
+        os.killpg(proc.pid, signal.SIGINT)  # as a terminal's Ctrl+C: ffmpeg gets it too
+        stdout, stderr = proc.communicate(timeout=120)
+    finally:
+        if proc.poll() is None:
+            proc.kill()
+    assert proc.returncode == 130, stderr
+    assert "0 rendered, 0 skipped, 0 failed, 2 cancelled" in stdout, stderr
+    assert sorted(path.name for path in project.iterdir()) == ["lessons.csv", "long1.wav", "long2.wav"]
+    with JobStore.for_library(batch_library) as store:
+        assert [job.state for job in store.in_group(manifest.name)] == [JobState.CANCELLED] * 2

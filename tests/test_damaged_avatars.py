@@ -138,9 +138,7 @@ def test_a_wrong_sized_frame_in_the_middle_fails_the_render_when_decoded(
     assert list((tmp_path / "out").iterdir()) == []
 
 
-def test_control_characters_in_a_name_are_refused_on_read_and_never_printed(
-    copy_avatar, capsys
-) -> None:
+def test_control_characters_in_a_name_are_refused_on_read_and_never_printed(copy_avatar, capsys) -> None:
     folder = copy_avatar("still")
     _edit_meta(folder, display_name="Evil\x1b]0;pwned\x07\x1b[2J\nfake  1  25")
     assert main(["avatars", "--library", str(copy_avatar.library)]) == 0

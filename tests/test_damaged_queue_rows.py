@@ -57,7 +57,10 @@ def test_a_damaged_row_loads_as_damaged_and_can_be_removed(tmp_path: Path, case:
 
 def test_the_app_opens_and_shows_a_damaged_row(open_window, isolated_home: Path) -> None:
     isolated_home.mkdir(parents=True, exist_ok=True)
-    _queue_with_a_damaged_row(isolated_home / "jobs.sqlite3", "unknown state")
+    db = isolated_home / "jobs.sqlite3"
+    _queue_with_a_damaged_row(db, "unknown state")
+    with JobStore(db) as store:  # the healthy job must not start rendering in the window
+        store.mark_cancelled(store.list()[1].id)
     window = open_window()
     table = window.queue.table
     assert table.rowCount() == 2

@@ -18,7 +18,9 @@ pytestmark = pytest.mark.slow
 
 
 def _tree(folder: Path) -> list[str]:
-    return sorted(str(path.relative_to(folder)) for path in folder.rglob("*"))
+    """Every path under `folder` but the library's own lock folder (see `avatar_studio.locks`)."""
+    paths = (str(path.relative_to(folder)) for path in folder.rglob("*"))
+    return sorted(path for path in paths if not path.startswith(".locks"))
 
 
 @pytest.fixture
@@ -62,7 +64,9 @@ def _one_sentence(capsys, *words: str) -> str:
     return err
 
 
-@pytest.mark.parametrize("command", [["avatars", "rename", "still", "New name"], ["avatars", "delete", "still", "--yes"]])
+@pytest.mark.parametrize(
+    "command", [["avatars", "rename", "still", "New name"], ["avatars", "delete", "still", "--yes"]]
+)
 def test_changing_a_read_only_library_is_one_sentence(read_only: Path, capsys, command: list[str]) -> None:
     before = _tree(read_only)
     assert main([*command, "--library", str(read_only)]) == 2
@@ -78,7 +82,9 @@ def test_preparing_into_a_read_only_library_is_one_sentence(read_only: Path, tmp
     assert _tree(read_only) == before
 
 
-@pytest.mark.parametrize("command", [["avatars"], ["info"], ["render", "--avatar", "a", "--audio", "a.wav", "-o", "o.mp4"]])
+@pytest.mark.parametrize(
+    "command", [["avatars"], ["info"], ["render", "--avatar", "a", "--audio", "a.wav", "-o", "o.mp4"]]
+)
 def test_a_library_that_is_a_regular_file_is_one_sentence(tmp_path: Path, capsys, command: list[str]) -> None:
     not_a_folder = tmp_path / "library.txt"
     not_a_folder.write_text("my notes")
@@ -90,16 +96,19 @@ def test_a_library_that_is_a_regular_file_is_one_sentence(tmp_path: Path, capsys
 def test_a_full_disk_during_rename_is_one_sentence_and_leaves_no_temporary_file(
     library_with_avatar: Path, monkeypatch: pytest.MonkeyPatch, capsys
 ) -> None:
-    real_write_text = Path.write_text
+    real_write_bytes = Path.write_bytes
+    failed: list[Path] = []
 
-    def disk_full(self: Path, *args: object, **kwargs: object) -> int:
-        if self.name.startswith(".avatar.json."):
-            self.touch()  # the file is created, then the write fails, as on a full disk
+    def disk_full(self: Path, data: bytes) -> int:
+        if self.name.startswith(".avatar.") and ".partial" in self.name:
+            real_write_bytes(self, data[:3])  # a few bytes land, then the disk is full
+            failed.append(self)
             raise OSError(errno.ENOSPC, os.strerror(errno.ENOSPC))
-        return real_write_text(self, *args, **kwargs)
+        return real_write_bytes(self, data)
 
     before = _tree(library_with_avatar)
-    monkeypatch.setattr(Path, "write_text", disk_full)
+    monkeypatch.setattr(Path, "write_bytes", disk_full)
     assert main(["avatars", "rename", "still", "New name", "--library", str(library_with_avatar)]) == 2
     _one_sentence(capsys, "No space left on device", "free some disk space")
+    assert failed, "the rename never wrote avatar.json"
     assert _tree(library_with_avatar) == before

@@ -12,6 +12,7 @@ import pytest
 from avatar_studio.faces.align import TEMPLATES, alignment_matrix, crop_mask, five_points
 from avatar_studio.model.enhancers import FaceEnhancer
 from avatar_studio.render.enhance import FrameRestorer
+from avatar_studio.render.frame_compositor import FrameCompositor
 from avatar_studio.render.settings import RenderSettings
 from render_media import psnr
 from standin_enhancers import write_brightening_enhancer, write_identity_enhancer
@@ -51,10 +52,17 @@ def face(render_avatar):
     return frame, box, mesh_from_five(face_points(box))
 
 
+def restorer_for(enhancer: FaceEnhancer, mesh: np.ndarray, box: np.ndarray, **settings) -> FrameRestorer:
+    """A restorer for one frame whose lip sync was blended through the box mask (the synthetic mesh
+    has only the five alignment points, too few for the face-mesh masks)."""
+    compositor = FrameCompositor(RenderSettings(mask="box", **settings), box[None], mesh[None])
+    return FrameRestorer(enhancer, mesh[None], box[None], compositor)
+
+
 def restore(tmp_path: Path, model: Path, frame: np.ndarray, box: np.ndarray, mesh: np.ndarray, **settings) -> np.ndarray:
     out = frame.copy()
     with FaceEnhancer(model, device="cpu") as enhancer:
-        FrameRestorer(enhancer, mesh[None], box[None], RenderSettings(**settings)).restore([out], [0])
+        restorer_for(enhancer, mesh, box, **settings).restore([out], [0], [0])
     return out
 
 
@@ -103,12 +111,12 @@ def test_brightening_changes_only_pixels_inside_the_region(face, tmp_path, regio
     model = write_brightening_enhancer(tmp_path / "bright.onnx", delta=0.5)  # about +64 levels
     out = frame.copy()
     with FaceEnhancer(model, device="cpu") as enhancer:
-        restorer = FrameRestorer(enhancer, mesh[None], box[None], RenderSettings(enhancer_region=region, enhancer_blend=1.0))
-        restorer.restore([out], [0])
+        restorer = restorer_for(enhancer, mesh, box, enhancer_region=region, enhancer_blend=1.0)
+        restorer.restore([out], [0], [0])
     brighter = out.astype(float) - frame.astype(float)
     changed = np.abs(brighter).max(axis=2) > 0
 
-    limit = restorer.lipsync_region(0)
+    limit = restorer.lipsync_region(0, 0)
     inside_mask = np.zeros(frame.shape[:2], bool)
     rows, cols = limit.weight.shape
     inside_mask[limit.y : limit.y + rows, limit.x : limit.x + cols] = limit.weight > 0

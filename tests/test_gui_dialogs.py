@@ -58,6 +58,38 @@ def test_settings_dialog_saves_engine_defaults_in_the_library(open_window, tmp_p
     assert (reloaded.crf, reloaded.preset, reloaded.output_dir) == (23, "fast", str(tmp_path / "videos"))
 
 
+def test_encoder_choices_grey_out_what_cannot_start_here(open_window, qtbot):
+    """Settings dialog and render form: every encoder listed, each enabled exactly when its real
+    trial encode succeeds here, the reason beside the others; the choice reaches the settings."""
+    from avatar_studio.gui.settings_dialog import SettingsDialog
+    from avatar_studio.media.encoders import trial
+
+    window = open_window()
+    dialog = SettingsDialog(window.session.root, window.session.settings, [], window)
+    for combo in (dialog.encoder, window.form.encoder):
+        qtbot.waitUntil(lambda combo=combo: combo.trials_shown, timeout=60_000)
+        model = combo.model()
+        for row in range(1, combo.count()):  # row 0 is "auto"
+            name, item = combo.itemData(row), model.item(row)
+            option = trial(name)
+            assert item.isEnabled() == option.usable, name
+            assert item.text() == (name if option.usable else f"{name} — {option.reason}")
+    dialog.encoder.set_value("libx265")
+    assert dialog.engine_settings().encoder == "libx265"
+    window.form.encoder.set_value("libx265")
+    assert window.form.spec().encoder == "libx265"
+
+
+def test_output_dialog_formats_and_suffixes() -> None:
+    from avatar_studio.gui.file_kinds import OUTPUT_FILTER, with_output_suffix
+
+    assert "(*.webm)" in OUTPUT_FILTER and "(*.mov)" in OUTPUT_FILTER and OUTPUT_FILTER.split(";;")[0].endswith("(*.mp4)")
+    webm_filter = next(f for f in OUTPUT_FILTER.split(";;") if f.endswith("(*.webm)"))
+    assert with_output_suffix(Path("/v/talk"), webm_filter) == Path("/v/talk.webm")
+    assert with_output_suffix(Path("/v/talk.MOV"), webm_filter) == Path("/v/talk.MOV")  # typed suffix wins
+    assert with_output_suffix(Path("/v/talk.v2"), "") == Path("/v/talk.v2.mp4")
+
+
 def test_about_dialog_reports_versions_and_providers(open_window, qtbot):
     from avatar_studio.gui.about_dialog import AboutDialog
 

@@ -135,6 +135,28 @@ def test_cancel_during_the_render_ends_cancelled(
     assert ended.finished_at is not None and ended.can_retry
 
 
+def test_an_error_caused_by_the_cancel_itself_ends_cancelled_not_failed(
+    store: JobStore, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Ctrl+C in a terminal also stops ffmpeg, whose failure arrives before the cancel is seen."""
+    job = queue_job(store, tmp_path)
+    token = CancelToken()
+
+    def encoder_dies_with_the_interrupt(spec, progress, cancel):
+        token.cancel()
+        raise AvatarStudioError("Encoding 'out.mp4' failed (ffmpeg exited with code 255); check the encoder settings.")
+
+    monkeypatch.setattr(runner, "_render", fake_render(encoder_dies_with_the_interrupt))
+    assert runner.run_job(job, store, tmp_path, cancel=token).state is JobState.CANCELLED
+
+    def encoder_fails(spec, progress, cancel):
+        raise AvatarStudioError("Encoding 'out.mp4' failed (ffmpeg exited with code 255); check the encoder settings.")
+
+    second = queue_job(store, tmp_path)  # the same error without a cancel is a failure
+    monkeypatch.setattr(runner, "_render", fake_render(encoder_fails))
+    assert runner.run_job(second, store, tmp_path, cancel=CancelToken()).state is JobState.FAILED
+
+
 def test_a_token_cancelled_before_the_start_never_renders(
     store: JobStore, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:

@@ -47,10 +47,14 @@ def states(store: JobStore) -> list[tuple[str, JobState]]:
 
 def test_spec_round_trips_through_dict_and_ignores_unknown_keys() -> None:
     spec = make_spec(model="/m/w.onnx", backend="onnx", device="cpu", precision="fp16", batch_size=4,
-                     loop="loop", crf=23, preset="fast", seconds=5.0, overwrite=True)
+                     loop="loop", crf=23, preset="fast", seconds=5.0, overwrite=True,
+                     mask="mouth", mask_blur=0.1, mouth_dilate=0.2, color_match=False, silence="original")
     data = spec.to_dict()
     data["added_in_a_future_version"] = 42
     assert JobSpec.from_dict(data) == spec
+    settings = spec.render_settings()
+    assert (settings.mask, settings.mask_blur, settings.mouth_dilate, settings.color_match, settings.silence) == (
+        "mouth", 0.1, 0.2, False, "original")
 
 
 @pytest.mark.parametrize(
@@ -67,6 +71,10 @@ def test_spec_round_trips_through_dict_and_ignores_unknown_keys() -> None:
         ({"batch_size": 0}, "Batch size"),
         ({"crf": 52}, "CRF"),
         ({"seconds": 0.0}, "Preview"),
+        ({"mask": "oval"}, "box, lower-face, mouth"),
+        ({"mask_blur": 0.5}, "Mask blur"),
+        ({"mouth_dilate": 1.0}, "Mouth dilation"),
+        ({"silence": "mute"}, "lipsync, original"),
     ],
 )
 def test_add_refuses_impossible_settings(store: JobStore, changes: dict, words: str) -> None:

@@ -1,6 +1,6 @@
 """A render killed mid-way: ffmpeg dies with it, nothing finished-looking stays, leftovers go.
 
-A real `python -m avatar_studio render` child renders two minutes of silence (long enough to be
+A real `python -m avatar_studio render` child renders a minute of silence (long enough to be
 caught in the middle) and is killed once its hidden `.partial.mp4` has data in it.
 """
 
@@ -34,7 +34,7 @@ def identity_model(tmp_path_factory: pytest.TempPathFactory) -> Path:
 
 @pytest.fixture(scope="module")
 def long_silence(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    return write_wav(tmp_path_factory.mktemp("killed_audio") / "silence.wav", np.zeros(120 * 16000))
+    return write_wav(tmp_path_factory.mktemp("killed_audio") / "silence.wav", np.zeros(60 * 16000))
 
 
 def _wait_for(condition, what: str) -> None:
@@ -87,7 +87,9 @@ def _render_until_encoding(render_avatar, render_library, long_silence, identity
 def test_sigkill_takes_ffmpeg_along_and_the_next_render_removes_the_leftover(
     render_avatar, render_library: Path, long_silence: Path, identity_model: Path, tmp_path: Path
 ) -> None:
-    proc, ffmpegs = _render_until_encoding(render_avatar, render_library, long_silence, identity_model, tmp_path / "out")
+    proc, ffmpegs = _render_until_encoding(
+        render_avatar, render_library, long_silence, identity_model, tmp_path / "out"
+    )
     proc.kill()
     proc.wait()
     for pid in ffmpegs:
@@ -109,7 +111,9 @@ def test_sigterm_and_sighup_clean_up_like_ctrl_c(
     render_avatar, render_library: Path, long_silence: Path, identity_model: Path, tmp_path: Path,
     signal_number: int,
 ) -> None:  # fmt: skip
-    proc, ffmpegs = _render_until_encoding(render_avatar, render_library, long_silence, identity_model, tmp_path / "out")
+    proc, ffmpegs = _render_until_encoding(
+        render_avatar, render_library, long_silence, identity_model, tmp_path / "out"
+    )
     proc.send_signal(signal_number)
     assert proc.wait(HANG_TIMEOUT_S) == 130
     assert "interrupted" in proc.stderr.read().decode()

@@ -110,8 +110,8 @@ class _IdleScheduler:
     def start_next(self) -> None:
         pass
 
-    def shutdown(self) -> bool:
-        return True
+    def shutdown(self, on_stopped) -> None:
+        on_stopped()
 
 
 def test_the_app_session_holds_the_library_until_closed(tmp_path: Path) -> None:
@@ -120,6 +120,8 @@ def test_the_app_session_holds_the_library_until_closed(tmp_path: Path) -> None:
     first = LibrarySession(tmp_path, lambda store, root: _IdleScheduler())
     with pytest.raises(LibraryInUse):
         LibrarySession(tmp_path, lambda store, root: _IdleScheduler())
-    assert first.close()
+    first.close()
+    assert first.closed
     second = LibrarySession(tmp_path, lambda store, root: _IdleScheduler())
-    assert second.close()
+    second.close()
+    assert second.closed

@@ -149,6 +149,27 @@ def test_bad_quality_options_get_one_line_naming_the_valid_values(
     _refused(capsys, render_args("--model", str(identity_model), option, value), render_args.out, [], fragment)
 
 
+def test_an_avatar_without_landmarks_renders_with_the_box_mask_and_says_so(
+    render_args, render_library: Path, identity_model: Path, tmp_path: Path, capsys
+) -> None:
+    import json
+
+    from avatar_studio.avatars.library import AvatarLibrary
+
+    old = tmp_path / "old library" / "avatars" / "old-still"  # a library of its own: the shared one stays as it is
+    shutil.copytree(AvatarLibrary(render_library).get("still").folder, old)
+    for name in ("landmarks.npy", "mouth_openness.npy"):
+        (old / name).unlink()
+    meta = json.loads((old / "avatar.json").read_text(encoding="utf-8"))
+    del meta["landmarks"], meta["open_mouth_share"]  # as written before the face mesh existed
+    (old / "avatar.json").write_text(json.dumps(meta), encoding="utf-8")
+    argv = render_args("--model", str(identity_model), "--seconds", "0.2")
+    argv[argv.index("--library") + 1] = str(tmp_path / "old library")
+    assert main(argv) == 0
+    err = capsys.readouterr().err
+    assert "box mask" in err and "re-prepare it for face-mesh masks" in err
+
+
 def test_an_onnx_render_imports_neither_torch_nor_librosa(render_args, identity_model: Path) -> None:
     """Start-up: torch alone costs seconds of CPU to import, librosa/scipy.signal over one more;
     an ONNX render needs neither (checked in a fresh interpreter, as a user's command runs)."""

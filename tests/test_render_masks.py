@@ -135,7 +135,6 @@ def test_colour_matching_takes_a_red_tint_out_of_the_mouth(render_avatar) -> Non
     landmarks = avatar.landmarks()
     for index in (0, 60, 120):
         source = avatar.read_frame(index)
-        x1, y1, x2, y2 = avatar.boxes[index]
         tinted = avatar.crops[index].astype(np.int16)
         tinted[..., 2] += TINT_LEVELS
         tinted = np.clip(tinted, 0, 255).astype(np.uint8)

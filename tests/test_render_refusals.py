@@ -78,7 +78,7 @@ def test_a_wrong_extension_is_named_before_the_overwrite_question(
     existing.write_bytes(b"the user's file")
     assert _render(render_library, "still", beeps, existing, identity_model) == 2
     err = capsys.readouterr().err
-    assert "use .mp4" in err and "--overwrite" not in err, err
+    assert "'voice.wav' does not end in a video suffix" in err and ".mp4" in err and "--overwrite" not in err, err
     assert existing.read_bytes() == b"the user's file"
 
 
@@ -102,7 +102,10 @@ def test_nan_and_inf_samples_are_silenced_with_a_notice_also_in_the_muxed_audio(
                     "-c:a", "pcm_f32le", str(wav)], check=True)  # fmt: skip
     output = tmp_path / "video.mp4"
     assert _render(render_library, "still", wav, output, identity_model) == 0
-    assert "contains invalid (NaN or infinite) samples; they are rendered and encoded as silence" in capsys.readouterr().err
+    assert (
+        "contains invalid (NaN or infinite) samples; they are rendered and encoded as silence"
+        in capsys.readouterr().err
+    )
     assert probe_media(output).has_audio
     muxed = decode_audio(output)
     assert muxed.size > 0 and np.isfinite(muxed).all() and np.abs(muxed).max() > 0.1

@@ -7,7 +7,7 @@ import itertools
 import pytest
 
 from avatar_studio.errors import AvatarStudioError
-from avatar_studio.render.schedule import frame_schedule, source_frame
+from avatar_studio.render.schedule import FIRST_BATCH_FRAMES, frame_schedule, model_batches, source_frame
 
 
 def test_pingpong_turns_without_repeating_the_end_frames() -> None:
@@ -44,3 +44,14 @@ def test_rejects_empty_avatars_and_unknown_modes() -> None:
         source_frame(0, 0)
     with pytest.raises(AvatarStudioError, match="Unknown loop mode 'bounce'; choose one of pingpong, loop."):
         source_frame(0, 3, "bounce")  # type: ignore[arg-type]
+
+
+@pytest.mark.parametrize("n_frames, batch_size", [(0, 16), (1, 16), (2, 16), (3, 16), (40, 16), (40, 1), (5, 2)])
+def test_model_batches_cover_every_frame_once_with_a_small_first_call(n_frames: int, batch_size: int) -> None:
+    batches = list(model_batches(n_frames, batch_size))
+    covered = [i for start, stop in batches for i in range(start, stop)]
+    assert covered == list(range(n_frames))
+    assert all(0 < stop - start <= batch_size for start, stop in batches)
+    if batches:
+        assert batches[0][1] - batches[0][0] == min(FIRST_BATCH_FRAMES, batch_size, n_frames)
+        assert all(stop - start == batch_size for start, stop in batches[1:-1])

@@ -29,7 +29,7 @@ TRACK_S = 2.6
 
 
 def beeps(beep_times: tuple[tuple[float, float], ...], seconds: float, level: float = 0.5, noise: float = 0.0) -> np.ndarray:
-    t = np.arange(int(round(seconds * AUDIO_RATE))) / AUDIO_RATE
+    t = np.arange(round(seconds * AUDIO_RATE)) / AUDIO_RATE
     on = np.zeros_like(t, dtype=bool)
     for start, stop in beep_times:
         on |= (t >= start) & (t < stop)

@@ -1,14 +1,16 @@
 """Decode any audio (or the sound of any video) to the 16 kHz mono float32 signal Wav2Lip expects.
 
 The bundled ffmpeg does all the reading, so every container and codec it knows works. Its raw
-float32 output is streamed from the pipe into numpy chunks that are moved into one exactly sized
-array at the end: an hour of audio (57.6 M samples, 230 MB) never exists twice in memory as
-`bytes` plus a copy.
+float32 output is streamed from the pipe in chunks of 16 s: `decode_audio_chunks` hands each to a
+consumer (the renderer's streaming mel, which never holds the whole signal), and `decode_audio`
+moves them into one exactly sized array at the end, so an hour of audio (57.6 M samples, 230 MB)
+never exists twice in memory.
 """
 
 from __future__ import annotations
 
 import subprocess
+from collections.abc import Callable
 from pathlib import Path
 from typing import IO
 
@@ -30,8 +32,7 @@ SAMPLE_RATE = 16000
 _RESAMPLE_FILTER = f"aresample=osr={SAMPLE_RATE}:ochl=mono:resampler=soxr:rematrix_maxval=1.0"
 
 _BYTES_PER_SAMPLE = 4
-_FIRST_CHUNK_BYTES = 1 << 20  # 16 s of audio; later chunks double up to the maximum
-_MAX_CHUNK_BYTES = 32 << 20
+_CHUNK_BYTES = 1 << 20  # 16 s of audio
 _READ_BYTES = 1 << 20
 _NO_AUDIO_MARKERS = ("matches no streams", "does not contain any stream")
 
@@ -45,7 +46,23 @@ def decode_audio(path: Path | str, *, cancel: CancelToken | None = None) -> np.n
 
 
 def decode_audio_repaired(path: Path | str, *, cancel: CancelToken | None = None) -> tuple[np.ndarray, int]:
-    """`decode_audio`'s samples and how many of them were NaN or infinite and made silent.
+    """`decode_audio`'s samples and how many of them were NaN or infinite and made silent."""
+    chunks: list[np.ndarray] = []
+    count, invalid = decode_audio_chunks(path, chunks.append, cancel=cancel)
+    samples = np.empty(count, dtype=np.float32)
+    position = 0
+    while chunks:  # each chunk is freed once copied: the peak is the result plus one chunk
+        chunk = chunks.pop(0)
+        samples[position : position + chunk.size] = chunk
+        position += chunk.size
+    return samples, invalid
+
+
+def decode_audio_chunks(
+    path: Path | str, consume: Callable[[np.ndarray], None], *, cancel: CancelToken | None = None
+) -> tuple[int, int]:
+    """Decode `path` as `decode_audio` does, handing the samples to `consume` in float32 chunks of
+    16 s as they arrive; returns (samples, NaN or infinite samples made silent).
 
     Raises `AvatarStudioError` (one sentence) for a missing file, a file without an audio stream,
     undecodable data or a recording with no samples; `Cancelled` when `cancel` is set.
@@ -59,18 +76,18 @@ def decode_audio_repaired(path: Path | str, *, cancel: CancelToken | None = None
     stderr = StderrTail(proc.stderr)
     try:
         assert proc.stdout is not None
-        samples, invalid = _read_float32_stream(proc.stdout, cancel)
+        count, invalid = _stream_float32(proc.stdout, consume, cancel)
         proc.wait()
     finally:
         stop_process(proc)  # kills ffmpeg only when reading stopped early (a cancel, an error)
         stderr.join()
     if proc.returncode != 0:
         raise _decode_error(source, stderr)
-    if samples.size == 0:
+    if count == 0:
         raise AvatarStudioError(
             f"{source.name!r} contains no audio samples; choose a recording that is not empty."
         )
-    return samples, invalid
+    return count, invalid
 
 
 def _decode_args(source: Path) -> list[str]:
@@ -84,34 +101,23 @@ def _decode_args(source: Path) -> list[str]:
     ]  # fmt: skip
 
 
-def _read_float32_stream(stream: IO[bytes], cancel: CancelToken | None) -> tuple[np.ndarray, int]:
-    """Read raw little-endian float32 from `stream` until EOF into one exactly sized array; also
-    the count of non-finite samples, replaced by silence.
-
-    The pipe is read into chunks (growing up to 32 MiB); at EOF each chunk is copied into the
-    result and freed at once, so the peak is the result plus one chunk, not twice the result.
-    """
-    chunks: list[tuple[np.ndarray, int]] = []  # (bytes buffer, bytes filled)
-    chunk_size = _FIRST_CHUNK_BYTES
+def _stream_float32(
+    stream: IO[bytes], consume: Callable[[np.ndarray], None], cancel: CancelToken | None
+) -> tuple[int, int]:
+    """Read raw little-endian float32 from `stream` until EOF, handing `consume` one new array per
+    chunk (NaN/inf made silent); returns (samples, non-finite samples). A torn final sample is dropped."""
+    buffer = np.empty(_CHUNK_BYTES - _CHUNK_BYTES % _BYTES_PER_SAMPLE, dtype=np.uint8)  # whole samples
+    count = invalid = 0
     while True:
-        chunk = np.empty(chunk_size, dtype=np.uint8)
-        filled = _fill(stream, chunk, cancel)
-        chunks.append((chunk, filled))
-        if filled < chunk_size:
-            break
-        chunk_size = min(2 * chunk_size, _MAX_CHUNK_BYTES)
-    total = sum(filled for _, filled in chunks)
-    samples = np.empty(total // _BYTES_PER_SAMPLE, dtype="<f4")
-    target = samples.view(np.uint8)
-    position = 0
-    while chunks:
-        chunk, filled = chunks.pop(0)
-        usable = min(filled, target.size - position)  # a torn final sample is dropped
-        target[position : position + usable] = chunk[:usable]
-        position += usable
-        del chunk
-    invalid = _zero_non_finite(samples)
-    return samples.astype(np.float32, copy=False), invalid
+        filled = _fill(stream, buffer, cancel)
+        usable = filled - filled % _BYTES_PER_SAMPLE
+        if usable:
+            samples = buffer[:usable].view("<f4").astype(np.float32)  # a copy the consumer may keep
+            invalid += _zero_non_finite(samples)
+            consume(samples)
+            count += samples.size
+        if filled < buffer.size:
+            return count, invalid
 
 
 def _fill(stream: IO[bytes], chunk: np.ndarray, cancel: CancelToken | None) -> int:
@@ -129,16 +135,11 @@ def _fill(stream: IO[bytes], chunk: np.ndarray, cancel: CancelToken | None) -> i
 
 
 def _zero_non_finite(samples: np.ndarray) -> int:
-    """Replace NaN/inf (a damaged float WAV) by silence, in place and in slices to keep temporaries
-    small; returns how many there were."""
-    step = _MAX_CHUNK_BYTES // _BYTES_PER_SAMPLE
-    count = 0
-    for first in range(0, samples.size, step):
-        part = samples[first : first + step]
-        bad = ~np.isfinite(part)
-        if bad.any():
-            part[bad] = 0.0
-            count += int(bad.sum())
+    """Replace NaN/inf (a damaged float WAV) by silence, in place; returns how many there were."""
+    bad = ~np.isfinite(samples)
+    count = int(bad.sum())
+    if count:
+        samples[bad] = 0.0
     return count
 
 

@@ -67,6 +67,66 @@ def melspectrogram(
     return mel
 
 
+class MelStream:
+    """The same spectrogram as `melspectrogram`, computed while the samples arrive.
+
+    Only the samples the next block of columns needs are kept (a few seconds), and each block is
+    written straight into the result, so a one-hour recording costs its mel (92 MB) instead of its
+    samples plus its mel (320 MB). The result is allocated for `expected_samples` (the container's
+    duration) and grows only if the recording turns out longer; columns never written are never
+    touched, so an overestimate costs address space, not memory. Blocks are computed once all
+    their samples are in; the last ones, which reflect at the end, when `finish()` marks the end.
+    """
+
+    def __init__(self, expected_samples: int = 0, frames_per_block: int = FRAMES_PER_BLOCK) -> None:
+        if frames_per_block < 1:
+            raise ValueError("frames_per_block must be at least 1")
+        self.sample_count = 0
+        self._frames_per_block = frames_per_block
+        self._buffer = np.empty(0, np.float32)  # samples from absolute index `_offset` on
+        self._offset = 0
+        self._next_column = 0
+        self._mel = np.empty((N_MELS, 1 + max(0, expected_samples) // HOP_LENGTH + MEL_COLUMNS_PER_SECOND), np.float32)
+
+    def feed(self, samples: np.ndarray) -> None:
+        """Append 16 kHz mono samples and compute every full block they complete."""
+        self._buffer = np.concatenate([self._buffer, np.asarray(samples, np.float32)])
+        self.sample_count += samples.size
+        # Column t reads samples t*HOP - PAD .. t*HOP + PAD - 1: all present, none past the end.
+        complete = max(0, (self.sample_count - _PAD) // HOP_LENGTH + 1)
+        while self._next_column + self._frames_per_block <= complete:
+            self._compute(self._next_column + self._frames_per_block)
+        self._drop_used_samples()
+
+    def finish(self) -> np.ndarray:
+        """The whole spectrogram, (80, 1 + samples // 200) float32."""
+        if self.sample_count == 0:
+            raise ValueError("melspectrogram needs a non-empty 1-D signal, got no samples")
+        n_columns = 1 + self.sample_count // HOP_LENGTH
+        while self._next_column < n_columns:
+            self._compute(min(self._next_column + self._frames_per_block, n_columns))
+        return self._mel[:, :n_columns]
+
+    def _compute(self, stop: int) -> None:
+        if stop > self._mel.shape[1]:  # longer than the container said: grow by half
+            grown = np.empty((N_MELS, max(stop, self._mel.shape[1] * 3 // 2)), np.float32)
+            grown[:, : self._next_column] = self._mel[:, : self._next_column]
+            self._mel = grown
+        shift = self._offset // HOP_LENGTH  # the buffer starts at a column boundary
+        magnitudes = _mel_magnitudes(self._buffer, self._next_column - shift, stop - shift)
+        self._mel[:, self._next_column : stop] = _normalize(_amp_to_db(magnitudes))
+        self._next_column = stop
+
+    def _drop_used_samples(self) -> None:
+        """Forget samples no later column reads. Three hops of slack keep the next column's span
+        and the pre-emphasis filter's one sample of history inside the buffer, away from its
+        start, where `_padded_emphasized_span` would reflect (right only at the signal's start)."""
+        keep_from = max(0, (self._next_column - 3) * HOP_LENGTH)
+        if keep_from > self._offset:
+            self._buffer = self._buffer[keep_from - self._offset :].copy()
+            self._offset = keep_from
+
+
 def _mel_magnitudes(signal: np.ndarray, first: int, stop: int) -> np.ndarray:
     """Mel-band magnitudes (80, stop - first) of STFT frames `first`..`stop-1`, in float64 as the original."""
     padded = _padded_emphasized_span(signal, first * HOP_LENGTH, (stop - 1) * HOP_LENGTH + N_FFT)

@@ -36,27 +36,60 @@ MODEL_WINDOW_S = WINDOW_COLUMNS / MEL_COLUMNS_PER_SECOND
 _FLOOR_DB = -120.0
 
 
+class HopEnergy:
+    """Sums of squared samples per `ENERGY_HOP_S` hop, fed chunk by chunk as the decoder streams
+    (an hour of audio gives 360 000 numbers, 3 MB, instead of keeping its 230 MB of samples); a
+    20 ms window is two neighbouring hops."""
+
+    def __init__(self, rate: int = SAMPLE_RATE) -> None:
+        self.hop = round(ENERGY_HOP_S * rate)
+        self.sample_count = 0
+        self._leftover = np.empty(0, np.float64)
+        self._sums: list[np.ndarray] = []
+
+    def feed(self, samples: np.ndarray) -> None:
+        joined = np.concatenate([self._leftover, np.asarray(samples, np.float64)])
+        whole = joined.size // self.hop * self.hop
+        self._sums.append((joined[:whole] ** 2).reshape(-1, self.hop).sum(axis=1))
+        self._leftover = joined[whole:]
+        self.sample_count += samples.size
+
+    def sums(self) -> np.ndarray:
+        return np.concatenate(self._sums) if self._sums else np.empty(0, np.float64)
+
+
 def silent_stretches(
     samples: np.ndarray, rate: int = SAMPLE_RATE, min_silence_s: float = MIN_SILENCE_S
 ) -> list[tuple[float, float]]:
     """(start, stop) seconds of every silent stretch at least `min_silence_s` long, in order."""
-    window, hop = round(ENERGY_WINDOW_S * rate), round(ENERGY_HOP_S * rate)
-    samples = np.asarray(samples, dtype=np.float64)
-    if samples.size < window:
+    energy = HopEnergy(rate)
+    energy.feed(samples)
+    return silent_stretches_of(energy, rate, min_silence_s)
+
+
+def silent_stretches_of(
+    energy: HopEnergy, rate: int = SAMPLE_RATE, min_silence_s: float = MIN_SILENCE_S
+) -> list[tuple[float, float]]:
+    """`silent_stretches` of a recording whose hop energies were gathered while it streamed."""
+    hop = energy.hop
+    window = 2 * hop
+    size = energy.sample_count
+    if size < window:
         return []
-    count = 1 + (samples.size - window) // hop
-    power = np.convolve(samples**2, np.ones(window) / window, mode="valid")[::hop][:count]
+    count = 1 + (size - window) // hop
+    sums = energy.sums()
+    power = (sums[:count] + sums[1 : count + 1]) / window
     level = 10 * np.log10(np.maximum(power, 10 ** (_FLOOR_DB / 10)))
     speech = float(np.percentile(level, SPEECH_PERCENTILE))
     if speech <= _FLOOR_DB:
-        return [(0.0, samples.size / rate)]  # digital silence throughout
+        return [(0.0, size / rate)]  # digital silence throughout
     quiet = np.concatenate([[False], level < speech - SILENCE_BELOW_SPEECH_DB, [False]])
     edges = np.flatnonzero(np.diff(quiet.astype(np.int8)))
     stretches = []
     for first, end in zip(edges[::2], edges[1::2], strict=False):
         # Window `first` covers [first*hop, first*hop + window): the stretch spans those samples.
         start_s = 0.0 if first == 0 else (first * hop + window / 2) / rate
-        stop_s = samples.size / rate if end == count else ((end - 1) * hop + window / 2) / rate
+        stop_s = size / rate if end == count else ((end - 1) * hop + window / 2) / rate
         if stop_s - start_s >= min_silence_s:
             stretches.append((float(start_s), float(stop_s)))
     return stretches

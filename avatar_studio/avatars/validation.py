@@ -77,9 +77,7 @@ def check_frame_files(meta: AvatarMeta, first: Path, last: Path) -> None:
 def check_frame_size(meta: AvatarMeta, size: tuple[int, int], what: str) -> None:
     """A stored frame is (width, height) as `avatar.json` records."""
     if size != (meta.width, meta.height):
-        raise damaged(
-            meta.display_name, f"{what} is {size[0]}x{size[1]}, not the recorded {meta.width}x{meta.height}"
-        )
+        raise damaged(meta.display_name, f"{what} is {size[0]}x{size[1]}, not the recorded {meta.width}x{meta.height}")
 
 
 def check_boxes(meta: AvatarMeta, boxes: np.ndarray) -> None:

@@ -24,6 +24,7 @@ from pathlib import Path
 from types import ModuleType
 from typing import Any
 
+from avatar_studio.atomic_files import atomic_output
 from avatar_studio.avatars.library import AvatarLibrary
 from avatar_studio.batch.node_cache import Packed, pack_avatar, pack_file
 from avatar_studio.batch.progress import BatchTracker
@@ -32,7 +33,6 @@ from avatar_studio.batch.run import QueuedRow
 from avatar_studio.errors import AvatarStudioError
 from avatar_studio.jobs.model import Job, JobState
 from avatar_studio.jobs.store import JobStore
-from avatar_studio.media.temp_files import reserve_temp_beside
 from avatar_studio.progress import CancelToken, Progress
 
 INSTALL_HINT = 'pip install "avatar-studio[cluster]"'
@@ -302,16 +302,15 @@ def _check_reachable(address: str) -> None:
 
 def _deliver(output: Path, data: bytes, overwrite: bool) -> None:
     """Write a finished video onto `output` the way local renders do: temp file, then rename."""
-    temp = reserve_temp_beside(output)
     try:
-        temp.write_bytes(data)
-        if output.exists() and not overwrite:
-            raise AvatarStudioError(f"{str(output)!r} appeared while rendering; pass --overwrite or choose another name.")
-        os.replace(temp, output)
+        with atomic_output(output) as temp:
+            temp.write_bytes(data)
+            if output.exists() and not overwrite:
+                raise AvatarStudioError(
+                    f"{str(output)!r} appeared while rendering; pass --overwrite or choose another name."
+                )
     except OSError as error:
         raise AvatarStudioError(
             f"Cannot write {str(output)!r} ({error.strerror or error}); free some disk space or choose another folder."
         ) from None
-    finally:
-        temp.unlink(missing_ok=True)
 

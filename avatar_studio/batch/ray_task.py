@@ -24,8 +24,9 @@ from avatar_studio.progress import Progress
 
 #: Node progress reaches the submitter at most this often per row.
 REPORT_INTERVAL_S = 0.25
-#: Test hook: a folder where a file `<output stem>.crash` makes the first render of that row kill
-#: its worker process after a few frames (the file is renamed to `.crashed`, so the retry lives).
+#: Test hook: a folder where a file `<output stem>.crash` makes renders of that row kill their worker
+#: process after a few frames, as many attempts as the file says (empty: the first one only); the
+#: file is then renamed to `.crashed`, so later attempts live.
 CRASH_DIR_ENV = "AVATAR_STUDIO_TEST_CRASH_DIR"
 CRASH_AFTER_FRAMES = 3
 #: Each render's audio and output on the node, in `<cache>/work/<pid>-<random>/`.
@@ -134,9 +135,13 @@ class _Reporter:
 
     def _crash_if_armed(self, marker: Path) -> None:
         try:
-            marker.rename(marker.with_suffix(".crashed"))
-        except OSError:
-            self._crash_marker = None  # not armed, or already fired once
+            left = int(marker.read_text().strip() or 1)
+            if left > 1:
+                marker.write_text(str(left - 1))
+            else:
+                marker.rename(marker.with_suffix(".crashed"))
+        except (OSError, ValueError):
+            self._crash_marker = None  # not armed, or fired as often as it was told
             return
         os._exit(1)  # the worker dies as it would on a lost node; Ray retries the row
 

@@ -149,16 +149,24 @@ def run_batch(
     token = cancel or CancelToken()
     tracker = BatchTracker(_frame_estimates(queued, library_root), progress)
     runner = executor or LocalExecutor()
-    worker = threading.Thread(
-        target=runner.run, args=(queued, store, library_root, tracker, token), name="batch", daemon=True
-    )
-    worker.start()
+    # The renders run on a thread of their own so that Ctrl+C (delivered to this one) can cancel them.
+    # An Event, not Thread.join: a join that a KeyboardInterrupt broke may return early the next time.
+    finished = threading.Event()
+
+    def render_all() -> None:
+        try:
+            runner.run(queued, store, library_root, tracker, token)
+        finally:
+            finished.set()
+
+    threading.Thread(target=render_all, name="batch", daemon=True).start()
     try:
-        while worker.is_alive():
-            worker.join(_WAIT_SLICE_S)
+        while not finished.wait(_WAIT_SLICE_S):
+            pass
     except KeyboardInterrupt:
         token.cancel()
-        worker.join()
+        while not finished.wait(_WAIT_SLICE_S):
+            pass
     return summarize(plan, queued, store)
 
 

@@ -1,4 +1,4 @@
-"""`avatar-studio render`: a prepared avatar speaking an audio file, written as an MP4."""
+"""`avatar-studio render`: a prepared avatar speaking an audio file, written as MP4, WebM or QuickTime."""
 
 from __future__ import annotations
 

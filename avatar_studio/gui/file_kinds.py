@@ -10,11 +10,20 @@ from __future__ import annotations
 from enum import Enum
 from pathlib import Path
 
-from avatar_studio.choices import AUDIO_SUFFIXES, IMAGE_SUFFIXES, MODEL_SUFFIXES, VIDEO_SUFFIXES
+from avatar_studio.choices import (
+    AUDIO_SUFFIXES,
+    IMAGE_SUFFIXES,
+    MODEL_SUFFIXES,
+    OUTPUT_FORMATS,
+    OUTPUT_SUFFIXES,
+    VIDEO_SUFFIXES,
+)
 
 AVATAR_FILTER = "Videos and photos (" + " ".join(f"*{s}" for s in VIDEO_SUFFIXES + IMAGE_SUFFIXES) + ");;All files (*)"
 AUDIO_FILTER = "Audio (" + " ".join(f"*{s}" for s in AUDIO_SUFFIXES + VIDEO_SUFFIXES) + ");;All files (*)"
 MODEL_FILTER = "Wav2Lip models (" + " ".join(f"*{s}" for s in MODEL_SUFFIXES) + ")"
+#: One entry per output format (the first, .mp4, is the default), e.g. "VP9 with alpha + Opus (*.webm)".
+OUTPUT_FILTER = ";;".join(f"{what} (*{suffix})" for suffix, what in OUTPUT_FORMATS.items())
 
 
 class FileKind(Enum):
@@ -37,3 +46,12 @@ def file_kind(path: Path) -> FileKind | None:
 
 def is_image(path: Path) -> bool:
     return path.suffix.lower() in IMAGE_SUFFIXES
+
+
+def with_output_suffix(path: Path, chosen_filter: str) -> Path:
+    """`path` as typed in the save dialog, given the suffix of the chosen format when it has no
+    output suffix of its own (a typed ".webm" wins over the filter)."""
+    if path.suffix.lower() in OUTPUT_FORMATS:
+        return path
+    chosen = next((s for s in OUTPUT_FORMATS if chosen_filter.endswith(f"(*{s})")), OUTPUT_SUFFIXES[0])
+    return path.with_name(path.name + chosen)

@@ -37,10 +37,19 @@ from avatar_studio.choices import (
     PRECISIONS,
     check_choice,
 )
-from avatar_studio.gui.file_kinds import AUDIO_FILTER, FileKind, file_kind
+from avatar_studio.gui.encoder_combo import EncoderCombo
+from avatar_studio.gui.file_kinds import (
+    AUDIO_FILTER,
+    OUTPUT_FILTER,
+    FileKind,
+    file_kind,
+    with_output_suffix,
+)
+from avatar_studio.gui.form_rows import choice_combo, widget_row
 from avatar_studio.gui.formatting import audio_summary, format_size
 from avatar_studio.gui.icons import icon
 from avatar_studio.gui.media_probe import MediaProber
+from avatar_studio.gui.quality_group import QualityGroup
 from avatar_studio.jobs.model import JobSpec
 from avatar_studio.jobs.naming import default_output_path, writable_output_folder
 from avatar_studio.media.probe import MediaInfo
@@ -69,6 +78,7 @@ NO_MODEL_TEXT = (
 class JobForm(QWidget):
     queue_requested = Signal()
     preview_requested = Signal()
+    frame_preview_requested = Signal()
     import_model_requested = Signal()
 
     def __init__(self, parent: QWidget | None = None) -> None:
@@ -122,6 +132,7 @@ class JobForm(QWidget):
         self.crf.setToolTip(CRF_TIP)
         self.preset = self._combo(ENCODER_PRESETS)
         self.preset.setToolTip(PRESET_TIP)
+        self.encoder = EncoderCombo()
         self.output = QLineEdit()
         self.output.textEdited.connect(self._on_output_edited)
         browse_output = QToolButton()
@@ -143,6 +154,11 @@ class JobForm(QWidget):
         self.preview_button = QPushButton(icon("preview"), f"Quick preview ({PREVIEW_SECONDS:.0f} s)")
         self.preview_button.setToolTip("Render the first 5 seconds with these settings and play them")
         self.preview_button.clicked.connect(self.preview_requested)
+        self.frame_preview_button = QPushButton(icon("preview"), "Preview frame")
+        self.frame_preview_button.setToolTip(
+            "Render only the frame under the player's playhead with these settings and compare it with the original"
+        )
+        self.frame_preview_button.clicked.connect(self.frame_preview_requested)
         self.queue_button = QPushButton(icon("render"), "Add to queue")
         self.queue_button.setToolTip("Queue this render (Ctrl+R)")
         self.queue_button.setDefault(True)
@@ -159,7 +175,7 @@ class JobForm(QWidget):
             self._label("&Precision", self.precision), self.precision, stretch_all=True))
         form.addRow(self._label("&Loop", self.loop), self._row(
             self.loop, self._label("Batc&h size", self.batch_size), self.batch_size,
-            self._label("C&RF", self.crf), self.crf, self._label("Pre&set", self.preset), self.preset,
+            self._label("C&RF", self.crf), self.crf, self._label("Pre&set", self.preset), self.preset, self.encoder,
             stretch_all=True))
         form.addRow(self._label("&Output", self.output), self._row(self.output, browse_output))
         self.output_note = QLabel()
@@ -168,6 +184,7 @@ class JobForm(QWidget):
         form.addRow("", self.output_note)
         buttons = QHBoxLayout()
         buttons.addStretch(1)
+        buttons.addWidget(self.frame_preview_button)
         buttons.addWidget(self.preview_button)
         buttons.addWidget(self.queue_button)
         layout = QVBoxLayout(self)
@@ -175,6 +192,10 @@ class JobForm(QWidget):
         layout.addWidget(QLabel("<b>New render</b>"))
         layout.addWidget(self.no_model_banner)
         layout.addLayout(form)
+        self.quality = QualityGroup()
+        self.quality.restore()
+        self.quality.changed.connect(self.quality.save)
+        layout.addWidget(self.quality)
         layout.addLayout(buttons)
 
     # -- filling -----------------------------------------------------------------------------------
@@ -186,6 +207,7 @@ class JobForm(QWidget):
             combo.setCurrentText(value)
         self.batch_size.setValue(settings.batch_size)
         self.crf.setValue(settings.crf)
+        self.encoder.set_value(settings.encoder)
         self._output_dir = writable_output_folder(output_dir)
         moved = self._output_dir != Path(output_dir)
         self.output_note.setText(f"The output folder {output_dir} cannot be written (choose another in "
@@ -218,6 +240,7 @@ class JobForm(QWidget):
         Only lip-sync models are offered here; face enhancers go to the quality group."""
         current = self.model.currentData()
         self.model.clear()
+        self.quality.set_enhancers(models)
         models = [info for info in models if info.kind == "lip-sync"]
         for info in models:
             label = f"{info.name} · {info.format} {info.precision} · {format_size(info.size_bytes)}"
@@ -264,8 +287,10 @@ class JobForm(QWidget):
             loop=check_choice("loop mode", self.loop.currentText(), LOOP_MODES),
             crf=self.crf.value(),
             preset=check_choice("encoder preset", self.preset.currentText(), ENCODER_PRESETS),
+            encoder=self.encoder.value(),
             seconds=PREVIEW_SECONDS if preview_output else None,
             overwrite=bool(preview_output),
+            **self.quality.values(),
         )
 
     def job_queued(self) -> None:
@@ -311,6 +336,7 @@ class JobForm(QWidget):
         usable = self._has_models and not self.audio_problem
         self.queue_button.setEnabled(usable)
         self.preview_button.setEnabled(usable)
+        self.frame_preview_button.setEnabled(usable)
         self.queue_button.setToolTip(self.audio_problem or "Queue this render (Ctrl+R)")
 
     def _suggest_output(self) -> None:
@@ -331,9 +357,9 @@ class JobForm(QWidget):
             self.set_audio(Path(path))
 
     def _browse_output(self) -> None:
-        path, _ = QFileDialog.getSaveFileName(self, "Save the video as", self.output.text(), "MP4 video (*.mp4)")
+        path, chosen = QFileDialog.getSaveFileName(self, "Save the video as", self.output.text(), OUTPUT_FILTER)
         if path:
-            self.set_output(Path(path if path.lower().endswith(".mp4") else path + ".mp4"))
+            self.set_output(with_output_suffix(Path(path), chosen))
 
     def dragEnterEvent(self, event: QDragEnterEvent) -> None:
         if audio_from_urls(event.mimeData().urls()) is not None:
@@ -345,11 +371,8 @@ class JobForm(QWidget):
             self.set_audio(path)
             event.acceptProposedAction()
 
-    @staticmethod
-    def _combo(values: tuple[str, ...]) -> QComboBox:
-        combo = QComboBox()
-        combo.addItems(values)
-        return combo
+    _combo = staticmethod(choice_combo)
+    _row = staticmethod(widget_row)
 
     @staticmethod
     def _label(text: str, buddy: QWidget) -> QLabel:
@@ -357,17 +380,6 @@ class JobForm(QWidget):
         label = QLabel(text)
         label.setBuddy(buddy)
         return label
-
-    @staticmethod
-    def _row(*widgets: QWidget, stretch_all: bool = False) -> QWidget:
-        """Widgets side by side: the first takes the spare width, or every non-label one does."""
-        row = QWidget()
-        layout = QHBoxLayout(row)
-        layout.setContentsMargins(0, 0, 0, 0)
-        for index, widget in enumerate(widgets):
-            grows = not isinstance(widget, QLabel) if stretch_all else index == 0
-            layout.addWidget(widget, 1 if grows else 0)
-        return row
 
 
 def grey_out_missing(combo: QComboBox, reasons: dict[str, str]) -> None:

@@ -29,6 +29,7 @@ from avatar_studio.gui.app_log import log_path
 from avatar_studio.gui.avatar_actions import AvatarActions
 from avatar_studio.gui.banner import MessageBanner
 from avatar_studio.gui.file_kinds import FileKind, file_kind
+from avatar_studio.gui.frame_preview import FramePreviewActions
 from avatar_studio.gui.job_form import JobForm
 from avatar_studio.gui.library_choice import choose_library
 from avatar_studio.gui.library_panel import LibraryPanel
@@ -39,6 +40,7 @@ from avatar_studio.gui.queue_panel import QueuePanel
 from avatar_studio.gui.render_actions import RenderActions
 from avatar_studio.gui.scheduler import RenderScheduler
 from avatar_studio.gui.session import LibrarySession
+from avatar_studio.locks import AppLock
 from avatar_studio.paths import library_dir, remember_library
 from avatar_studio.settings import EngineSettings
 from avatar_studio.system_info import device_availability
@@ -67,6 +69,7 @@ class MainWindow(QMainWindow):
         self.avatars = AvatarActions(self)
         self.renders = RenderActions(self)
         self.models = ModelActions(self)
+        self.frame_previews = FramePreviewActions(self)
         self.menu_actions = build_menus(self)
         self._activity = QLabel("Idle")
         self._device = QLabel()
@@ -101,6 +104,11 @@ class MainWindow(QMainWindow):
         if self.is_busy():
             self.show_error("Finish or cancel the running work before switching the library folder.")
             return False
+        try:  # another window on that library: refuse now, while this one is still open
+            AppLock(library_dir(root)).acquire().release()
+        except AvatarStudioError as error:
+            self.show_error(str(error))
+            return False
         self.session.close()
         self.session.scheduler.deleteLater()
         remember_library(root)
@@ -109,7 +117,7 @@ class MainWindow(QMainWindow):
 
     def is_busy(self) -> bool:
         return (bool(self.avatars.preparations) or self.session.scheduler.running_job_id is not None
-                or bool(self.models.tasks))
+                or bool(self.models.tasks) or bool(self.frame_previews.tasks()))
 
     # -- drops -------------------------------------------------------------------------------------
 
@@ -192,7 +200,8 @@ class MainWindow(QMainWindow):
 
     def update_activity(self) -> None:
         """The status bar's summary of everything running (renders, preparations, imports)."""
-        parts = [*self.renders.activity(), *self.avatars.activity(), *self.models.activity()]
+        parts = [*self.renders.activity(), *self.avatars.activity(), *self.models.activity(),
+                 *self.frame_previews.activity()]
         self._activity.setText("   |   ".join(parts) if parts else "Idle")
 
     def show_device(self, description: str) -> None:
@@ -251,7 +260,7 @@ class MainWindow(QMainWindow):
         self.resize(max(width, MIN_SIZE[0]), max(height, MIN_SIZE[1]))
 
     def closeEvent(self, event: QCloseEvent) -> None:
-        if self.is_busy():
+        if not self._shut_down and self.is_busy():
             answer = QMessageBox.question(
                 self, "Stop the running work?",
                 "A render or preparation is running. Stop it and quit? Unfinished files are removed; "
@@ -272,7 +281,7 @@ class MainWindow(QMainWindow):
         settings.setValue("window/main_splitter", self.main_splitter.saveState())
         settings.setValue("window/center_splitter", self.center_splitter.saveState())
         self.player.clear()  # ends QtMultimedia's decoding and audio threads now, not at some later GC
-        tasks = [*self.avatars.preparations.values(), *self.models.tasks]
+        tasks = [*self.avatars.preparations.values(), *self.models.tasks, *self.frame_previews.tasks()]
         for task in tasks:
             task.cancel()
         self.session.close()

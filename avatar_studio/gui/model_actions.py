@@ -105,9 +105,12 @@ class ModelActions(QObject):
         self.refresh()
 
     def _on_imported(self, info: ModelInfo) -> None:
-        if not self.default_model:
+        if not self.default_model and info.kind == "lip-sync":
             self.set_default(info.path)
         self.refresh()
         self.changed.emit()
-        self._window.banner.show_message(f"Model “{info.name}” imported ({info.format}, {info.precision}).",
-                                         error=False)
+        if info.kind == "enhancer":
+            message = f"Face enhancer “{info.name}” imported ({info.note}); choose it in the Quality group."
+        else:
+            message = f"Model “{info.name}” imported ({info.format}, {info.precision})."
+        self._window.banner.show_message(message, error=False)

@@ -190,7 +190,7 @@ class ModelsDialog(QDialog):
 
     def _update_buttons(self) -> None:
         info = self.selected()
-        self.default_button.setEnabled(info is not None)
+        self.default_button.setEnabled(info is not None and info.kind == "lip-sync")  # an enhancer is never the render's model
         self.remove_button.setEnabled(info is not None and self._task is None)
         is_checkpoint = info is not None and info.path.suffix.lower() in MODEL_SUFFIXES_TORCH
         self.convert_button.setEnabled(is_checkpoint and self._task is None)

@@ -10,14 +10,16 @@ jumps there, and the keys step by frame (Left/Right), by second (Shift), J/K/L a
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from pathlib import Path
 
 import numpy as np
 from PySide6.QtCore import QRectF, QSizeF, Qt, QUrl, Signal
-from PySide6.QtGui import QColor, QKeySequence, QMouseEvent, QPainter, QPen, QShortcut
+from PySide6.QtGui import QColor, QKeySequence, QMouseEvent, QPainter, QPen, QPixmap, QShortcut
 from PySide6.QtWidgets import (
     QCheckBox,
     QGraphicsItem,
+    QGraphicsPixmapItem,
     QGraphicsRectItem,
     QGraphicsScene,
     QGraphicsView,
@@ -31,6 +33,8 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
+from avatar_studio.faces.align import FrameMask
+from avatar_studio.gui.compare_view import mask_image
 from avatar_studio.gui.formatting import format_timecode, frame_at
 from avatar_studio.gui.icons import icon
 
@@ -147,6 +151,10 @@ class PlayerPanel(QWidget):
         pen.setCosmetic(True)  # constant on-screen width whatever the zoom
         self._box.setPen(pen)
         self._box.hide()
+        self._mask_item = QGraphicsPixmapItem(self._video)
+        self._mask_item.hide()
+        #: The blend mask of an avatar frame (by index) under the form's settings; set by the window.
+        self.mask_at: Callable[[int], FrameMask | None] | None = None
         self.player.setVideoOutput(self._video)
         self._view = _FittingView(self._scene, self._video)
         self._boxes: np.ndarray | None = None
@@ -187,6 +195,12 @@ class PlayerPanel(QWidget):
         self.face_box_toggle = QCheckBox("Face box")
         self.face_box_toggle.setToolTip("Draw the detected face box over the avatar, to check detection")
         self.face_box_toggle.toggled.connect(self._update_box)
+        self.mask_toggle = QCheckBox("as mask")
+        self.mask_toggle.setToolTip(
+            "Show the face overlay as the mask the new mouth is blended through (the Quality group's "
+            "mask, soft edge included) instead of the box"
+        )
+        self.mask_toggle.toggled.connect(self._update_box)
 
         controls = QHBoxLayout()
         controls.addWidget(self.play_button)
@@ -196,6 +210,7 @@ class PlayerPanel(QWidget):
         controls.addWidget(self.volume)
         controls.addWidget(self.sound_note)
         controls.addWidget(self.face_box_toggle)
+        controls.addWidget(self.mask_toggle)
         layout = QVBoxLayout(self)
         layout.setContentsMargins(0, 0, 0, 0)
         layout.addWidget(self.title)
@@ -245,6 +260,11 @@ class PlayerPanel(QWidget):
         else:
             self.player.setPlaybackRate(1.0)
             self.player.play()
+
+    @property
+    def playhead_s(self) -> float:
+        """Where the playhead is, in seconds of the clip shown."""
+        return self.player.position() / 1000.0
 
     @property
     def source(self) -> Path | None:
@@ -343,6 +363,7 @@ class PlayerPanel(QWidget):
 
     def _set_has_boxes(self, has_boxes: bool) -> None:
         self.face_box_toggle.setEnabled(has_boxes)
+        self.mask_toggle.setEnabled(has_boxes)
         self._update_box()
 
     def _on_native_size(self, size: QSizeF) -> None:
@@ -384,10 +405,23 @@ class PlayerPanel(QWidget):
         self.title.setText(f"Cannot play this file: {message}")
         self.media_failed.emit(message)
 
+    def refresh_overlay(self) -> None:
+        """Redraw the face overlay (e.g. after the mask settings changed)."""
+        self._update_box()
+
     def _update_box(self) -> None:
         box = None
         if self.face_box_toggle.isChecked() and self.face_box_toggle.isEnabled():
             box = box_at(self._boxes, self._fps, self.player.position())
+        mask = None
+        if box is not None and self.mask_toggle.isChecked() and self.mask_at is not None and self._boxes is not None:
+            mask = self.mask_at(min(frame_at(self.player.position(), self._fps), len(self._boxes) - 1))
+        self._mask_item.setVisible(mask is not None)
+        if mask is not None:
+            rows, cols = mask.weight.shape
+            self._mask_item.setPixmap(QPixmap.fromImage(mask_image(FrameMask(0, 0, mask.weight), cols, rows)))
+            self._mask_item.setPos(mask.x, mask.y)
+            box = None
         if box is None:
             self._box.hide()
             return
@@ -431,6 +465,15 @@ class UnavailablePlayer(QWidget):
         self.avatar_name = None
 
     def toggle_play(self) -> None:
+        pass
+
+    @property
+    def playhead_s(self) -> float:
+        return 0.0
+
+    mask_at = None  # no overlay to draw
+
+    def refresh_overlay(self) -> None:
         pass
 
 

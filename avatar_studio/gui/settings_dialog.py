@@ -44,6 +44,7 @@ from avatar_studio.choices import (
     check_choice,
 )
 from avatar_studio.gui.app_log import log_path
+from avatar_studio.gui.encoder_combo import EncoderCombo
 from avatar_studio.gui.icons import icon
 from avatar_studio.gui.job_form import BATCH_TIP, CRF_TIP, PRESET_TIP, grey_out_missing
 from avatar_studio.jobs.naming import is_writable_folder, writable_output_folder
@@ -99,6 +100,8 @@ class SettingsDialog(QDialog):
         self.crf.setValue(settings.crf)
         self.crf.setToolTip(CRF_TIP)
         self.preset = self._combo(ENCODER_PRESETS, settings.preset)
+        self.encoder = EncoderCombo()
+        self.encoder.set_value(settings.encoder)
         self.preset.setToolTip(PRESET_TIP)
         self.in_force: dict[str, QLabel] = {}
 
@@ -147,6 +150,7 @@ class SettingsDialog(QDialog):
             batch_size=self.batch_size.value(),
             crf=self.crf.value(),
             preset=check_choice("encoder preset", self.preset.currentText(), ENCODER_PRESETS),
+            encoder=self.encoder.value(),
         )
 
     def check_folder(self, field: QLineEdit, ask: bool = True) -> bool:
@@ -204,9 +208,11 @@ class SettingsDialog(QDialog):
         return page
 
     def _encoder_page(self) -> QWidget:
-        page, form = self._page("How the finished video is compressed (H.264 with AAC sound).")
+        page, form = self._page("How the finished video is compressed: the output file's suffix picks the format "
+                                "(.mp4/.m4v/.mkv H.264 or H.265 with AAC, .webm VP9, .mov ProRes 4444).")
         form.addRow("Quality (CRF)", self.crf)
         form.addRow("Preset", self.preset)
+        form.addRow("Encoder", self.encoder)
         return page
 
     @staticmethod

@@ -37,6 +37,7 @@ from avatar_studio.choices import (
     MaskKind,
     PrecisionChoice,
     SilenceMode,
+    VideoEncoderChoice,
     check_batch_size,
     check_choice,
 )
@@ -88,7 +89,7 @@ class JobSpec:
     enhancer_region: EnhancerRegion = DEFAULT_ENHANCER_REGION
     enhancer_blend: float = DEFAULT_ENHANCER_BLEND
     enhancer_weight: float = DEFAULT_ENHANCER_WEIGHT
-    encoder: str = DEFAULT_ENCODER
+    encoder: VideoEncoderChoice = DEFAULT_ENCODER
 
     def uses_avatar(self, avatar_id: str, name: str) -> bool:
         """Whether this job renders the avatar with folder `avatar_id` (called `name` now)."""
@@ -128,7 +129,7 @@ class JobSpec:
             color_match=self.color_match, silence=self.silence,
             enhancer=self.enhancer or None, enhancer_region=self.enhancer_region,
             enhancer_blend=self.enhancer_blend, enhancer_weight=self.enhancer_weight,
-            encoder=self.encoder,  # type: ignore[arg-type]  # checked by RenderSettings.validate
+            encoder=self.encoder,
         )
 
 

@@ -50,6 +50,8 @@ def run_job(
     except Cancelled:
         return store.mark_cancelled(job.id)
     except AvatarStudioError as error:
+        if cancel is not None and cancel.cancelled:  # Ctrl+C reaches ffmpeg too: its failure is the cancel
+            return store.mark_cancelled(job.id)
         return store.mark_failed(job.id, str(error), str(error))
     except Exception as error:  # noqa: BLE001 - a bug: keep the traceback for the user to report
         summary = f"Unexpected error ({type(error).__name__}: {error}); show the full error to report it."

@@ -297,6 +297,8 @@ class JobStore:
         processes can tell this render is alive.
         """
         with self._lock:
+            if job_id in self._job_locks:  # claimed by this store already: say what state it is in
+                self._change_state(job_id, (JobState.QUEUED,), JobState.RUNNING, "started_at = started_at", ())
             lock = job_lock(self._locks_dir, job_id)
             if not try_acquire(lock):
                 raise AvatarStudioError(f"Job #{job_id} is already being rendered by another process; let it finish.")

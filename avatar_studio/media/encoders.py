@@ -21,7 +21,7 @@ from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 
-from avatar_studio.choices import ENCODER_PRESETS, MAX_CRF, VIDEO_ENCODERS
+from avatar_studio.choices import ENCODER_PRESETS, MAX_CRF, VIDEO_ENCODERS, check_choice
 from avatar_studio.errors import AvatarStudioError
 from avatar_studio.gpu_drivers import (
     DRI_DIR,
@@ -222,8 +222,7 @@ def resolve_encoder(choice: str) -> str:
     run here and which encoders can."""
     if choice == AUTO:
         return auto_encoder()
-    if choice not in VIDEO_ENCODERS:
-        raise AvatarStudioError(f"Unknown encoder {choice!r}; choose one of: {', '.join(VIDEO_ENCODERS)}.")
+    check_choice("encoder", choice, VIDEO_ENCODERS)
     option = trial(choice)
     if not option.usable:
         raise AvatarStudioError(

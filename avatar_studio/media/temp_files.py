@@ -44,9 +44,7 @@ def reserve_temp_beside(output: Path) -> Path:
             raise AvatarStudioError(
                 f"Cannot write into the folder {str(folder)!r} ({reason}); choose a writable folder."
             ) from None
-    raise AvatarStudioError(
-        f"Cannot create a temporary file in {str(folder)!r}; delete the .partial files left there."
-    )
+    raise AvatarStudioError(f"Cannot create a temporary file in {str(folder)!r}; delete the .partial files left there.")
 
 
 def remove_dead_partials(folder: Path) -> None:

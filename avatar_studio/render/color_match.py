@@ -3,9 +3,11 @@
 Wav2Lip's output can come out lighter, darker or tinted against the frame, and then the blend
 shows a colour step even through a soft mask. The statistics that should agree are measured on
 the mask's border - the ring where the weight falls from 1 to 0, skin the model was not asked to
-change - in CIE Lab (lightness apart from colour, so a brightness error and a tint are corrected
-independently). The model's image is then shifted and scaled per Lab channel so that, on that
-ring, its mean and spread equal the original's, and the correction applies to the whole mouth.
+change - in YCrCb: brightness (Y) apart from the two colour differences (Cr, Cb), so a brightness
+error and a tint are corrected independently, like in Lab, but as an affine function of the pixel
+values. Matching each channel's mean and spread is then one 3x4 colour matrix on the model's
+image: no per-pixel colour-space conversion (CIE Lab in float costs more than the whole rest of
+compositing at 1080p) and no rounding in between.
 """
 
 from __future__ import annotations
@@ -20,37 +22,34 @@ MIN_RING_PIXELS = 16
 #: Limits on the spread ratio, so a flat ring (a shadow, a beard) cannot blow the image up.
 MIN_SCALE, MAX_SCALE = 0.5, 2.0
 
+# BT.601 YCrCb of B, G, R values, as cv2.COLOR_BGR2YCrCb computes it (rows Y, Cr, Cb; no offset).
+_TO_YCC = np.array([
+    [0.114, 0.587, 0.299],
+    [0.713 * -0.114, 0.713 * -0.587, 0.713 * 0.701],
+    [0.564 * 0.886, 0.564 * -0.587, 0.564 * -0.299],
+])  # fmt: skip
+_FROM_YCC = np.linalg.inv(_TO_YCC)
+_YCC_OFFSET = np.array([0.0, 128.0, 128.0])  # what cv2.COLOR_BGR2YCrCb adds to Cr and Cb
+
 
 def match_colors(prediction: np.ndarray, original: np.ndarray, weight: np.ndarray) -> np.ndarray:
-    """`prediction` (H, W, 3 uint8 BGR) recoloured so its Lab statistics on the mask's border ring
-    match `original`'s (same shape); `weight` (H, W) is the blend mask. Only the rows and columns
-    the mask touches are converted; the rest is returned unchanged (it is not blended in)."""
-    rows = np.flatnonzero(weight.any(axis=1))
-    cols = np.flatnonzero(weight.any(axis=0))
-    if rows.size == 0:
+    """`prediction` (H, W, 3 uint8 BGR) recoloured so its YCrCb mean and spread on the mask's
+    border ring match `original`'s (same shape); `weight` (H, W) is the blend mask. Returns
+    `prediction` itself when the ring is too small to measure."""
+    ring = ((weight > RING_LOW) & (weight < RING_HIGH)).view(np.uint8)
+    if cv2.countNonZero(ring) < MIN_RING_PIXELS:
         return prediction
-    window = (slice(rows[0], rows[-1] + 1), slice(cols[0], cols[-1] + 1))
-    local_weight = weight[window]
-    ring = (local_weight > RING_LOW) & (local_weight < RING_HIGH)
-    if int(ring.sum()) < MIN_RING_PIXELS:
-        return prediction
-    predicted_lab = _to_lab(prediction[window])
-    original_lab = _to_lab(original[window])
-    predicted_ring, original_ring = predicted_lab[ring], original_lab[ring]
-    predicted_mean, original_mean = predicted_ring.mean(axis=0), original_ring.mean(axis=0)
-    scale = np.clip(
-        original_ring.std(axis=0) / np.maximum(predicted_ring.std(axis=0), 1e-3), MIN_SCALE, MAX_SCALE
-    )
-    matched = (predicted_lab - predicted_mean) * scale.astype(np.float32) + original_mean
-    result = prediction.copy()
-    result[window] = _from_lab(matched)
-    return result
+    predicted_mean, predicted_spread = _ycc_statistics(prediction, ring)
+    original_mean, original_spread = _ycc_statistics(original, ring)
+    scale = np.clip(original_spread / np.maximum(predicted_spread, 1e-3), MIN_SCALE, MAX_SCALE)
+    # In YCrCb: y' = scale * (y - predicted_mean) + original_mean; as one affine map of B, G, R.
+    linear = _FROM_YCC @ np.diag(scale) @ _TO_YCC
+    offset = _FROM_YCC @ (original_mean - scale * predicted_mean)
+    matrix = np.hstack([linear, offset[:, None]]).astype(np.float32)
+    return cv2.transform(prediction, matrix)  # rounds and saturates to uint8
 
 
-def _to_lab(image: np.ndarray) -> np.ndarray:
-    return cv2.cvtColor(image.astype(np.float32) * np.float32(1 / 255), cv2.COLOR_BGR2Lab)
-
-
-def _from_lab(lab: np.ndarray) -> np.ndarray:
-    bgr = cv2.cvtColor(lab.astype(np.float32), cv2.COLOR_Lab2BGR)
-    return np.clip(bgr * np.float32(255) + np.float32(0.5), 0, 255).astype(np.uint8)
+def _ycc_statistics(image: np.ndarray, ring: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Mean and standard deviation of Y, Cr, Cb (without the 128 offset) of `image` on `ring`."""
+    mean, spread = cv2.meanStdDev(cv2.cvtColor(image, cv2.COLOR_BGR2YCrCb), mask=ring)
+    return mean.ravel() - _YCC_OFFSET, spread.ravel()

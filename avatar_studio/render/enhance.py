@@ -17,8 +17,7 @@ import numpy as np
 from avatar_studio.errors import AvatarStudioError
 from avatar_studio.faces.align import FrameMask, alignment_matrix, five_points, paste_face, warp_face
 from avatar_studio.model.enhancers import FaceEnhancer
-from avatar_studio.render.composite import blend_mask
-from avatar_studio.render.settings import RenderSettings
+from avatar_studio.render.frame_compositor import FrameCompositor
 
 if TYPE_CHECKING:  # the avatar library imports the face detector; restoring needs only the type
     from avatar_studio.avatars.library import Avatar
@@ -39,28 +38,39 @@ class FrameRestorer:
     """Restores the faces of composited frames in place, a batch at a time, for one avatar."""
 
     def __init__(
-        self, enhancer: FaceEnhancer, landmarks: np.ndarray, boxes: np.ndarray, settings: RenderSettings
+        self, enhancer: FaceEnhancer, landmarks: np.ndarray, boxes: np.ndarray, compositor: FrameCompositor
     ) -> None:
-        """`landmarks` (N, 468, 2) and `boxes` (N, 4) are the avatar's, indexed by its frame number."""
+        """`landmarks` (N, 468, 2) and `boxes` (N, 4) are the avatar's, indexed by its frame number;
+        `compositor` is the one that blended the mouths in (its mask limits the `mouth` region)."""
         self.enhancer = enhancer
         self.landmarks = landmarks
         self.boxes = boxes
-        self.settings = settings
+        self.compositor = compositor
+        self.settings = compositor.settings
 
-    def restore(self, frames: Sequence[np.ndarray], sources: Sequence[int]) -> None:
-        """Enhance `frames` (BGR uint8, modified in place); `sources[k]` is frame k's avatar frame index."""
+    def restore(self, frames: Sequence[np.ndarray], sources: Sequence[int], outputs: Sequence[int]) -> None:
+        """Enhance `frames` (BGR uint8, modified in place): output frames `outputs`, showing avatar
+        frames `sources`."""
         if not frames or self.settings.enhancer_blend == 0.0:
             return
         size, template = self.enhancer.size, self.enhancer.template
         matrices = [alignment_matrix(five_points(self.landmarks[j]), template, size) for j in sources]
         faces = np.stack([warp_face(frame, matrix, size) for frame, matrix in zip(frames, matrices, strict=True)])
         restored = self.enhancer.enhance(faces)
-        for frame, face, matrix, source in zip(frames, restored, matrices, sources, strict=True):
-            limit = self.lipsync_region(source) if self.settings.enhancer_region == "mouth" else None
+        for frame, face, matrix, source, output in zip(frames, restored, matrices, sources, outputs, strict=True):
+            limit = self.lipsync_region(source, output) if self.settings.enhancer_region == "mouth" else None
             paste_face(frame, face, matrix, limit, self.settings.enhancer_blend)
 
-    def lipsync_region(self, source: int) -> FrameMask:
-        """Where the lip-sync model's output was blended into avatar frame `source`."""
-        x1, y1, x2, y2 = (int(v) for v in self.boxes[source])
-        mask = blend_mask(y2 - y1, x2 - x1, self.settings.feather)
-        return FrameMask(x=x1, y=y1 + mask.top, weight=mask.weight)
+    def lipsync_region(self, source: int, output: int) -> FrameMask:
+        """Where the lip-sync model's output was blended into output frame `output` (avatar frame `source`)."""
+        return lipsync_region(self.compositor, self.boxes[source], source, output)
+
+
+def lipsync_region(compositor: FrameCompositor, box: np.ndarray, source: int, output: int = 0) -> FrameMask:
+    """The compositor's blend mask for avatar frame `source` shown as output frame `output`, placed
+    in the frame (scaled down in a cross-fade into silence, 0 inside a silence)."""
+    weight = compositor.weights(source)
+    share = compositor.lipsync_share(output)
+    if share < 1.0:
+        weight = weight * np.float32(share)
+    return FrameMask(x=int(box[0]), y=int(box[1]), weight=weight)

@@ -63,16 +63,24 @@ class FrameCompositor:
         return 1.0 if self._lipsync is None else float(self._lipsync[output_index])
 
     def paste(self, frame: np.ndarray, mouth: np.ndarray, source_index: int, output_index: int) -> None:
-        """Blend the 96x96 BGR `mouth` into `frame` (avatar frame `source_index`, in place)."""
+        """Blend the 96x96 BGR `mouth` into `frame` (avatar frame `source_index`, in place).
+
+        Only the bounding rectangle of the mask's non-zero weights is colour-matched and blended.
+        """
         share = self.lipsync_share(output_index)
         if share <= 0.0:
             return  # silence: the avatar's own frame, untouched
         x1, y1, x2, y2 = (int(v) for v in self._boxes[source_index])
         weight = self.weights(source_index)
+        left, top, width, height = cv2.boundingRect((weight > 0).view(np.uint8))
+        if width == 0:
+            return
+        window = (slice(top, top + height), slice(left, left + width))
+        weight = weight[window]
         if share < 1.0:
             weight = weight * np.float32(share)
-        region = frame[y1:y2, x1:x2]
-        resized = cv2.resize(mouth, (x2 - x1, y2 - y1), interpolation=cv2.INTER_LINEAR)
+        region = frame[y1:y2, x1:x2][window]
+        resized = cv2.resize(mouth, (x2 - x1, y2 - y1), interpolation=cv2.INTER_LINEAR)[window]
         if self.settings.color_match:
             resized = match_colors(resized, region, weight)
         region[...] = cv2.blendLinear(resized, region, weight, np.float32(1.0) - weight)

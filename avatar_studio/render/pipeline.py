@@ -7,7 +7,7 @@ Five stages run at once, joined by small bounded queues (see `stages.py`):
     decode     the avatar's full frames, in schedule order, one at a time       (bounded by bytes)
     composite  each mouth blended in through its mask (`frame_compositor`)     (a few frames)
     enhance    only with a face enhancer: faces restored a batch at a time      (one batch of frames)
-    encode     frames piped into the one ffmpeg process (this thread)
+    encode     frames piped into the one ffmpeg process (the caller waits for all of them)
 
 Model inputs and outputs (96x96) are small, so only the full frames are rationed: the decode
 queue holds at most `FRAME_BUFFER_BYTES` of frames. Memory therefore depends on the frame size and
@@ -30,8 +30,8 @@ from typing import TYPE_CHECKING
 
 import numpy as np
 
-from avatar_studio.audio import MelWindows, frames_for_duration, load_audio
-from avatar_studio.audio.silence import lipsync_weights, silent_frames, silent_stretches
+from avatar_studio.audio import AudioTrack, MelWindows, frames_for_duration, load_audio
+from avatar_studio.audio.silence import lipsync_weights, silent_frames
 from avatar_studio.media.output_formats import output_format as format_of
 from avatar_studio.media.video_writer import VideoWriter
 from avatar_studio.model.backends.base import InferenceBackend
@@ -40,7 +40,7 @@ from avatar_studio.progress import CancelToken, NoticeCallback, ProgressCallback
 from avatar_studio.render.enhance import FrameRestorer, enhancer_landmarks
 from avatar_studio.render.frame_compositor import FrameCompositor
 from avatar_studio.render.model_io import face_batch, predictions_to_images
-from avatar_studio.render.schedule import frame_schedule, source_frame
+from avatar_studio.render.schedule import frame_schedule, model_batches, source_frame
 from avatar_studio.render.settings import RenderSettings
 from avatar_studio.render.stages import END, StageGroup
 
@@ -90,7 +90,7 @@ def render_video(
     started = time.perf_counter()
     settings.validate()
     avatar.verify()  # a damaged box or crop array fails here, in a sentence, before any work
-    restorer = None if enhancer is None else FrameRestorer(enhancer, enhancer_landmarks(avatar), avatar.boxes, settings)
+    landmarks = None if enhancer is None else enhancer_landmarks(avatar)
     fps = avatar.fps_fraction  # exact: 30000/1001, never 29.97
     audio = load_audio(audio_path, cancel=cancel)
     if audio.invalid_samples and on_notice is not None:
@@ -101,10 +101,10 @@ def render_video(
     duration_s = audio.duration_s if settings.seconds is None else min(settings.seconds, audio.duration_s)
     n_frames = frames_for_duration(duration_s, fps)
     windows = audio.windows(fps, n_frames)
-    lipsync = None
-    if settings.silence == "original":
-        lipsync = lipsync_weights(silent_frames(silent_stretches(audio.samples), n_frames, fps))
-    compositor = FrameCompositor(settings, avatar.boxes, avatar.landmarks(), lipsync)
+    compositor = frame_compositor(avatar, audio, n_frames, settings)
+    restorer = None if landmarks is None or enhancer is None else FrameRestorer(
+        enhancer, landmarks, avatar.boxes, compositor
+    )
 
     output_format = format_of(output)
     keep_alpha = avatar.has_alpha and output_format.keeps_alpha
@@ -136,6 +136,14 @@ def render_video(
     )
 
 
+def frame_compositor(avatar: Avatar, audio: AudioTrack, n_frames: int, settings: RenderSettings) -> FrameCompositor:
+    """How the mouths of a render of `n_frames` frames of `audio` are blended in (masks, silence)."""
+    lipsync = None
+    if settings.silence == "original":
+        lipsync = lipsync_weights(silent_frames(audio.silent_stretches(), n_frames, avatar.fps_fraction))
+    return FrameCompositor(settings, avatar.boxes, avatar.landmarks(), lipsync)
+
+
 def _run_stages(
     stages: StageGroup,
     avatar: Avatar,
@@ -149,7 +157,7 @@ def _run_stages(
     restorer: FrameRestorer | None = None,
     keep_alpha: bool = False,
 ) -> None:
-    """Start the worker stages and run the encoder here until the last frame is written."""
+    """Run the stages until the encoder has written the last frame (or one of them failed)."""
     batch_size = backend.batch_size
     frame_bytes = avatar.width * avatar.height * 3
     inputs: queue.Queue = queue.Queue(BATCHES_AHEAD)
@@ -159,8 +167,7 @@ def _run_stages(
     composited: queue.Queue = finished if restorer is None else queue.Queue(ENCODE_QUEUE_FRAMES)
 
     def prepare_inputs() -> None:
-        for start in range(0, n_frames, batch_size):
-            stop = min(start + batch_size, n_frames)
+        for start, stop in model_batches(n_frames, batch_size):
             indices = np.array(
                 [source_frame(i, avatar.frame_count, settings.loop) for i in range(start, stop)], np.int64
             )
@@ -205,8 +212,9 @@ def _run_stages(
             if frame is not END:
                 batch.append(frame)
             if batch and (frame is END or len(batch) >= restorer.enhancer.batch_size):
-                sources = [source_frame(i, avatar.frame_count, settings.loop) for i in range(done, done + len(batch))]
-                restorer.restore([f[..., :3] for f in batch] if keep_alpha else batch, sources)
+                outputs = range(done, done + len(batch))
+                sources = [source_frame(i, avatar.frame_count, settings.loop) for i in outputs]
+                restorer.restore([f[..., :3] for f in batch] if keep_alpha else batch, sources, outputs)
                 for restored in batch:
                     stages.put(finished, restored)
                 done += len(batch)
@@ -215,14 +223,19 @@ def _run_stages(
                 break
         stages.put(finished, END)
 
-    stages.start("inputs", prepare_inputs)
+    def encode() -> None:
+        while (frame := stages.get(finished)) is not END:
+            writer.write(frame)
+            reporter.advance()
+
+    # The model (and the enhancer, a model too) at the caller's priority, the rest in the background.
+    stages.start("inputs", prepare_inputs, background=True)
     stages.start("inference", infer)
-    stages.start("decode", decode)
-    stages.start("composite", composite)
+    stages.start("decode", decode, background=True)
+    stages.start("composite", composite, background=True)
     if restorer is not None:
         stages.start("enhance", lambda: enhance(restorer))
-    while (frame := stages.get(finished)) is not END:
-        writer.write(frame)
-        reporter.advance()
+    stages.start("encode", encode, background=True)
+    stages.wait()
     reporter.check_cancelled()
 

@@ -6,14 +6,15 @@ a second instead of after the model has spent seconds loading.
 
 from __future__ import annotations
 
-from contextlib import ExitStack
+from collections.abc import Iterator
+from contextlib import ExitStack, contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 
-from avatar_studio.avatars.library import AvatarLibrary
+from avatar_studio.avatars.library import Avatar, AvatarLibrary
 from avatar_studio.choices import ENHANCER_MAX_BATCH, BackendChoice, DeviceChoice, PrecisionChoice
 from avatar_studio.media.video_writer import check_destination, checked_audio, refuse_input_as_output
-from avatar_studio.model.backends.base import BackendSettings
+from avatar_studio.model.backends.base import BackendSettings, InferenceBackend
 from avatar_studio.model.backends.factory import open_backend
 from avatar_studio.model.catalog import resolve_enhancer, resolve_model
 from avatar_studio.model.enhancers import FaceEnhancer
@@ -84,20 +85,9 @@ def run_render_request(
             f"{avatar.name!r} has a transparent background, which {output_format.suffix} cannot keep: it is "
             "composited over black (render to .webm or .mov to keep the transparency)."
         )
-    backend_settings = request.backend_settings(library_root)
-    enhancer_path = request.enhancer_path(library_root)
-    if enhancer_path is not None:
-        enhancer_landmarks(avatar)
     if cancel is not None:
         cancel.raise_if_cancelled()  # loading a model takes seconds: do not start it for nothing
-    with ExitStack() as models:
-        backend = models.enter_context(open_backend(backend_settings, on_notice))
-        enhancer = None
-        if enhancer_path is not None:
-            enhancer = models.enter_context(FaceEnhancer(
-                enhancer_path, backend_settings.device, min(backend.batch_size, ENHANCER_MAX_BATCH),
-                request.settings.enhancer_weight, on_notice,
-            ))
+    with opened_models(request, library_root, avatar, on_notice) as (backend, enhancer):
         if on_backend_ready is not None:
             on_backend_ready(
                 backend.describe() + ("" if enhancer is None else f" + {enhancer.describe()}")
@@ -107,3 +97,24 @@ def run_render_request(
             avatar, request.audio, backend, request.output, request.settings, progress=progress, cancel=cancel,
             enhancer=enhancer, on_notice=on_notice,
         )
+
+
+@contextmanager
+def opened_models(
+    request: RenderRequest, library_root: Path, avatar: Avatar, on_notice: NoticeCallback | None = None
+) -> Iterator[tuple[InferenceBackend, FaceEnhancer | None]]:
+    """The lip-sync backend and, when the settings name one, the face enhancer on the same device;
+    both closed on leaving. Cheap refusals (no model, an avatar without landmarks) come first."""
+    backend_settings = request.backend_settings(library_root)
+    enhancer_path = request.enhancer_path(library_root)
+    if enhancer_path is not None:
+        enhancer_landmarks(avatar)
+    with ExitStack() as models:
+        backend = models.enter_context(open_backend(backend_settings, on_notice))
+        enhancer = None
+        if enhancer_path is not None:
+            enhancer = models.enter_context(FaceEnhancer(
+                enhancer_path, backend_settings.device, min(backend.batch_size, ENHANCER_MAX_BATCH),
+                request.settings.enhancer_weight, on_notice,
+            ))
+        yield backend, enhancer
