@@ -133,7 +133,9 @@ def test_render_job_runs_to_done_plays_and_the_queue_survives_a_rebuild(
     rebuilt.form.set_audio(audio)
     preview = rebuilt.renders.quick_preview()
     assert wait_for_job(qtbot, rebuilt, preview.id, {JobState.DONE, JobState.FAILED}).state is JobState.DONE
-    assert rebuilt.player.source == Path(rebuilt.session.store.get(preview.id).output_path)
+    # Shown once the scheduler's report of the finished job has arrived (after the state changed).
+    expected = Path(rebuilt.session.store.get(preview.id).output_path)
+    qtbot.waitUntil(lambda: rebuilt.player.source == expected, timeout=30_000)
     assert rebuilt.player.source.parent == isolated_home.resolve() / "previews"
 
 

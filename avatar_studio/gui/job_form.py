@@ -175,8 +175,9 @@ class JobForm(QWidget):
             self.backend, self._label("&Device", self.device), self.device,
             self._label("&Precision", self.precision), self.precision, stretch_all=True))
         form.addRow(self._label("&Loop", self.loop), self._row(
-            self.loop, self._label("Batc&h size", self.batch_size), self.batch_size,
-            self._label("C&RF", self.crf), self.crf, self._label("Pre&set", self.preset), self.preset, self.encoder,
+            self.loop, self._label("Batc&h size", self.batch_size), self.batch_size, stretch_all=True))
+        form.addRow(self._label("E&ncoder", self.encoder), self._row(
+            self.encoder, self._label("C&RF", self.crf), self.crf, self._label("Pre&set", self.preset), self.preset,
             stretch_all=True))
         form.addRow(self._label("&Output", self.output), self._row(self.output, browse_output))
         self.output_note = QLabel()

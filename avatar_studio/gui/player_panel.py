@@ -202,10 +202,11 @@ class PlayerPanel(QWidget):
         )
         self.mask_toggle.toggled.connect(self._update_box)
 
+        # The seek bar has a row of its own, as in video editors: the whole width is a click target.
         controls = QHBoxLayout()
         controls.addWidget(self.play_button)
-        controls.addWidget(self.slider, 1)
         controls.addWidget(self.time_label)
+        controls.addStretch(1)
         controls.addWidget(volume_icon)
         controls.addWidget(self.volume)
         controls.addWidget(self.sound_note)
@@ -215,6 +216,7 @@ class PlayerPanel(QWidget):
         layout.setContentsMargins(0, 0, 0, 0)
         layout.addWidget(self.title)
         layout.addWidget(self._view, 1)
+        layout.addWidget(self.slider)
         layout.addLayout(controls)
         self._add_keys()
 

@@ -221,7 +221,7 @@ class SettingsDialog(QDialog):
         form = QFormLayout(page)
         text = QLabel(note)
         text.setWordWrap(True)
-        text.setEnabled(False)
+        text.setStyleSheet("font-style: italic;")  # a note, but readable (a disabled label is too faint)
         form.addRow(text)
         return page, form
 
