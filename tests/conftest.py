@@ -60,3 +60,17 @@ def isolated_home(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
     monkeypatch.setenv("AVATAR_STUDIO_MODELS", str(models))
     monkeypatch.setenv("AVATAR_STUDIO_CONFIG", str(tmp_path / "config"))
     return home
+
+
+def pytest_sessionfinish(session: pytest.Session, exitstatus: int) -> None:
+    """Let GUI worker threads a test left running (an encoder trial, say) end before the process
+    does: Qt aborts when a QThread is destroyed while it still runs."""
+    import sys
+
+    workers = sys.modules.get("avatar_studio.gui.workers")
+    if workers is None:
+        return
+    from PySide6.QtCore import QCoreApplication
+
+    if QCoreApplication.instance() is not None:
+        workers.BackgroundTask.wait_for_all()
