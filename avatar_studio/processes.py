@@ -39,22 +39,11 @@ def process_alive(pid: int) -> bool:
     return True
 
 
-#: How many nice steps lower background work runs: encoder children (`child_options`) and the
-#: render's light stages (`render.stages`).
-BACKGROUND_NICENESS = 10
-_BELOW_NORMAL_PRIORITY_CLASS = 0x00004000  # Windows process creation flag
-
-
-def child_options(background: bool = False) -> dict[str, Any]:
-    """Extra `subprocess.Popen` arguments that make the child die with this process (Linux) and,
-    with `background`, run at a lower CPU priority than this process (the render's encoder: it
-    then uses the cores only while the model's threads cannot, instead of splitting a model step)."""
-    if sys.platform == "win32":
-        return {"creationflags": _BELOW_NORMAL_PRIORITY_CLASS} if background else {}
-    steps = BACKGROUND_NICENESS if background else 0
+def child_options() -> dict[str, Any]:
+    """Extra `subprocess.Popen` arguments that make the child die with this process (Linux)."""
     if sys.platform.startswith("linux"):
-        return {"preexec_fn": _die_with_parent(os.getpid(), steps)}
-    return {"preexec_fn": _lower_priority(steps)} if steps else {}
+        return {"preexec_fn": _die_with_parent(os.getpid())}
+    return {}
 
 
 def adopt_child(proc: subprocess.Popen[bytes]) -> None:
@@ -63,16 +52,7 @@ def adopt_child(proc: subprocess.Popen[bytes]) -> None:
         _windows_job().assign(proc)
 
 
-def _lower_priority(steps: int) -> Any:
-    """The function the forked child runs before exec: `steps` nice steps lower."""
-
-    def in_child() -> None:
-        os.nice(steps)
-
-    return in_child
-
-
-def _die_with_parent(parent_pid: int, nice_steps: int = 0) -> Any:
+def _die_with_parent(parent_pid: int) -> Any:
     """The function the forked child runs before exec: ask for SIGKILL when the parent dies.
 
     PR_SET_PDEATHSIG fires when the thread that started the child ends; every ffmpeg here is
@@ -88,8 +68,6 @@ def _die_with_parent(parent_pid: int, nice_steps: int = 0) -> Any:
         prctl(pr_set_pdeathsig, signal.SIGKILL)
         if os.getppid() != parent_pid:  # the parent died before prctl took effect
             os.kill(os.getpid(), signal.SIGKILL)
-        if nice_steps:
-            os.nice(nice_steps)
 
     return in_child
 

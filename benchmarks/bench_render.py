@@ -30,8 +30,6 @@ import subprocess
 import sys
 import tempfile
 import time
-from collections.abc import Iterator
-from contextlib import contextmanager
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -135,10 +133,6 @@ def run_speed(avatar: Avatar, models: dict[str, Path], speech: Path, out: Path, 
         cpu = cpu_seconds()
         result = render_video(avatar, speech, backend, out / "speed.mp4", settings)
         render_cpu_ms = 1000.0 * (cpu_seconds() - cpu) / result.frame_count
-        equal = None
-        if options.compare_priorities:
-            with equal_priorities():
-                equal = render_video(avatar, speech, backend, out / "equal.mp4", settings)
         after = bare_model_fps(avatar, speech, backend, options.model_batches)
     bare = (before + after) / 2
     share = result.frames_per_second / bare
@@ -164,26 +158,8 @@ def run_speed(avatar: Avatar, models: dict[str, Path], speech: Path, out: Path, 
         f"\n(b) share:   {100 * share:6.1f} % of the bare model (target >= {100 * SPEED_TARGET:.0f} %: "
         f"{'met' if share >= SPEED_TARGET else 'NOT met'})"
     )
-    if equal is not None:
-        print(
-            f"same render with every stage at the model's priority: {equal.frames_per_second:.2f} frames/s, "
-            f"{100 * equal.frames_per_second / bare:.1f} % of the bare model, "
-            f"{100 * ideal_fps / equal.frames_per_second:.1f} % of the ideal"
-        )
 
 
-@contextmanager
-def equal_priorities() -> Iterator[None]:
-    """Run the light stages and the encoder at the model's priority (the renderer before it ranked them)."""
-    import avatar_studio.processes as processes
-    import avatar_studio.render.stages as stages
-
-    saved = processes.BACKGROUND_NICENESS, stages.BACKGROUND_NICENESS
-    processes.BACKGROUND_NICENESS = stages.BACKGROUND_NICENESS = 0
-    try:
-        yield
-    finally:
-        processes.BACKGROUND_NICENESS, stages.BACKGROUND_NICENESS = saved
 
 
 def run_memory_child(options: argparse.Namespace) -> None:
@@ -236,7 +212,6 @@ def main() -> None:
     parser.add_argument("--seconds", type=float, default=None, help="speech length of the speed run (default 60, --quick 8)")
     parser.add_argument("--stage-batches", type=int, default=4, help="model batches each stage is timed on alone")
     parser.add_argument("--memory-model", choices=("identity", "synthetic"), default="identity")
-    parser.add_argument("--compare-priorities", action="store_true", help="render once more with every stage at the model's priority")
     parser.add_argument("--skip-speed", action="store_true")
     parser.add_argument("--skip-memory", action="store_true")
     for name in ("library", "model", "audio", "output"):

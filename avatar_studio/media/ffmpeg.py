@@ -44,13 +44,12 @@ def path_arg(path: Path | str) -> str:
     return os.path.abspath(path)
 
 
-def start_ffmpeg(command: Sequence[str], *, background: bool = False, **popen_args: Any) -> subprocess.Popen[bytes]:
+def start_ffmpeg(command: Sequence[str], **popen_args: Any) -> subprocess.Popen[bytes]:
     """`subprocess.Popen(command)` with stdin closed unless given, and tied to this process so it
-    is killed when we die (never an orphan that finishes a file nobody wants); `background` runs
-    it at a lower CPU priority (see `processes.child_options`)."""
+    is killed when we die (never an orphan that finishes a file nobody wants)."""
     popen_args.setdefault("stdin", subprocess.DEVNULL)
     log.debug("ffmpeg command line: %s", shlex.join(command))
-    proc = subprocess.Popen(list(command), **popen_args, **child_options(background))
+    proc = subprocess.Popen(list(command), **popen_args, **child_options())
     adopt_child(proc)
     return proc
 

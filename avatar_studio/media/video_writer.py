@@ -122,10 +122,8 @@ class VideoWriter:
         self._temp = reserve_temp_beside(self.output)
         command = self._command(crf, preset, encoder, audio_bitrate, audio_duration_s)
         try:
-            # In the background: whatever produces the frames (the model, above all) keeps the cores
-            # whenever it can use them, and the encoder fills the gaps instead of splitting its steps.
             self._proc = start_ffmpeg(
-                command, background=True, stdin=subprocess.PIPE, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE
+                command, stdin=subprocess.PIPE, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE
             )
         except BaseException:
             self._temp.unlink(missing_ok=True)

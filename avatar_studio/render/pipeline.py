@@ -228,14 +228,13 @@ def _run_stages(
             writer.write(frame)
             reporter.advance()
 
-    # The model (and the enhancer, a model too) at the caller's priority, the rest in the background.
-    stages.start("inputs", prepare_inputs, background=True)
+    stages.start("inputs", prepare_inputs)
     stages.start("inference", infer)
-    stages.start("decode", decode, background=True)
-    stages.start("composite", composite, background=True)
+    stages.start("decode", decode)
+    stages.start("composite", composite)
     if restorer is not None:
         stages.start("enhance", lambda: enhance(restorer))
-    stages.start("encode", encode, background=True)
+    stages.start("encode", encode)
     stages.wait()
     reporter.check_cancelled()
 

@@ -12,14 +12,11 @@ whole chain down within a fraction of a second and its exception reaches the cal
 
 from __future__ import annotations
 
-import os
 import queue
-import sys
 import threading
 from collections.abc import Callable
 from typing import Any
 
-from avatar_studio.processes import BACKGROUND_NICENESS
 from avatar_studio.progress import CancelToken
 
 _POLL_S = 0.05
@@ -46,19 +43,11 @@ class StageGroup:
         self._lock = threading.Lock()
         self._threads: list[threading.Thread] = []
 
-    def start(self, name: str, work: Callable[[], None], *, background: bool = False) -> None:
-        """Run `work` in a new thread; an exception it raises stops every stage.
-
-        A `background` stage (and every thread it starts) runs at a lower CPU priority: on a
-        machine with few cores the model's threads then keep the cores whenever they can use
-        them and the light stages fill the gaps, instead of taking slices out of every model step
-        (whose threads then wait for each other).
-        """
+    def start(self, name: str, work: Callable[[], None]) -> None:
+        """Run `work` in a new thread; an exception it raises stops every stage."""
 
         def run() -> None:
             try:
-                if background:
-                    _lower_this_threads_priority()
                 work()
             except StageStopped:
                 pass
@@ -118,15 +107,3 @@ class StageGroup:
         if self._error is not None:
             raise self._error
 
-
-def _lower_this_threads_priority() -> None:
-    """Linux: make the calling thread `BACKGROUND_NICENESS` nice steps lower (threads it starts
-    later inherit it). Elsewhere nothing: the stages then simply share the cores as before."""
-    if not sys.platform.startswith("linux"):
-        return
-    thread_id = threading.get_native_id()
-    try:
-        current = os.getpriority(os.PRIO_PROCESS, thread_id)
-        os.setpriority(os.PRIO_PROCESS, thread_id, min(19, current + BACKGROUND_NICENESS))
-    except OSError:  # a sandbox that forbids it: run at the normal priority
-        pass
