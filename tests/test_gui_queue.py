@@ -288,3 +288,17 @@ def test_file_quit_is_ctrl_q_and_closes_the_app_and_models_menu_imports(open_win
     assert "&Import model…" in models_menu
     quit_action.trigger()
     assert not window.isVisible() and window.session.closed
+
+
+def test_selecting_a_finished_job_shows_its_result_in_the_player(open_window, qtbot, runner, tmp_path):
+    from media_clips import pattern_clip
+
+    window = open_window()
+    (job_id,) = add_jobs(window, tmp_path, 1)
+    pattern_clip(Path(window.session.store.get(job_id).spec.output))  # the stand-in's "render"
+    finish(qtbot, window, runner, job_id)
+    qtbot.waitUntil(lambda: window.session.store.get(job_id).state is JobState.DONE, timeout=20_000)
+    window.renders.refresh()
+    assert window.player.source != Path(window.session.store.get(job_id).output_path)
+    window.queue.select(job_id)
+    assert window.player.source == Path(window.session.store.get(job_id).output_path)

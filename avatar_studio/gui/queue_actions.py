@@ -39,6 +39,7 @@ class QueueActions(QObject):
         queue.clear_requested.connect(self.clear)
         queue.pause_toggled.connect(self.set_paused)
         queue.play_requested.connect(self.play_job)
+        queue.result_selected.connect(self.show_result)
         queue.show_folder_requested.connect(self.show_job_folder)
         queue.show_error_requested.connect(self.show_job_error)
 
@@ -105,6 +106,12 @@ class QueueActions(QObject):
         else:
             self._window.show_error(
                 f"The output of job #{job_id} is gone ({job.output_path}); retry the job to render it again.")
+
+    def show_result(self, job_id: int) -> None:
+        """A finished job was selected: its first frame in the player, as for a selected avatar."""
+        job = self._session.store.get(job_id)
+        if job.output_path and Path(job.output_path).is_file():
+            self._window.player.show_file(Path(job.output_path), f"Render: {job_title(job)}")
 
     def show_job_folder(self, job_id: int) -> None:
         job = self._session.store.get(job_id)

@@ -67,6 +67,7 @@ class QueuePanel(QWidget):
     move_requested = Signal(list, int)
     reorder_requested = Signal(int, int)  # job id, new index among the queued jobs
     play_requested = Signal(int)
+    result_selected = Signal(int)  # one finished job selected: show its first frame
     show_folder_requested = Signal(int)
     show_error_requested = Signal(int)
     clear_requested = Signal(object)  # the set of JobStates to clear
@@ -224,6 +225,8 @@ class QueuePanel(QWidget):
             return
         text = f"#{job.id} {job_title(job)} — {job.state.value}\n{job_tooltip(job)}"
         self.details.setPlainText(text)
+        if job.state is JobState.DONE and len(self.selected_job_ids()) == 1:
+            self.result_selected.emit(job.id)
 
     def _update_actions(self) -> None:
         for spec in _ACTIONS:
