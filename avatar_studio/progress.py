@@ -23,6 +23,10 @@ class Progress:
     done: int
     total: int
     elapsed_s: float
+    #: Units/s over the recent reports (None: use the average since the start).
+    recent_rate: float | None = None
+    #: True while the rate is not steady yet: no ETA is given ("estimating…").
+    estimating: bool = False
 
     @property
     def fraction(self) -> float:
@@ -39,10 +43,11 @@ class Progress:
 
     @property
     def eta_s(self) -> float | None:
-        """Seconds left at the current rate, or None before the rate is known."""
-        if self.done <= 0 or self.rate <= 0:
+        """Seconds left at the recent rate, or None while it is still being estimated."""
+        rate = self.recent_rate if self.recent_rate is not None else self.rate
+        if self.estimating or self.done <= 0 or rate <= 0:
             return None
-        return max(0.0, (self.total - self.done) / self.rate)
+        return max(0.0, (self.total - self.done) / rate)
 
 
 ProgressCallback = Callable[[Progress], None]
@@ -69,11 +74,44 @@ class CancelToken:
 
 
 @dataclass
+class RateEstimate:
+    """A smoothed units/s that ignores the warm-up before the first unit (model loading, seeking).
+
+    Each sample is the rate between two reports; an exponential average with weight `alpha`
+    smooths them. The estimate counts as steady after `min_samples` samples spanning at least
+    `min_span_s` seconds of work, so the first, noisy frames give no ETA at all.
+    """
+
+    alpha: float = 0.3
+    min_samples: int = 5
+    min_span_s: float = 2.0
+    value: float | None = None
+    samples: int = 0
+    span_s: float = 0.0
+    _last: tuple[float, int] | None = None
+
+    def add(self, now: float, done: int) -> None:
+        if self._last is not None and now > self._last[0] and done > self._last[1]:
+            then, before = self._last
+            sample = (done - before) / (now - then)
+            self.value = sample if self.value is None else self.alpha * sample + (1 - self.alpha) * self.value
+            self.samples += 1
+            self.span_s += now - then
+        if self._last is None or done > self._last[1]:
+            self._last = (now, done)
+
+    @property
+    def steady(self) -> bool:
+        return self.samples >= self.min_samples and self.span_s >= self.min_span_s
+
+
+@dataclass
 class ProgressReporter:
     """Counts units for one stage and forwards throttled `Progress` snapshots to a callback.
 
     Reports at most every `min_interval_s` (and always the first and the final one) so a fast
-    loop does not flood a GUI event queue.
+    loop does not flood a GUI event queue. Each report carries the smoothed recent rate, and
+    says "estimating" until that rate is steady.
     """
 
     stage: str
@@ -82,22 +120,33 @@ class ProgressReporter:
     cancel: CancelToken | None = None
     min_interval_s: float = 0.1
     done: int = 0
-    _start: float = field(default_factory=time.perf_counter)
+    clock: Callable[[], float] = time.perf_counter
+    rate_estimate: RateEstimate = field(default_factory=RateEstimate)
+    _start: float | None = None
     _last_report: float = -1.0
+
+    def __post_init__(self) -> None:
+        if self._start is None:
+            self._start = self.clock()
 
     def advance(self, n: int = 1) -> None:
         """Record `n` more units; raises `Cancelled` if cancellation was requested."""
         self.done += n
         if self.cancel is not None:
             self.cancel.raise_if_cancelled()
-        now = time.perf_counter()
+        now = self.clock()
         finished = self.done >= self.total
-        if self.callback is not None and (finished or now - self._last_report >= self.min_interval_s):
+        if finished or now - self._last_report >= self.min_interval_s:
             self._last_report = now
-            self.callback(self.snapshot())
+            self.rate_estimate.add(now, self.done)
+            if self.callback is not None:
+                self.callback(self.snapshot())
 
     def snapshot(self) -> Progress:
-        return Progress(self.stage, self.done, self.total, time.perf_counter() - self._start)
+        estimate = self.rate_estimate
+        finished = self.done >= self.total
+        return Progress(self.stage, self.done, self.total, self.clock() - (self._start or 0.0),
+                        recent_rate=estimate.value, estimating=not (estimate.steady or finished))
 
     def check_cancelled(self) -> None:
         if self.cancel is not None:

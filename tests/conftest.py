@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
@@ -60,3 +61,41 @@ def isolated_home(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
     monkeypatch.setenv("AVATAR_STUDIO_MODELS", str(models))
     monkeypatch.setenv("AVATAR_STUDIO_CONFIG", str(tmp_path / "config"))
     return home
+
+
+@pytest.fixture(autouse=True)
+def gui_threads_end_with_their_test() -> Iterator[None]:
+    """After a GUI test: let its worker threads end, run Qt's pending deletions, then collect
+    garbage, all at this quiet point. Left to chance, a later test's allocation could start a garbage
+    collection that deletes a Qt object while the thread that owns it is still finishing and
+    waiting for the GIL (seen as a hang inside an unrelated widget's constructor)."""
+    yield
+    import gc
+    import sys
+
+    workers = sys.modules.get("avatar_studio.gui.workers")
+    if workers is None:
+        return
+    from PySide6.QtCore import QCoreApplication, QEvent
+
+    app = QCoreApplication.instance()
+    if app is None:
+        return
+    workers.BackgroundTask.wait_for_all()
+    app.processEvents()
+    QCoreApplication.sendPostedEvents(None, QEvent.Type.DeferredDelete)
+    gc.collect()
+
+
+def pytest_sessionfinish(session: pytest.Session, exitstatus: int) -> None:
+    """Let GUI worker threads a test left running (an encoder trial, say) end before the process
+    does: Qt aborts when a QThread is destroyed while it still runs."""
+    import sys
+
+    workers = sys.modules.get("avatar_studio.gui.workers")
+    if workers is None:
+        return
+    from PySide6.QtCore import QCoreApplication
+
+    if QCoreApplication.instance() is not None:
+        workers.BackgroundTask.wait_for_all()

@@ -67,7 +67,7 @@ def test_a_real_recording_shows_its_duration_and_format(qtbot, form, shared_medi
 def test_every_control_is_labelled_and_the_numbers_explained(form):
     buddies = {label.buddy() for label in form.findChildren(QLabel) if label.buddy() is not None}
     for control in (form.avatar, form.audio, form.model, form.backend, form.device, form.precision,
-                    form.loop, form.batch_size, form.crf, form.preset, form.output):
+                    form.loop, form.batch_size, form.crf, form.preset, form.encoder, form.output):
         assert control in buddies, control
     assert "memory" in form.batch_size.toolTip()
     assert "quality" in form.crf.toolTip().lower() and "bigger files" in form.crf.toolTip()

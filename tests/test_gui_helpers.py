@@ -57,7 +57,7 @@ def test_file_kind(name, kind):
 
 
 def test_box_at_follows_the_playback_position():
-    from avatar_studio.gui.player_panel import box_at
+    from avatar_studio.gui.player_picture import box_at
 
     boxes = np.array([[0, 0, 10, 10], [1, 1, 11, 11], [2, 2, 12, 12]])
     assert box_at(boxes, 25.0, 0) == (0, 0, 10, 10)

@@ -119,7 +119,7 @@ def test_render_job_runs_to_done_plays_and_the_queue_survives_a_rebuild(
     assert "PyTorch" in done.device_description
     assert "PyTorch" in window._device.text()
 
-    window.renders.play_job(job.id)
+    window.queue_actions.play_job(job.id)
     assert window.player.source == output
 
     window.shutdown()
@@ -133,12 +133,18 @@ def test_render_job_runs_to_done_plays_and_the_queue_survives_a_rebuild(
     rebuilt.form.set_audio(audio)
     preview = rebuilt.renders.quick_preview()
     assert wait_for_job(qtbot, rebuilt, preview.id, {JobState.DONE, JobState.FAILED}).state is JobState.DONE
-    assert rebuilt.player.source == Path(rebuilt.session.store.get(preview.id).output_path)
+    # Shown once the scheduler's report of the finished job has arrived (after the state changed).
+    expected = Path(rebuilt.session.store.get(preview.id).output_path)
+    qtbot.waitUntil(lambda: rebuilt.player.source == expected, timeout=30_000)
     assert rebuilt.player.source.parent == isolated_home.resolve() / "previews"
 
 
 def test_cancel_stops_the_render_and_leaves_no_output(
-        open_window, qtbot, shared_media, synthetic_checkpoint, isolated_home, tmp_path):
+        open_window, qtbot, shared_media, synthetic_checkpoint, isolated_home, tmp_path, monkeypatch):
+    from PySide6.QtWidgets import QMessageBox
+
+    # Cancelling a render that has run a while asks first (a loaded machine gets there): "Yes".
+    monkeypatch.setattr(QMessageBox, "question", lambda *args, **kwargs: QMessageBox.StandardButton.Yes)
     install_model(synthetic_checkpoint, Path(os.environ["AVATAR_STUDIO_MODELS"]))
     prepare_avatar(isolated_home, shared_media)
     audio = make_speech(shared_media, tmp_path, 5.0)

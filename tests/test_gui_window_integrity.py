@@ -103,7 +103,7 @@ def test_a_refused_audio_cannot_be_queued_and_a_stale_error_goes_when_queueing_w
     job = window.renders.queue_render()
     assert job is not None
     assert window.banner.text() == ""  # the old error no longer applies
-    window.renders.cancel_job(job.id)
+    window.session.scheduler.cancel(job.id)
     qtbot.waitUntil(lambda: window.session.scheduler.running_job_id is None
                     and window.session.store.get(job.id).is_finished, timeout=60_000)
 

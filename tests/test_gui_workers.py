@@ -155,6 +155,6 @@ def test_shutdown_keeps_the_store_open_until_a_slow_render_ends(qtbot, tmp_path)
     release.set()
     qtbot.waitUntil(lambda: session.closed, timeout=20_000)
     assert late_writes == ["cancelled"]
-    assert not BackgroundTask._running
+    qtbot.waitUntil(lambda: not BackgroundTask._running, timeout=10_000)  # Qt deleted the thread
     with JobStore.for_library(tmp_path) as store:
         assert store.get(job_id).state is JobState.CANCELLED

@@ -153,6 +153,21 @@ def test_move_to_puts_a_job_next_in_one_call_and_keeps_the_history(store: JobSto
         store.move_to(running, 0)
 
 
+def test_clear_forgets_the_finished_jobs_of_the_given_states_only(store: JobStore) -> None:
+    done, failed, cancelled, waiting = (store.add(make_spec(n)).id for n in range(4))
+    for job_id in (done, failed):
+        store.mark_running(job_id)
+    store.mark_done(done, "/tmp/out.mp4", 1.0)
+    store.mark_failed(failed, "No face found.")
+    store.mark_cancelled(cancelled)
+    assert store.clear({JobState.DONE, JobState.CANCELLED}) == 2
+    assert [job.id for job in store.list()] == [failed, waiting]
+    assert store.clear({JobState.FAILED}) == 1
+    with pytest.raises(AvatarStudioError, match="Only finished jobs"):
+        store.clear({JobState.QUEUED})
+    assert [job.id for job in store.list()] == [waiting]
+
+
 def test_move_survives_reopen(db_path: Path) -> None:
     with JobStore(db_path) as store:
         a, b = store.add(make_spec(1)).id, store.add(make_spec(2)).id

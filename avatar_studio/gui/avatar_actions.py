@@ -9,8 +9,7 @@ from __future__ import annotations
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from PySide6.QtCore import QObject, QUrl
-from PySide6.QtGui import QDesktopServices
+from PySide6.QtCore import QObject
 from PySide6.QtWidgets import (
     QDialog,
     QFileDialog,
@@ -24,9 +23,10 @@ from avatar_studio.avatars.library import Avatar
 from avatar_studio.avatars.prepare import PrepareSettings
 from avatar_studio.errors import AvatarStudioError
 from avatar_studio.gui.add_avatar_dialog import AddAvatarDialog
+from avatar_studio.gui.desktop import open_folder
 from avatar_studio.gui.file_kinds import AVATAR_FILTER
 from avatar_studio.gui.formatting import format_progress
-from avatar_studio.gui.queue_panel import job_title
+from avatar_studio.gui.queue_table import job_title
 from avatar_studio.gui.workers import BackgroundTask
 from avatar_studio.jobs.model import Job, JobState
 from avatar_studio.progress import CancelToken, Progress, ProgressCallback
@@ -238,8 +238,9 @@ class AvatarActions(QObject):
 
     def show_folder(self, name: str) -> None:
         avatar = self._window.run_instant(lambda: self._window.session.library.get(name))
-        if avatar is not None:
-            QDesktopServices.openUrl(QUrl.fromLocalFile(str(avatar.folder)))
+        problem = open_folder(avatar.folder) if avatar is not None else None
+        if problem and avatar is not None:
+            self._window.show_error(problem, str(avatar.folder))
 
     def _on_selected(self, avatar: Avatar | None) -> None:
         if avatar is not None:

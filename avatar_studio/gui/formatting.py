@@ -71,9 +71,18 @@ def format_progress(progress: Progress) -> str:
     parts = [f"{progress.stage} {progress.percent:.0f} %"]
     if progress.rate > 0:
         parts.append(format_rate(progress.rate))
-    if progress.eta_s is not None:
-        parts.append(f"{format_clock(progress.eta_s)} left")
-    return " · ".join(parts)
+    parts.append(eta_text(progress.eta_s, progress.estimating))
+    return " · ".join(part for part in parts if part)
+
+
+def eta_text(eta_s: float | None, estimating: bool) -> str:
+    """'0:07 left', 'estimating…' while the rate settles, '' when there is nothing to say."""
+    if eta_s is not None:
+        return f"{format_clock(eta_s)} left"
+    return ESTIMATING if estimating else ""
+
+
+ESTIMATING = "estimating…"
 
 
 def avatar_summary(duration_s: float, width: int, height: int, fps: float, frame_count: int) -> str:

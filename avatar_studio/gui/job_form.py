@@ -1,20 +1,20 @@
 """The render form: what to render (avatar, audio, model) and how (device, precision, encoder).
 
-It builds a `JobSpec`; the main window queues it. With no model installed it says what file is
-needed, where it comes from and offers the import, instead of a form that cannot work.
+It builds a `JobSpec`; the main window queues it. With no model installed it shows the
+`no_model_banner` instead of a form that cannot work. The audio is checked by `audio_check`; the
+help texts it shares with the settings dialog live in `engine_options`.
 """
 
 from __future__ import annotations
 
 from pathlib import Path
 
-from PySide6.QtCore import Qt, Signal
-from PySide6.QtGui import QDragEnterEvent, QDropEvent, QStandardItemModel
+from PySide6.QtCore import Signal
+from PySide6.QtGui import QDragEnterEvent, QDropEvent
 from PySide6.QtWidgets import (
     QComboBox,
     QFileDialog,
     QFormLayout,
-    QFrame,
     QHBoxLayout,
     QLabel,
     QLineEdit,
@@ -37,18 +37,14 @@ from avatar_studio.choices import (
     PRECISIONS,
     check_choice,
 )
+from avatar_studio.gui.audio_check import AudioCheck, dropped_audio
 from avatar_studio.gui.encoder_combo import EncoderCombo
-from avatar_studio.gui.file_kinds import (
-    AUDIO_FILTER,
-    OUTPUT_FILTER,
-    FileKind,
-    file_kind,
-    with_output_suffix,
-)
+from avatar_studio.gui.engine_options import BATCH_TIP, CRF_TIP, LOOP_TIP, PRESET_TIP, grey_out_missing
+from avatar_studio.gui.file_kinds import AUDIO_FILTER, OUTPUT_FILTER, with_output_suffix
 from avatar_studio.gui.form_rows import choice_combo, widget_row
-from avatar_studio.gui.formatting import audio_summary, format_size
+from avatar_studio.gui.formatting import format_size
 from avatar_studio.gui.icons import icon
-from avatar_studio.gui.media_probe import MediaProber
+from avatar_studio.gui.no_model_banner import NoModelBanner
 from avatar_studio.gui.quality_group import QualityGroup
 from avatar_studio.jobs.model import JobSpec
 from avatar_studio.jobs.naming import default_output_path, writable_output_folder
@@ -57,29 +53,13 @@ from avatar_studio.settings import EngineSettings
 
 PREVIEW_SECONDS = 5.0
 
-#: Plain-words help for the settings people ask about.
-BATCH_TIP = ("How many video frames the model works on at once. Larger is faster on a GPU but needs "
-             "more memory; if the GPU runs out, the app halves it by itself.")
-CRF_TIP = ("Picture quality of the saved video: lower numbers look better and make bigger files. "
-           "18 looks the same as the original to most eyes; 23 is smaller; above 28 looks blocky.")
-PRESET_TIP = ("How hard the encoder works to make the file small. Slower presets make slightly smaller "
-              "files at the same quality but take longer; veryfast is a good balance.")
-LOOP_TIP = "How the avatar's clip repeats under longer audio: pingpong plays it forward then backward; loop restarts it"
-
-NO_MODEL_TEXT = (
-    "<b>No model yet.</b> Rendering needs Wav2Lip weights: <tt>wav2lip.pth</tt> or "
-    "<tt>wav2lip_gan.pth</tt> (linked from the Wav2Lip authors' repository, "
-    "<a href='https://github.com/Rudrabha/Wav2Lip'>github.com/Rudrabha/Wav2Lip</a>; "
-    "research and non-commercial use only), or an <tt>.onnx</tt> export of them. "
-    "Import the file (or drop it on the window); it is checked and copied into the models folder."
-)
-
 
 class JobForm(QWidget):
     queue_requested = Signal()
     preview_requested = Signal()
     frame_preview_requested = Signal()
     import_model_requested = Signal()
+    several_audio_chosen = Signal(list)  # [Path, ...]: queue one job per file with these settings
 
     def __init__(self, parent: QWidget | None = None) -> None:
         super().__init__(parent)
@@ -91,22 +71,15 @@ class JobForm(QWidget):
 
         self.avatar = QComboBox()
         self.avatar.currentIndexChanged.connect(self._suggest_output)
+        self._audio_check = AudioCheck(self)
+        self._audio_check.changed.connect(self._update_buttons)
+        self.audio_info = self._audio_check.info
         self.audio = QLineEdit()
         self.audio.setPlaceholderText("voice recording: wav, mp3, m4a, flac, ogg… (or drop it here)")
         self.audio.textChanged.connect(self._suggest_output)
         self.audio.textChanged.connect(self._on_audio_text)
-        self.audio.editingFinished.connect(lambda: self._probe_audio(Path(self.audio.text().strip()))
+        self.audio.editingFinished.connect(lambda: self._audio_check.check(Path(self.audio.text().strip()))
                                            if self.audio.text().strip() else None)
-        self.audio_info = QLabel()
-        self.audio_info.setWordWrap(True)
-        self.audio_info.setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByMouse)
-        self.audio_info.hide()
-        #: Why the chosen audio cannot be rendered ("" when it can, or while it is being checked).
-        self.audio_problem = ""
-        self.audio_details: MediaInfo | None = None
-        self._prober = MediaProber(parent=self)
-        self._prober.probed.connect(self._on_audio_probed)
-        self._prober.refused.connect(self._on_audio_refused)
         browse_audio = QToolButton()
         browse_audio.setIcon(icon("folder"))
         browse_audio.setToolTip("Choose the audio file")
@@ -140,16 +113,8 @@ class JobForm(QWidget):
         browse_output.setToolTip("Choose where to save the video")
         browse_output.clicked.connect(self._browse_output)
 
-        self.no_model_banner = QFrame()
-        self.no_model_banner.setObjectName("banner")
-        banner_text = QLabel(NO_MODEL_TEXT)
-        banner_text.setWordWrap(True)
-        banner_text.setOpenExternalLinks(True)
-        banner_button = QPushButton(icon("import"), "Import model…")
-        banner_button.clicked.connect(self.import_model_requested)
-        banner_layout = QHBoxLayout(self.no_model_banner)
-        banner_layout.addWidget(banner_text, 1)
-        banner_layout.addWidget(banner_button, 0, Qt.AlignmentFlag.AlignTop)
+        self.no_model_banner = NoModelBanner()
+        self.no_model_banner.import_requested.connect(self.import_model_requested)
 
         self.preview_button = QPushButton(icon("preview"), f"Quick preview ({PREVIEW_SECONDS:.0f} s)")
         self.preview_button.setToolTip("Render the first 5 seconds with these settings and play them")
@@ -174,8 +139,9 @@ class JobForm(QWidget):
             self.backend, self._label("&Device", self.device), self.device,
             self._label("&Precision", self.precision), self.precision, stretch_all=True))
         form.addRow(self._label("&Loop", self.loop), self._row(
-            self.loop, self._label("Batc&h size", self.batch_size), self.batch_size,
-            self._label("C&RF", self.crf), self.crf, self._label("Pre&set", self.preset), self.preset, self.encoder,
+            self.loop, self._label("Batc&h size", self.batch_size), self.batch_size, stretch_all=True))
+        form.addRow(self._label("E&ncoder", self.encoder), self._row(
+            self.encoder, self._label("C&RF", self.crf), self.crf, self._label("Pre&set", self.preset), self.preset,
             stretch_all=True))
         form.addRow(self._label("&Output", self.output), self._row(self.output, browse_output))
         self.output_note = QLabel()
@@ -258,7 +224,7 @@ class JobForm(QWidget):
     def set_audio(self, path: Path) -> None:
         """Use `path` as the audio and check it in the background (duration, format, or why not)."""
         self.audio.setText(str(path))
-        self._probe_audio(path)
+        self._audio_check.check(path)
 
     def set_output(self, path: Path) -> None:
         """Use `path` as the output (kept until a job is queued, as if typed)."""
@@ -271,6 +237,16 @@ class JobForm(QWidget):
         self._suggest_output()
 
     # -- reading -----------------------------------------------------------------------------------
+
+    @property
+    def audio_problem(self) -> str:
+        """Why the chosen audio cannot be rendered ("" when it can, or while it is being checked)."""
+        return self._audio_check.problem
+
+    @property
+    def audio_details(self) -> MediaInfo | None:
+        """The chosen audio's facts once checked."""
+        return self._audio_check.details
 
     def spec(self, preview_output: Path | None = None) -> JobSpec:
         """The job as filled in; a preview renders the first seconds to `preview_output`."""
@@ -300,37 +276,9 @@ class JobForm(QWidget):
 
     # -- internals ---------------------------------------------------------------------------------
 
-    def _probe_audio(self, path: Path) -> None:
-        if self.audio_details is not None and self.audio_details.path == path:
-            return  # already checked
-        self.audio_details = None
-        self.audio_problem = ""
-        self._show_audio_info("Checking the audio…", error=False)
-        self._prober.probe(path)
-        self._update_buttons()
-
     def _on_audio_text(self, text: str) -> None:
-        if not text.strip():  # cleared: nothing to complain about any more
-            self.audio_details, self.audio_problem = None, ""
-            self._show_audio_info("", error=False)
-            self._update_buttons()
-
-    def _on_audio_probed(self, path: Path, info: MediaInfo) -> None:
-        self.audio_details = info
-        self.audio_problem = ""
-        self._show_audio_info(audio_summary(info), error=False)
-        self._update_buttons()
-
-    def _on_audio_refused(self, path: Path, reason: str) -> None:
-        self.audio_details = None
-        self.audio_problem = reason
-        self._show_audio_info(f"Cannot use this audio: {reason}", error=True)
-        self._update_buttons()
-
-    def _show_audio_info(self, text: str, error: bool) -> None:
-        self.audio_info.setText(text)
-        self.audio_info.setStyleSheet("color: #d64545;" if error else "")
-        self.audio_info.setVisible(bool(text))
+        if not text.strip():
+            self._audio_check.forget()
 
     def _update_buttons(self) -> None:
         usable = self._has_models and not self.audio_problem
@@ -352,9 +300,12 @@ class JobForm(QWidget):
         self._output_edited = bool(text.strip())
 
     def _browse_audio(self) -> None:
-        path, _ = QFileDialog.getOpenFileName(self, "Choose the voice recording", self.audio.text(), AUDIO_FILTER)
-        if path:
-            self.set_audio(Path(path))
+        paths, _ = QFileDialog.getOpenFileNames(
+            self, "Choose the voice recording (several: one render each)", self.audio.text(), AUDIO_FILTER)
+        if len(paths) == 1:
+            self.set_audio(Path(paths[0]))
+        elif paths:
+            self.several_audio_chosen.emit([Path(path) for path in paths])
 
     def _browse_output(self) -> None:
         path, chosen = QFileDialog.getSaveFileName(self, "Save the video as", self.output.text(), OUTPUT_FILTER)
@@ -362,13 +313,16 @@ class JobForm(QWidget):
             self.set_output(with_output_suffix(Path(path), chosen))
 
     def dragEnterEvent(self, event: QDragEnterEvent) -> None:
-        if audio_from_urls(event.mimeData().urls()) is not None:
+        if dropped_audio(event.mimeData().urls()):
             event.acceptProposedAction()
 
     def dropEvent(self, event: QDropEvent) -> None:
-        path = audio_from_urls(event.mimeData().urls())
-        if path is not None:
-            self.set_audio(path)
+        paths = dropped_audio(event.mimeData().urls())
+        if len(paths) == 1:
+            self.set_audio(paths[0])
+        elif paths:
+            self.several_audio_chosen.emit(paths)
+        if paths:
             event.acceptProposedAction()
 
     _combo = staticmethod(choice_combo)
@@ -380,26 +334,3 @@ class JobForm(QWidget):
         label = QLabel(text)
         label.setBuddy(buddy)
         return label
-
-
-def grey_out_missing(combo: QComboBox, reasons: dict[str, str]) -> None:
-    """Disable the entries of `combo` that have a reason (shown as their tooltip); a disabled
-    current entry gives way to the first one ("auto", which picks what is present)."""
-    model = combo.model()
-    assert isinstance(model, QStandardItemModel)
-    for row in range(combo.count()):
-        reason = reasons.get(combo.itemText(row), "")
-        item = model.item(row)
-        item.setEnabled(not reason)
-        item.setToolTip(reason or "available on this machine")
-    current = combo.currentIndex()
-    if current >= 0 and not model.item(current).isEnabled():
-        combo.setCurrentIndex(0)
-
-
-def audio_from_urls(urls) -> Path | None:
-    """The first local audio file among dropped URLs."""
-    for url in urls:
-        if url.isLocalFile() and file_kind(Path(url.toLocalFile())) is FileKind.AUDIO:
-            return Path(url.toLocalFile())
-    return None

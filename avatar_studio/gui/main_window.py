@@ -36,6 +36,7 @@ from avatar_studio.gui.library_panel import LibraryPanel
 from avatar_studio.gui.menus import build_menus
 from avatar_studio.gui.model_actions import ModelActions
 from avatar_studio.gui.player_panel import create_player
+from avatar_studio.gui.queue_actions import QueueActions
 from avatar_studio.gui.queue_panel import QueuePanel
 from avatar_studio.gui.render_actions import RenderActions
 from avatar_studio.gui.scheduler import RenderScheduler
@@ -68,6 +69,7 @@ class MainWindow(QMainWindow):
         self._build_layout()
         self.avatars = AvatarActions(self)
         self.renders = RenderActions(self)
+        self.queue_actions = QueueActions(self)
         self.models = ModelActions(self)
         self.frame_previews = FramePreviewActions(self)
         self.menu_actions = build_menus(self)
@@ -122,18 +124,23 @@ class MainWindow(QMainWindow):
     # -- drops -------------------------------------------------------------------------------------
 
     def handle_dropped_paths(self, paths: list[Path]) -> None:
-        """Route dropped files: videos/photos become avatars, audio fills the form, models are imported."""
-        unknown = []
+        """Route dropped files: videos/photos become avatars, models are imported, one audio
+        file fills the form and several are queued as one job each with the form's settings."""
+        unknown, audio = [], []
         for path in paths:
             kind = file_kind(path)
             if kind is FileKind.AVATAR:
                 self.avatars.add_from_file(path)
             elif kind is FileKind.AUDIO:
-                self.form.set_audio(path)
+                audio.append(path)
             elif kind is FileKind.MODEL:
                 self.models.import_file(path)
             else:
                 unknown.append(path.name)
+        if len(audio) == 1:
+            self.form.set_audio(audio[0])
+        elif audio:
+            self.renders.queue_for_audio_files(audio)
         if unknown:
             self.show_error(f"Not a video, photo, audio or model file: {', '.join(unknown)}.")
 

@@ -8,11 +8,12 @@ and reports the facts or ffmpeg's reason for refusing it. Only the newest reques
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
-from PySide6.QtCore import QObject, Signal
+from PySide6.QtCore import QObject, Signal, Slot
 
 from avatar_studio.errors import AvatarStudioError
 from avatar_studio.gui.workers import BackgroundTask
@@ -51,7 +52,8 @@ class MediaProber(QObject):
     """Probes one file at a time in a worker; a newer request makes older answers irrelevant.
 
     Signals: `probed(path, result)` with a `MediaInfo` (audio) or `SourcePreview` (source),
-    `refused(path, reason)` with ffmpeg's or our one-sentence reason.
+    `refused(path, reason)` with ffmpeg's or our one-sentence reason. The answers arrive at bound
+    slots, which Qt disconnects when the prober (with its form or dialog) is destroyed first.
     """
 
     probed = Signal(object, object)
@@ -59,20 +61,38 @@ class MediaProber(QObject):
 
     def __init__(self, as_source: bool = False, parent: QObject | None = None) -> None:
         super().__init__(parent)
-        self._as_source = as_source
+        self._work: Callable[[Path], object] = preview_source if as_source else probe_audio
         self._latest: Path | None = None
         self.task: BackgroundTask | None = None
 
     def probe(self, path: Path) -> BackgroundTask:
         self._latest = path
-        work = preview_source if self._as_source else probe_audio
-        task = BackgroundTask(lambda _progress, _cancel: work(path), name="probe")
-        task.succeeded.connect(lambda result: self._answer(path, self.probed, result))
-        task.failed.connect(lambda message, _details: self._answer(path, self.refused, message))
+        work = self._work
+
+        def check(_progress: object, _cancel: object) -> tuple[Path, object, str]:
+            try:
+                return path, work(path), ""
+            except AvatarStudioError as error:
+                return path, None, str(error)
+
+        task = BackgroundTask(check, name="probe")
+        task.succeeded.connect(self._on_answer)
+        task.failed.connect(self._on_bug)
         self.task = task
         task.start()
         return task
 
-    def _answer(self, path: Path, signal, value) -> None:
-        if path == self._latest:
-            signal.emit(path, value)
+    @Slot(object)
+    def _on_answer(self, answer: tuple[Path, object, str]) -> None:
+        path, result, reason = answer
+        if path != self._latest:
+            return
+        if reason:
+            self.refused.emit(path, reason)
+        else:
+            self.probed.emit(path, result)
+
+    @Slot(str, str)
+    def _on_bug(self, message: str, _details: str) -> None:
+        if self._latest is not None:
+            self.refused.emit(self._latest, message)

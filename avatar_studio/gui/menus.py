@@ -41,7 +41,7 @@ def menu_layout(window: MainWindow) -> dict[str, list[MenuItem | None]]:
             SEPARATOR,
             MenuItem("&Settings…", window.open_settings, "settings", QKeySequence.StandardKey.Preferences),
             SEPARATOR,
-            MenuItem("&Quit", window.close, None, QKeySequence.StandardKey.Quit),
+            MenuItem("&Quit", window.close, None, "Ctrl+Q"),  # Cmd+Q on macOS; Windows has no standard key
         ],
         "&Render": [
             MenuItem("&Queue render", window.renders.queue_render, "render", "Ctrl+R"),
@@ -51,6 +51,7 @@ def menu_layout(window: MainWindow) -> dict[str, list[MenuItem | None]]:
         ],
         "&Models": [
             MenuItem("&Models…", window.models.open_dialog, "model"),
+            MenuItem("&Import model…", window.models.import_dialog, "import"),
         ],
         "&Help": [
             MenuItem("Open &log", window.open_log, "folder"),
@@ -60,7 +61,8 @@ def menu_layout(window: MainWindow) -> dict[str, list[MenuItem | None]]:
 
 
 def build_menus(window: MainWindow) -> dict[str, QAction]:
-    """Fill the window's menu bar; returns the actions by their text without '&' (for tests)."""
+    """Fill the window's menu bar; returns the actions by their text without '&' (the first one
+    where two menus offer the same command)."""
     actions: dict[str, QAction] = {}
     for title, items in menu_layout(window).items():
         menu = window.menuBar().addMenu(title)
@@ -75,7 +77,7 @@ def build_menus(window: MainWindow) -> dict[str, QAction]:
                 action.setShortcut(QKeySequence(item.shortcut))
             action.triggered.connect(item.slot)
             menu.addAction(action)
-            actions[item.text.replace("&", "")] = action
+            actions.setdefault(item.text.replace("&", ""), action)
     # Space toggles playback anywhere except where it types (line edits take it first).
     QShortcut(QKeySequence(Qt.Key.Key_Space), window, window.player.toggle_play)
     return actions

@@ -1,11 +1,10 @@
 """The preview player: an avatar's prepared clip or a finished render, with an optional face box.
 
 The video is a `QGraphicsVideoItem` sized to the clip's own pixel size, so a face box from the
-avatar's metadata (pixels of the prepared frames) is drawn with a rectangle item in the very same
-coordinates; the box is a child of the video item, which clips it, so the view's letterbox bars
-never show it. It behaves like an editor's viewer: the first frame appears as soon as a clip is
-chosen and the last one stays at the end (QtMultimedia would show black), a click on the seek bar
-jumps there, and the keys step by frame (Left/Right), by second (Shift), J/K/L and Home/End.
+avatar's metadata (pixels of the prepared frames) is drawn in the very same coordinates
+(`player_picture`). It behaves like an editor's viewer: the first frame appears as soon as a
+clip is chosen and the last one stays at the end (QtMultimedia would show black). The seek bar,
+frame stepping and J/K/L keys live in `player_transport`.
 """
 
 from __future__ import annotations
@@ -15,28 +14,24 @@ from pathlib import Path
 
 import numpy as np
 from PySide6.QtCore import QRectF, QSizeF, Qt, QUrl, Signal
-from PySide6.QtGui import QColor, QKeySequence, QMouseEvent, QPainter, QPen, QPixmap, QShortcut
 from PySide6.QtWidgets import (
     QCheckBox,
     QGraphicsItem,
     QGraphicsPixmapItem,
-    QGraphicsRectItem,
     QGraphicsScene,
-    QGraphicsView,
     QHBoxLayout,
     QLabel,
     QSlider,
-    QStyle,
-    QStyleOptionSlider,
     QToolButton,
     QVBoxLayout,
     QWidget,
 )
 
 from avatar_studio.faces.align import FrameMask
-from avatar_studio.gui.compare_view import mask_image
 from avatar_studio.gui.formatting import format_timecode, frame_at
 from avatar_studio.gui.icons import icon
+from avatar_studio.gui.player_picture import FittingView, box_at, draw_face_overlay, face_box_item
+from avatar_studio.gui.player_transport import KEYS_HELP, SeekSlider, Transport
 
 try:  # QtMultimedia needs system libraries (libpulse on Linux) that a bare server may lack
     from PySide6.QtMultimedia import (
@@ -56,76 +51,6 @@ NOTHING_TO_PLAY = "Nothing to play — select an avatar or a finished job."
 NO_SOUND_DEVICE = "No sound device"
 #: The rate assumed for stepping through a file whose rate QtMultimedia does not report.
 FALLBACK_FPS = 25.0
-MAX_RATE = 4.0
-KEYS_HELP = ("Space play/pause · Left/Right one frame · Shift+Left/Right one second · "
-             "J slower/back · K pause · L play/faster · Home/End first/last frame")
-
-
-def box_at(boxes: np.ndarray | None, fps: float, position_ms: int) -> tuple[float, float, float, float] | None:
-    """The face box (x1, y1, x2, y2) shown at `position_ms` of a clip at `fps`, or None without boxes."""
-    if boxes is None or len(boxes) == 0 or fps <= 0:
-        return None
-    index = min(frame_at(position_ms, fps), len(boxes) - 1)
-    x1, y1, x2, y2 = (float(v) for v in boxes[index])
-    return x1, y1, x2, y2
-
-
-def frame_position_ms(index: int, fps: float) -> int:
-    """A position inside frame `index` (its middle), so a seek lands on that frame, not the one before."""
-    return int((index + 0.5) * 1000.0 / fps)
-
-
-class SeekSlider(QSlider):
-    """A seek bar that jumps to where it is clicked (a plain slider only pages towards the click)."""
-
-    seek_requested = Signal(int)  # position in ms, on a click or while dragging
-
-    def __init__(self, parent: QWidget | None = None) -> None:
-        super().__init__(Qt.Orientation.Horizontal, parent)
-        self.sliderMoved.connect(self.seek_requested)
-
-    def value_at(self, x: float) -> int:
-        """The value under horizontal pixel `x`, by the style's own geometry of groove and handle."""
-        option = QStyleOptionSlider()
-        self.initStyleOption(option)
-        style = self.style()
-        groove = style.subControlRect(QStyle.ComplexControl.CC_Slider, option,
-                                      QStyle.SubControl.SC_SliderGroove, self)
-        handle = style.subControlRect(QStyle.ComplexControl.CC_Slider, option,
-                                      QStyle.SubControl.SC_SliderHandle, self)
-        span = groove.width() - handle.width()
-        offset = int(x) - groove.x() - handle.width() // 2
-        return QStyle.sliderValueFromPosition(self.minimum(), self.maximum(), offset, max(span, 1),
-                                              option.upsideDown)
-
-    def mousePressEvent(self, event: QMouseEvent) -> None:
-        if event.button() == Qt.MouseButton.LeftButton and self.maximum() > self.minimum():
-            value = self.value_at(event.position().x())
-            self.setValue(value)
-            self.seek_requested.emit(value)
-        super().mousePressEvent(event)  # a press on the handle (now under the mouse) starts a drag
-
-
-class _FittingView(QGraphicsView):
-    """A graphics view that always shows the whole video, letterboxed."""
-
-    def __init__(self, scene: QGraphicsScene, item: QGraphicsItem) -> None:
-        super().__init__(scene)
-        self._item = item
-        self.setHorizontalScrollBarPolicy(Qt.ScrollBarPolicy.ScrollBarAlwaysOff)
-        self.setVerticalScrollBarPolicy(Qt.ScrollBarPolicy.ScrollBarAlwaysOff)
-        self.setRenderHint(QPainter.RenderHint.SmoothPixmapTransform)
-        self.setBackgroundBrush(QColor(20, 20, 20))
-        self.setFrameShape(QGraphicsView.Shape.NoFrame)
-        self.setFocusPolicy(Qt.FocusPolicy.ClickFocus)  # a click on the picture gives the keys to the player
-        self.setMinimumSize(320, 240)
-
-    def fit(self) -> None:
-        self.fitInView(self._item, Qt.AspectRatioMode.KeepAspectRatio)
-
-    def resizeEvent(self, event) -> None:
-        super().resizeEvent(event)
-        self.fit()
 
 
 class PlayerPanel(QWidget):
@@ -146,33 +71,30 @@ class PlayerPanel(QWidget):
         self._video.setAspectRatioMode(Qt.AspectRatioMode.IgnoreAspectRatio)
         self._video.setFlag(QGraphicsItem.GraphicsItemFlag.ItemClipsChildrenToShape)
         self._scene.addItem(self._video)
-        self._box = QGraphicsRectItem(self._video)  # a child: clipped to the picture, never on the bars
-        pen = QPen(QColor(80, 220, 120), 2)
-        pen.setCosmetic(True)  # constant on-screen width whatever the zoom
-        self._box.setPen(pen)
-        self._box.hide()
+        self._box = face_box_item(self._video)
         self._mask_item = QGraphicsPixmapItem(self._video)
         self._mask_item.hide()
         #: The blend mask of an avatar frame (by index) under the form's settings; set by the window.
         self.mask_at: Callable[[int], FrameMask | None] | None = None
         self.player.setVideoOutput(self._video)
-        self._view = _FittingView(self._scene, self._video)
+        self._view = FittingView(self._scene, self._video)
         self._boxes: np.ndarray | None = None
         self._fps = 0.0
         self._autoplay = False
         self._last_frame: QVideoFrame | None = None
         self.avatar_name: str | None = None  # the avatar being shown, if any
+        self.transport = Transport(self.player, lambda: self.fps)
 
         self.title = QLabel(NOTHING_TO_PLAY)
         self.title.setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByMouse)
         self.play_button = QToolButton()
         self.play_button.setIcon(icon("play"))
         self.play_button.setToolTip("Play / pause (Space)")
-        self.play_button.clicked.connect(self.toggle_play)
+        self.play_button.clicked.connect(self.transport.toggle_play)
         self.slider = SeekSlider()
         self.slider.setRange(0, 0)
         self.slider.setToolTip("Click or drag to jump; " + KEYS_HELP)
-        self.slider.seek_requested.connect(self.seek)
+        self.slider.seek_requested.connect(self.transport.seek)
         self.time_label = QLabel(self._time_text(0, 0))
         self.time_label.setToolTip("Position / length as hours:minutes:seconds:frame")
         self.volume = QSlider(Qt.Orientation.Horizontal)
@@ -202,10 +124,11 @@ class PlayerPanel(QWidget):
         )
         self.mask_toggle.toggled.connect(self._update_box)
 
+        # The seek bar has a row of its own, as in video editors: the whole width is a click target.
         controls = QHBoxLayout()
         controls.addWidget(self.play_button)
-        controls.addWidget(self.slider, 1)
         controls.addWidget(self.time_label)
+        controls.addStretch(1)
         controls.addWidget(volume_icon)
         controls.addWidget(self.volume)
         controls.addWidget(self.sound_note)
@@ -215,8 +138,9 @@ class PlayerPanel(QWidget):
         layout.setContentsMargins(0, 0, 0, 0)
         layout.addWidget(self.title)
         layout.addWidget(self._view, 1)
+        layout.addWidget(self.slider)
         layout.addLayout(controls)
-        self._add_keys()
+        self.transport.add_keys(self)
 
         self.player.durationChanged.connect(self._on_duration)
         self.player.positionChanged.connect(self._on_position)
@@ -253,13 +177,7 @@ class PlayerPanel(QWidget):
         self.title.setText(NOTHING_TO_PLAY)
 
     def toggle_play(self) -> None:
-        if self.player.source().isEmpty():
-            return
-        if self.player.playbackState() == QMediaPlayer.PlaybackState.PlayingState:
-            self.player.pause()
-        else:
-            self.player.setPlaybackRate(1.0)
-            self.player.play()
+        self.transport.toggle_play()
 
     @property
     def playhead_s(self) -> float:
@@ -276,66 +194,8 @@ class PlayerPanel(QWidget):
         """The rate frames are stepped at: the avatar's, the file's as QtMultimedia reports it, or 25."""
         return self._fps or FALLBACK_FPS
 
-    @property
-    def last_frame_index(self) -> int:
-        return max(frame_at(self.player.duration(), self.fps) - 1, 0)
-
-    # -- moving around ---------------------------------------------------------------------------
-
     def seek(self, position_ms: int) -> None:
-        self.player.setPosition(max(0, min(int(position_ms), self.player.duration())))
-
-    def step_frames(self, count: int) -> None:
-        """Pause and move `count` frames (negative: back), staying inside the clip."""
-        if self.player.source().isEmpty():
-            return
-        self.player.pause()
-        target = min(max(frame_at(self.player.position(), self.fps) + count, 0), self.last_frame_index)
-        self.player.setPosition(frame_position_ms(target, self.fps))
-
-    def go_to_start(self) -> None:
-        self.step_frames(-frame_at(self.player.position(), self.fps))
-
-    def go_to_end(self) -> None:
-        self.step_frames(self.last_frame_index - frame_at(self.player.position(), self.fps))
-
-    def play_faster(self) -> None:
-        """L: play, or play twice as fast when already playing (up to 4x)."""
-        if self.player.source().isEmpty():
-            return
-        playing = self.player.playbackState() == QMediaPlayer.PlaybackState.PlayingState
-        self.player.setPlaybackRate(min(self.player.playbackRate() * 2, MAX_RATE) if playing else 1.0)
-        self.player.play()
-
-    def pause(self) -> None:
-        """K."""
-        self.player.pause()
-        self.player.setPlaybackRate(1.0)
-
-    def play_slower(self) -> None:
-        """J: halve a fast rate; at normal speed pause and go back one second (no reverse playback
-        in QtMultimedia)."""
-        if self.player.playbackRate() > 1.0 and self.player.playbackState() == QMediaPlayer.PlaybackState.PlayingState:
-            self.player.setPlaybackRate(self.player.playbackRate() / 2)
-        else:
-            self.step_frames(-round(self.fps))
-
-    def _add_keys(self) -> None:
-        """Keys active while the player (picture, seek bar, buttons) has the focus."""
-        second = lambda sign: lambda: self.step_frames(sign * round(self.fps))  # noqa: E731
-        for key, action in (
-            (Qt.Key.Key_Left, lambda: self.step_frames(-1)),
-            (Qt.Key.Key_Right, lambda: self.step_frames(1)),
-            (Qt.Modifier.SHIFT | Qt.Key.Key_Left, second(-1)),
-            (Qt.Modifier.SHIFT | Qt.Key.Key_Right, second(1)),
-            (Qt.Key.Key_J, self.play_slower),
-            (Qt.Key.Key_K, self.pause),
-            (Qt.Key.Key_L, self.play_faster),
-            (Qt.Key.Key_Home, self.go_to_start),
-            (Qt.Key.Key_End, self.go_to_end),
-        ):
-            shortcut = QShortcut(QKeySequence(key), self, action)
-            shortcut.setContext(Qt.ShortcutContext.WidgetWithChildrenShortcut)
+        self.transport.seek(position_ms)
 
     # -- internals -------------------------------------------------------------------------------
 
@@ -416,18 +276,7 @@ class PlayerPanel(QWidget):
         mask = None
         if box is not None and self.mask_toggle.isChecked() and self.mask_at is not None and self._boxes is not None:
             mask = self.mask_at(min(frame_at(self.player.position(), self._fps), len(self._boxes) - 1))
-        self._mask_item.setVisible(mask is not None)
-        if mask is not None:
-            rows, cols = mask.weight.shape
-            self._mask_item.setPixmap(QPixmap.fromImage(mask_image(FrameMask(0, 0, mask.weight), cols, rows)))
-            self._mask_item.setPos(mask.x, mask.y)
-            box = None
-        if box is None:
-            self._box.hide()
-            return
-        x1, y1, x2, y2 = box
-        self._box.setRect(QRectF(x1, y1, x2 - x1, y2 - y1))
-        self._box.show()
+        draw_face_overlay(self._box, self._mask_item, box, mask)
 
     def _time_text(self, position_ms: int, duration_ms: int) -> str:
         fps = self._fps if self.player.source().isValid() else 0.0

@@ -1,4 +1,4 @@
-"""Rendering and the queue: queue the form's job, quick preview, and the actions on queued jobs.
+"""Rendering: queue the form's job (or one per audio file), quick preview, and the scheduler's reports.
 
 Every change goes to the `JobStore` (the single source of truth for job states) and then the
 queue panel re-reads it; the scheduler renders one job at a time and reports back here.
@@ -7,20 +7,24 @@ queue panel re-reads it; the scheduler renders one job at a time and reports bac
 from __future__ import annotations
 
 from dataclasses import replace
+from functools import partial
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from PySide6.QtCore import QObject, QUrl
-from PySide6.QtGui import QDesktopServices
+from PySide6.QtCore import QObject, Signal
 from PySide6.QtWidgets import QDialog, QFileDialog, QMessageBox
 
+from avatar_studio.errors import AvatarStudioError
 from avatar_studio.gui.batch_import_dialog import MANIFEST_FILTER, BatchImportDialog
+from avatar_studio.gui.desktop import Notifier
 from avatar_studio.gui.formatting import format_progress
-from avatar_studio.gui.queue_panel import job_title
+from avatar_studio.gui.queue_table import job_title
 from avatar_studio.gui.scheduler import RenderScheduler
-from avatar_studio.jobs.model import Job, JobState
-from avatar_studio.jobs.naming import safe_file_stem
-from avatar_studio.progress import Progress
+from avatar_studio.gui.workers import BackgroundTask
+from avatar_studio.jobs.model import Job, JobSpec, JobState
+from avatar_studio.jobs.naming import default_output_path, safe_file_stem
+from avatar_studio.media.video_writer import probe_audio
+from avatar_studio.progress import CancelToken, Progress, ProgressCallback
 
 if TYPE_CHECKING:
     from avatar_studio.gui.main_window import MainWindow
@@ -30,20 +34,16 @@ PREVIEWS_FOLDER = "previews"
 
 
 class RenderActions(QObject):
+    queued_several = Signal(list)  # the jobs queued for several audio files at once
+
     def __init__(self, window: MainWindow) -> None:
         super().__init__(window)
         self._window = window
         self._preview_jobs: set[int] = set()
+        self.notifier = Notifier(window)
         window.form.queue_requested.connect(self.queue_render)
         window.form.preview_requested.connect(self.quick_preview)
-        queue = window.queue
-        queue.cancel_requested.connect(self.cancel_job)
-        queue.retry_requested.connect(self.retry_job)
-        queue.remove_requested.connect(self.remove_job)
-        queue.move_requested.connect(self.move_job)
-        queue.play_requested.connect(self.play_job)
-        queue.show_folder_requested.connect(self.show_job_folder)
-        queue.show_error_requested.connect(self.show_job_error)
+        window.form.several_audio_chosen.connect(self.queue_for_audio_files)
 
     def attach(self, scheduler: RenderScheduler) -> None:
         """Listen to the scheduler of a newly opened library."""
@@ -51,6 +51,7 @@ class RenderActions(QObject):
         scheduler.job_progress.connect(self._on_progress)
         scheduler.job_finished.connect(self._on_finished)
         scheduler.notice.connect(lambda text: self._window.banner.show_message(text, error=False))
+        self._window.queue.set_paused(scheduler.paused)
 
     @property
     def _session(self) -> LibrarySession[RenderScheduler]:
@@ -59,9 +60,9 @@ class RenderActions(QObject):
     def refresh(self) -> None:
         """Re-read the queue into the panel; outputs of waiting jobs are taken for the form."""
         jobs = self._session.store.list()
-        self._window.queue.set_jobs(jobs)
-        self._window.form.set_taken_outputs(
-            [job.spec.output for job in jobs if job.state in (JobState.QUEUED, JobState.RUNNING)])
+        scheduler = self._session.scheduler
+        self._window.queue.set_jobs(jobs, scheduler.running_job_id if scheduler.cancelling else None)
+        self._window.form.set_taken_outputs(self._taken_outputs(jobs))
         self._window.update_activity()
 
     def activity(self) -> list[str]:
@@ -95,8 +96,57 @@ class RenderActions(QObject):
         self._session.scheduler.start_next()
         return job
 
+    def queue_for_audio_files(self, audio_files: list[Path]) -> BackgroundTask:
+        """One job per audio file, all with the form's other settings (as they are now).
+
+        The files are probed first, in the background; those ffmpeg cannot read are named and
+        left out. Outputs are named after each file in the form's output folder and never
+        replace an existing file. `queued_several(jobs)` reports what was queued.
+        """
+        base = self._window.form.spec()
+
+        def probe_all(progress: ProgressCallback, cancel: CancelToken) -> list[tuple[Path, str]]:
+            refused = []
+            for path in audio_files:
+                cancel.raise_if_cancelled()
+                try:
+                    probe_audio(path)
+                except AvatarStudioError as error:
+                    refused.append((path, str(error)))
+            return refused
+
+        task = BackgroundTask(probe_all, name="probe-audio-files")
+        task.succeeded.connect(lambda refused: self._queue_probed(base, audio_files, dict(refused)))
+        task.start()
+        return task
+
+    def _queue_probed(self, base: JobSpec, audio_files: list[Path], refused: dict[Path, str]) -> None:
+        if self._session.closed:
+            return  # the window closed while the files were being probed
+        folder = Path(base.output).parent if base.output else self._session.output_dir
+        taken = self._taken_outputs(self._session.store.list())
+        jobs: list[Job] = []
+        for audio in (path for path in audio_files if path not in refused):
+            output = default_output_path(folder, base.avatar, audio, taken)
+            taken.append(str(output))
+            spec = replace(base, audio=str(audio), output=str(output), overwrite=False)
+            job = self._window.run_instant(partial(self._session.store.add, spec))
+            if job is None:
+                break  # the error (no avatar, no model…) would repeat for every file
+            jobs.append(job)
+        if refused:
+            names = ", ".join(path.name for path in refused)
+            self._window.show_error(f"Not queued, ffmpeg cannot read them as audio: {names}.",
+                                    "\n".join(f"{path}: {reason}" for path, reason in refused.items()))
+        if jobs:
+            self._window.form.job_queued()
+            self.refresh()
+            self._window.queue.select(*(job.id for job in jobs))
+            self._session.scheduler.start_next()
+        self.queued_several.emit(jobs)
+
     def quick_preview(self) -> Job | None:
-        """Render the first seconds of the form's settings ahead of the queue, then play them."""
+        """Render the first seconds of the form's settings next (at once when nothing runs), then play them."""
         if self._refuse_form_audio():
             return None
         store = self._session.store
@@ -107,7 +157,7 @@ class RenderActions(QObject):
         if job is None:
             return None
         self._preview_jobs.add(job.id)
-        self._window.run_instant(lambda: store.move_to(job.id, 0))  # a preview is for right now
+        self._window.run_instant(lambda: store.move_to(job.id, 0))  # ahead of every waiting render
         self.refresh()
         self._session.scheduler.start_next()
         return job
@@ -133,6 +183,10 @@ class RenderActions(QObject):
             self._window.show_error(f"Cannot queue this render: {problem}")
         return bool(problem)
 
+    @staticmethod
+    def _taken_outputs(jobs: list[Job]) -> list[str]:
+        return [job.spec.output for job in jobs if job.state in (JobState.QUEUED, JobState.RUNNING)]
+
     # -- scheduler reports ------------------------------------------------------------------------
 
     def _on_progress(self, job_id: int, progress: Progress) -> None:
@@ -153,45 +207,9 @@ class RenderActions(QObject):
             window.statusBar().showMessage(f"Finished: {job_title(job)}", 8000)
             if job.id in self._preview_jobs:
                 window.player.show_file(Path(job.output_path), f"Preview: {job_title(job)}", autoplay=True)
+            self.notifier.notify("Render finished", f"{job_title(job)}\n{job.output_path}")
         elif job.state is JobState.FAILED:
             window.show_error(f"Render #{job.id} failed: {job.error_summary}",
                               job.error if job.error != job.error_summary else "")
+            self.notifier.notify("Render failed", f"{job_title(job)}: {job.error_summary}")
         self._preview_jobs.discard(job.id)
-
-    # -- actions on one job -----------------------------------------------------------------------
-
-    def cancel_job(self, job_id: int) -> None:
-        self._window.run_instant(lambda: self._session.scheduler.cancel(job_id))
-
-    def retry_job(self, job_id: int) -> None:
-        self._window.run_instant(lambda: self._session.store.retry(job_id))
-        self.refresh()
-        self._session.scheduler.start_next()
-
-    def remove_job(self, job_id: int) -> None:
-        self._window.run_instant(lambda: self._session.store.remove(job_id))
-        self.refresh()
-
-    def move_job(self, job_id: int, delta: int) -> None:
-        self._window.run_instant(lambda: self._session.store.move(job_id, delta))
-        self.refresh()
-
-    def play_job(self, job_id: int) -> None:
-        job = self._session.store.get(job_id)
-        if job.output_path and Path(job.output_path).is_file():
-            self._window.player.show_file(Path(job.output_path), f"Render: {job_title(job)}", autoplay=True)
-        else:
-            self._window.show_error(
-                f"The output of job #{job_id} is gone ({job.output_path}); retry the job to render it again.")
-
-    def show_job_folder(self, job_id: int) -> None:
-        job = self._session.store.get(job_id)
-        QDesktopServices.openUrl(QUrl.fromLocalFile(str(Path(job.output_path or job.spec.output).parent)))
-
-    def show_job_error(self, job_id: int) -> None:
-        job = self._session.store.get(job_id)
-        box = QMessageBox(QMessageBox.Icon.Warning, f"Job #{job_id} {job.state.value}",
-                          job.error_summary or job.error, parent=self._window)
-        if job.error and job.error != job.error_summary:
-            box.setDetailedText(job.error)
-        box.exec()

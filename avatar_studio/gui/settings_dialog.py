@@ -45,8 +45,8 @@ from avatar_studio.choices import (
 )
 from avatar_studio.gui.app_log import log_path
 from avatar_studio.gui.encoder_combo import EncoderCombo
+from avatar_studio.gui.engine_options import BATCH_TIP, CRF_TIP, PRESET_TIP, grey_out_missing
 from avatar_studio.gui.icons import icon
-from avatar_studio.gui.job_form import BATCH_TIP, CRF_TIP, PRESET_TIP, grey_out_missing
 from avatar_studio.jobs.naming import is_writable_folder, writable_output_folder
 from avatar_studio.paths import HOME_ENV, library_choice, models_choice
 from avatar_studio.settings import SETTINGS_FILE, EngineSettings
@@ -221,7 +221,7 @@ class SettingsDialog(QDialog):
         form = QFormLayout(page)
         text = QLabel(note)
         text.setWordWrap(True)
-        text.setEnabled(False)
+        text.setStyleSheet("font-style: italic;")  # a note, but readable (a disabled label is too faint)
         form.addRow(text)
         return page, form
 

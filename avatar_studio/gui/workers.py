@@ -99,7 +99,7 @@ class BackgroundTask(QObject):
     cancelled = Signal()
     finished = Signal()
 
-    #: Tasks whose thread has not ended: Python must not drop a QThread that still runs.
+    #: Tasks whose QThread Qt has not deleted yet: Python must never be the one to delete it.
     _running: ClassVar[set[BackgroundTask]] = set()
 
     def __init__(self, task: Task, name: str = "task") -> None:
@@ -120,6 +120,7 @@ class BackgroundTask(QObject):
         self._worker.failed.connect(self.failed)
         self._worker.cancelled.connect(self.cancelled)
         self._thread.finished.connect(self._on_thread_finished)
+        self._thread.destroyed.connect(self._on_thread_destroyed)
 
     def start(self) -> BackgroundTask:
         BackgroundTask._running.add(self)
@@ -165,8 +166,13 @@ class BackgroundTask(QObject):
 
     @Slot()
     def _on_thread_finished(self) -> None:
-        # Qt deletes the QThread later (new_worker_qthread connects deleteLater); its destructor
-        # waits for the last instructions of the thread, so releasing it now is safe.
         self._ended = True
-        BackgroundTask._running.discard(self)
         self.finished.emit()
+
+    @Slot()
+    def _on_thread_destroyed(self) -> None:
+        # Held until Qt has deleted the QThread itself (new_worker_qthread connects deleteLater):
+        # were Python to drop the last reference while the thread is still finishing, the
+        # QThread destructor would wait for it while holding the GIL, and the thread, about to
+        # delete its Python worker, would wait for the GIL: a deadlock.
+        QTimer.singleShot(0, lambda: BackgroundTask._running.discard(self))

@@ -59,6 +59,9 @@ class JobState(str, Enum):
 RETRYABLE_STATES = frozenset({JobState.FAILED, JobState.CANCELLED, JobState.INTERRUPTED})
 #: Jobs that will not change any more unless retried.
 FINISHED_STATES = RETRYABLE_STATES | {JobState.DONE, JobState.DAMAGED}
+#: What the queue's "Clear finished" and "Clear failed" take away.
+CLEARED_AS_FINISHED = frozenset({JobState.DONE, JobState.CANCELLED})
+CLEARED_AS_FAILED = frozenset({JobState.FAILED, JobState.INTERRUPTED, JobState.DAMAGED})
 
 
 @dataclass(frozen=True)

@@ -21,7 +21,7 @@ import json
 import sqlite3
 import threading
 import time
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Collection, Iterator
 from contextlib import contextmanager
 from os import PathLike
 from pathlib import Path
@@ -29,7 +29,7 @@ from pathlib import Path
 from filelock import FileLock
 
 from avatar_studio.errors import AvatarStudioError
-from avatar_studio.jobs.model import RETRYABLE_STATES, Job, JobSpec, JobState
+from avatar_studio.jobs.model import FINISHED_STATES, RETRYABLE_STATES, Job, JobSpec, JobState
 from avatar_studio.locks import LOCKS_DIR, job_lock, release_and_remove, try_acquire
 
 JOBS_DB_NAME = "jobs.sqlite3"
@@ -234,6 +234,16 @@ class JobStore:
             if not job.can_remove:
                 raise AvatarStudioError(f"Job #{job_id} is running; cancel it before removing it.")
             self._db.execute("DELETE FROM jobs WHERE id = ?", (job_id,))
+
+    def clear(self, states: Collection[JobState]) -> int:
+        """Forget every job in `states` (finished ones only) in one transaction; returns how many."""
+        if not set(states) <= FINISHED_STATES:
+            raise AvatarStudioError("Only finished jobs can be cleared from the queue.")
+        marks = ", ".join("?" for _ in states)
+        with self._transaction():
+            cursor = self._db.execute(f"DELETE FROM jobs WHERE state IN ({marks})",
+                                      [state.value for state in states])
+        return cursor.rowcount
 
     def move(self, job_id: int, delta: int) -> bool:
         """Move a queued job `delta` places among the queued jobs (negative = earlier).
