@@ -65,12 +65,9 @@ def isolated_home(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
 
 @pytest.fixture(autouse=True)
 def gui_threads_end_with_their_test() -> Iterator[None]:
-    """After a GUI test: let its worker threads end, run Qt's pending deletions, then collect
-    garbage, all at this quiet point. Left to chance, a later test's allocation could start a garbage
-    collection that deletes a Qt object while the thread that owns it is still finishing and
-    waiting for the GIL (seen as a hang inside an unrelated widget's constructor)."""
+    """After a GUI test: let the worker threads it started end and Qt's pending deletions run, so
+    nothing a test left behind acts (emits, deletes) while the next one runs."""
     yield
-    import gc
     import sys
 
     workers = sys.modules.get("avatar_studio.gui.workers")
@@ -84,7 +81,29 @@ def gui_threads_end_with_their_test() -> Iterator[None]:
     workers.BackgroundTask.wait_for_all()
     app.processEvents()
     QCoreApplication.sendPostedEvents(None, QEvent.Type.DeferredDelete)
-    gc.collect()
+
+
+#: Past pytest-timeout's limit (pyproject.toml): its timer is a Python thread, which a deadlock
+#: holding the GIL would never let run. faulthandler's timer is native: it prints every thread's
+#: stack and ends the run, so CI fails with the evidence instead of running into its own limit.
+NATIVE_WATCHDOG_S = 420
+_watchdog_stderr = -1  # the terminal's stderr, kept before output capture takes file descriptor 2
+
+
+def pytest_configure(config: pytest.Config) -> None:
+    global _watchdog_stderr
+    _watchdog_stderr = os.dup(2)
+
+
+@pytest.hookimpl(wrapper=True)
+def pytest_runtest_protocol(item: pytest.Item, nextitem: pytest.Item | None) -> Iterator[object]:
+    import faulthandler
+
+    faulthandler.dump_traceback_later(NATIVE_WATCHDOG_S, exit=True, file=_watchdog_stderr)
+    try:
+        return (yield)
+    finally:
+        faulthandler.cancel_dump_traceback_later()
 
 
 def pytest_sessionfinish(session: pytest.Session, exitstatus: int) -> None:

@@ -7,6 +7,9 @@ whose render outlives the wait (the store must stay open until that thread is ov
 
 from __future__ import annotations
 
+import os
+import subprocess
+import sys
 import threading
 from pathlib import Path
 
@@ -158,3 +161,16 @@ def test_shutdown_keeps_the_store_open_until_a_slow_render_ends(qtbot, tmp_path)
     qtbot.waitUntil(lambda: not BackgroundTask._running, timeout=10_000)  # Qt deleted the thread
     with JobStore.for_library(tmp_path) as store:
         assert store.get(job_id).state is JobState.CANCELLED
+
+
+@pytest.mark.timeout(400)
+def test_many_tasks_ending_while_widgets_are_built_never_deadlock(tmp_path):
+    """In a child process, so a deadlock (which holds the GIL) fails this test instead of the run."""
+    count = 1500
+    child = subprocess.run(
+        [sys.executable, str(Path(__file__).with_name("worker_churn.py")), str(count)],
+        capture_output=True, text=True, timeout=300, cwd=tmp_path,
+        env={**os.environ, "PYTHONPATH": os.pathsep.join(sys.path)},
+    )
+    assert child.returncode == 0, child.stderr[-2000:]
+    assert child.stdout.split()[-1] == str(count)

@@ -4,6 +4,13 @@ Every long task (preparation, conversion, rendering) is a function taking `(prog
 `BackgroundTask` runs it on a QThread with superqt's `new_worker_qthread` (a QObject worker moved
 to the thread; Qt ends the thread and deletes both once the work returns) and re-emits what
 happened as signals delivered on the GUI thread. `cancel()` sets the engine's `CancelToken`.
+
+One rule keeps this free of deadlocks: no Python-made QObject may be connected *into* the worker
+when Qt deletes it on its thread. Qt's `~QObject` calls each sender's `disconnectNotify` while it
+holds a signal-slot mutex (one of a shared pool), and a PySide sender asks Python for an override
+there, which needs the GIL; meanwhile the GUI thread, holding the GIL inside any widget
+constructor, waits for a mutex of that same pool. So the work starts through a queued call, not
+through the thread's `started` signal.
 `EngineErrorsMixin` is the one place engine outcomes become messages.
 """
 
@@ -16,7 +23,9 @@ from typing import Any, ClassVar
 
 from PySide6.QtCore import (
     QEventLoop,
+    QMetaObject,
     QObject,
+    Qt,
     QThread,
     QTimer,
     Signal,
@@ -65,7 +74,8 @@ class EngineErrorsMixin:
 
 
 class _Worker(EngineErrorsMixin, QObject):
-    """Lives on the task's thread; `new_worker_qthread` calls `work` once and quits on `finished`."""
+    """Lives on the task's thread; `BackgroundTask.start` calls `work` once, the thread quits on
+    `finished` (wired by `new_worker_qthread`)."""
 
     progressed = Signal(object)
     succeeded = Signal(object)
@@ -114,6 +124,9 @@ class BackgroundTask(QObject):
         self._worker: _Worker = worker
         self._thread: QThread = thread
         self._thread.setObjectName(name)
+        # See the module docstring: the QThread (a PySide object) must not stay connected into
+        # the worker, or the worker's deletion on its thread can deadlock with the GUI thread.
+        self._thread.started.disconnect(self._worker.work)
         # The worker emits on its thread; these connections queue onto this object's thread.
         self._worker.progressed.connect(self._on_progress)
         self._worker.succeeded.connect(self.succeeded)
@@ -126,6 +139,8 @@ class BackgroundTask(QObject):
         BackgroundTask._running.add(self)
         self._started = True
         self._thread.start()
+        # Queued to the worker's thread: runs there as soon as its event loop turns.
+        QMetaObject.invokeMethod(self._worker, "work", Qt.ConnectionType.QueuedConnection)
         return self
 
     def cancel(self) -> None:
