@@ -6,6 +6,8 @@ import json
 import shutil
 from pathlib import Path
 
+from PySide6.QtCore import Qt
+
 from avatar_studio.avatars.library import NO_LANDMARKS_NOTE, OPEN_MOUTH_NOTE, Avatar
 from avatar_studio.gui.library_panel import NOTE_TAGS, REPREPARE_FOR_MESH, LibraryPanel
 
@@ -37,3 +39,20 @@ def test_notes_show_in_the_list_and_old_avatars_offer_face_mesh_reprepare(qtbot,
     (action,) = [a for a in panel.menu_for(items["Old one"]).actions() if a.text() == REPREPARE_FOR_MESH]
     action.trigger()
     assert requested == ["Old one"]
+
+
+def test_a_long_name_is_shortened_in_the_middle_and_whole_in_the_tooltip(qtbot, render_avatar, tmp_path: Path) -> None:
+    long_name = "Professor Maximilian Longname, lecture series on thermodynamics, take 12 final"
+    avatar = copy_as_old(render_avatar("still"), tmp_path / "long", long_name)
+    panel = LibraryPanel()
+    qtbot.addWidget(panel)
+    panel.resize(240, 300)
+    panel.show()
+    panel.set_avatars([avatar])
+    qtbot.waitExposed(panel)
+    item = panel.list.item(0)
+    text_width = panel.list.fontMetrics().horizontalAdvance(long_name)
+    assert text_width > panel.list.viewport().width()  # it cannot fit: it must be shortened
+    assert not panel.list.horizontalScrollBar().isVisible()
+    assert panel.list.textElideMode() == Qt.TextElideMode.ElideMiddle
+    assert long_name in item.toolTip()

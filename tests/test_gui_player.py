@@ -16,6 +16,7 @@ from PySide6.QtGui import QImage
 
 from avatar_studio.gui import player_panel
 from avatar_studio.gui.formatting import frame_at
+from avatar_studio.gui.player_transport import frame_position_ms
 from avatar_studio.media.ffmpeg import base_args
 
 CLIP = "talking_man_25fps_844x844.mp4"
@@ -128,6 +129,37 @@ def test_keys_step_by_frame_and_second_and_jump_to_the_ends(qtbot, player, short
                     timeout=5_000)
     press(Qt.Key.Key_K)
     qtbot.waitUntil(lambda: player.player.playbackState() == player_panel.QMediaPlayer.PlaybackState.PausedState,
+                    timeout=5_000)
+
+
+@needs_multimedia
+def test_j_plays_backwards_faster_on_each_press_and_holds_the_first_frame(qtbot, player, short_clip):
+    load(qtbot, player, short_clip)
+    player._view.setFocus()
+    qtbot.waitUntil(player._view.hasFocus, timeout=5_000)
+    frame = lambda: frame_at(player.player.position(), player.fps)  # noqa: E731
+    player.transport.seek(frame_position_ms(30, player.fps))
+    qtbot.waitUntil(lambda: frame() == 30, timeout=10_000)
+
+    qtbot.keyClick(player._view, Qt.Key.Key_J)
+    assert player.transport.backwards_rate == 1.0
+    qtbot.waitUntil(lambda: frame() < 28, timeout=10_000)  # moving back, frame by frame
+    assert player.player.playbackState() != player_panel.QMediaPlayer.PlaybackState.PlayingState
+    qtbot.keyClick(player._view, Qt.Key.Key_J)
+    assert player.transport.backwards_rate == 2.0
+    qtbot.keyClick(player._view, Qt.Key.Key_K)
+    assert player.transport.backwards_rate == 0.0
+    stopped_at = frame()
+    qtbot.wait(300)
+    assert frame() == stopped_at  # K stopped it
+
+    qtbot.keyClick(player._view, Qt.Key.Key_J)
+    qtbot.waitUntil(lambda: player.transport.backwards_rate == 0.0, timeout=20_000)  # reached the start
+    assert frame() == 0
+    qtbot.keyClick(player._view, Qt.Key.Key_J)
+    qtbot.keyClick(player._view, Qt.Key.Key_L)  # L turns backwards play into forward play
+    assert player.transport.backwards_rate == 0.0
+    qtbot.waitUntil(lambda: player.player.playbackState() == player_panel.QMediaPlayer.PlaybackState.PlayingState,
                     timeout=5_000)
 
 

@@ -16,7 +16,7 @@ from pathlib import Path
 import pytest
 from PySide6 import QtCore
 from PySide6.QtGui import QDropEvent, QKeySequence
-from PySide6.QtWidgets import QApplication, QMessageBox
+from PySide6.QtWidgets import QApplication, QMessageBox, QSystemTrayIcon
 
 import avatar_studio.gui.scheduler as scheduler_module
 from avatar_studio.gui import queue_actions
@@ -261,21 +261,41 @@ def test_several_dropped_audio_files_queue_one_job_each_with_the_same_settings(
     assert window.queue.selected_job_ids() == [job.id for job in jobs]
 
 
+@pytest.mark.parametrize("tray", [True, False], ids=["with-tray", "no-tray"])
 def test_a_job_ending_in_the_background_alerts_and_a_missing_folder_is_named(
-        open_window, qtbot, runner, tmp_path, monkeypatch):
+        open_window, qtbot, runner, tmp_path, monkeypatch, tray):
+    """The offscreen platform has no system tray (nor a taskbar), so both are observed at Qt's
+    entry points: `QApplication.alert` and the tray icon's `showMessage`."""
     alerts: list[object] = []
+    messages: list[tuple[str, str]] = []
     monkeypatch.setattr(QApplication, "alert", lambda widget, *_a: alerts.append(widget))
+    monkeypatch.setattr(QSystemTrayIcon, "isSystemTrayAvailable", staticmethod(lambda: tray))
+    monkeypatch.setattr(QSystemTrayIcon, "showMessage",
+                        lambda _icon, title, message, *_a: messages.append((title, message)))
     window = open_window()
-    monkeypatch.setattr(window, "isActiveWindow", lambda: False)
+    active = [True]
+    monkeypatch.setattr(window, "isActiveWindow", lambda: active[0])
     gone = tmp_path / "gone"
-    (job_id,) = [window.session.store.add(spec(tmp_path, 1, output=str(gone / "render.mp4"))).id]
+    first, second = (window.session.store.add(spec(tmp_path, index, output=str(gone / f"render{index}.mp4"))).id
+                     for index in (1, 2))
     window.session.scheduler.start_next()
-    qtbot.waitUntil(lambda: runner.started == [job_id], timeout=20_000)
+    qtbot.waitUntil(lambda: runner.started == [first], timeout=20_000)
     with qtbot.waitSignal(window.session.scheduler.job_finished, timeout=20_000):
-        runner.gate(job_id).set()
-    assert alerts == [window]
+        runner.gate(first).set()
+    assert alerts == [] and messages == []  # the window is in front: the queue shows it already
 
-    window.queue_actions.show_job_folder(job_id)
+    active[0] = False
+    qtbot.waitUntil(lambda: runner.started == [first, second], timeout=20_000)
+    with qtbot.waitSignal(window.session.scheduler.job_finished, timeout=20_000):
+        runner.gate(second).set()
+    assert alerts == [window]
+    if tray:
+        ((title, message),) = messages
+        assert title == "Render finished" and "render2.mp4" in message
+    else:
+        assert messages == []
+
+    window.queue_actions.show_job_folder(second)
     assert str(gone) in window.banner.text()
 
 

@@ -71,6 +71,10 @@ class LibraryPanel(QWidget):
         self.list.setIconSize(THUMB)
         self.list.setSpacing(2)
         self.list.setUniformItemSizes(True)
+        # A long name loses its middle ("Professor Max…take 12"), not its end behind a scroll bar;
+        # the tooltip holds it whole.
+        self.list.setTextElideMode(Qt.TextElideMode.ElideMiddle)
+        self.list.setHorizontalScrollBarPolicy(Qt.ScrollBarPolicy.ScrollBarAlwaysOff)
         self.list.setContextMenuPolicy(Qt.ContextMenuPolicy.CustomContextMenu)
         self.list.customContextMenuRequested.connect(self._show_menu)
         self.list.currentItemChanged.connect(self._on_current_changed)

@@ -9,7 +9,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import TYPE_CHECKING
 
-from PySide6.QtCore import Qt, Signal
+from PySide6.QtCore import Qt, QTimer, Signal
 from PySide6.QtGui import QKeySequence, QMouseEvent, QShortcut
 from PySide6.QtWidgets import QSlider, QStyle, QStyleOptionSlider, QWidget
 
@@ -20,7 +20,7 @@ if TYPE_CHECKING:  # QtMultimedia may fail to load at run time; the panel guards
 
 MAX_RATE = 4.0
 KEYS_HELP = ("Space play/pause · Left/Right one frame · Shift+Left/Right one second · "
-             "J slower/back · K pause · L play/faster · Home/End first/last frame")
+             "J play backwards/faster back · K pause · L play/faster · Home/End first/last frame")
 
 
 def frame_position_ms(index: int, fps: float) -> int:
@@ -60,11 +60,17 @@ class SeekSlider(QSlider):
 
 
 class Transport:
-    """Play, pause and step `player` by frames of the rate `fps()` gives (it changes per clip)."""
+    """Play, pause and step `player` by frames of the rate `fps()` gives (it changes per clip).
+
+    Backwards play (J) is a timer stepping one frame back per tick: QtMultimedia only plays
+    forwards, and a paused player shows the frame it is sought to, as video editors do."""
 
     def __init__(self, player: QMediaPlayer, fps: Callable[[], float]) -> None:
         self._player = player
         self._fps = fps
+        self._backwards = QTimer(player)
+        self._backwards.timeout.connect(self._step_back)
+        self.backwards_rate = 0.0  # 0 while not playing backwards, else 1, 2 or 4 (times real time)
 
     @property
     def last_frame_index(self) -> int:
@@ -76,6 +82,7 @@ class Transport:
         if self._player.isPlaying():
             self._player.pause()
         else:
+            self._stop_backwards()
             self._player.setPlaybackRate(1.0)
             self._player.play()
 
@@ -86,10 +93,8 @@ class Transport:
         """Pause and move `count` frames (negative: back), staying inside the clip."""
         if self._player.source().isEmpty():
             return
-        self._player.pause()
-        fps = self._fps()
-        target = min(max(frame_at(self._player.position(), fps) + count, 0), self.last_frame_index)
-        self._player.setPosition(frame_position_ms(target, fps))
+        self._stop_backwards()
+        self._move_frames(count)
 
     def go_to_start(self) -> None:
         self.step_frames(-frame_at(self._player.position(), self._fps()))
@@ -98,25 +103,48 @@ class Transport:
         self.step_frames(self.last_frame_index - frame_at(self._player.position(), self._fps()))
 
     def play_faster(self) -> None:
-        """L: play, or play twice as fast when already playing (up to 4x)."""
+        """L: play forwards, or twice as fast when already playing (up to 4x); while playing
+        backwards, back to normal forward play."""
         if self._player.source().isEmpty():
             return
         playing = self._player.isPlaying()
+        self._stop_backwards()
         self._player.setPlaybackRate(min(self._player.playbackRate() * 2, MAX_RATE) if playing else 1.0)
         self._player.play()
 
     def pause(self) -> None:
         """K."""
+        self._stop_backwards()
         self._player.pause()
         self._player.setPlaybackRate(1.0)
 
     def play_slower(self) -> None:
-        """J: halve a fast rate; at normal speed pause and go back one second (no reverse playback
-        in QtMultimedia)."""
-        if self._player.playbackRate() > 1.0 and self._player.isPlaying():
+        """J: halve a fast forward rate; otherwise play backwards, twice as fast on each press
+        (up to 4x)."""
+        if self._player.source().isEmpty():
+            return
+        if self._player.isPlaying() and self._player.playbackRate() > 1.0:
             self._player.setPlaybackRate(self._player.playbackRate() / 2)
-        else:
-            self.step_frames(-round(self._fps()))
+            return
+        self._player.pause()
+        self.backwards_rate = min(self.backwards_rate * 2, MAX_RATE) if self.backwards_rate else 1.0
+        self._backwards.start(max(int(1000.0 / (self._fps() * self.backwards_rate)), 1))
+
+    def _step_back(self) -> None:
+        if frame_at(self._player.position(), self._fps()) <= 0:
+            self._stop_backwards()  # held on the first frame, as the end holds the last
+            return
+        self._move_frames(-1)
+
+    def _stop_backwards(self) -> None:
+        self._backwards.stop()
+        self.backwards_rate = 0.0
+
+    def _move_frames(self, count: int) -> None:
+        self._player.pause()
+        fps = self._fps()
+        target = min(max(frame_at(self._player.position(), fps) + count, 0), self.last_frame_index)
+        self._player.setPosition(frame_position_ms(target, fps))
 
     def add_keys(self, widget: QWidget) -> None:
         """Keys active while `widget` or one of its children (picture, seek bar, buttons) has the focus."""
