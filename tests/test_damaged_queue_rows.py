@@ -7,6 +7,7 @@ from pathlib import Path
 
 import pytest
 
+from avatar_studio.gui.queue_table import COL_STATE
 from avatar_studio.jobs import JobSpec, JobState, JobStore
 
 DAMAGES = {
@@ -64,5 +65,7 @@ def test_the_app_opens_and_shows_a_damaged_row(open_window, isolated_home: Path)
     window = open_window()
     table = window.queue.table
     assert table.rowCount() == 2
-    texts = [table.item(0, column).text() for column in range(table.columnCount()) if table.item(0, column)]
-    assert any(text.startswith("damaged: This queue entry cannot be read") for text in texts), texts
+    assert table.item(0, COL_STATE).text() == "damaged"  # the error: in the tooltip and details pane
+    assert table.item(0, COL_STATE).toolTip().startswith("Error: This queue entry cannot be read")
+    table.selectRow(0)
+    assert "This queue entry cannot be read" in window.queue.details.toPlainText()

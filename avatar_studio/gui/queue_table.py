@@ -82,7 +82,8 @@ def job_time_text(job: Job) -> str:
 
 
 def job_tooltip(job: Job) -> str:
-    lines = [f"Audio: {job.spec.audio}", f"Output: {job.output_path or job.spec.output}"]
+    output = job.output_path or job.spec.output
+    lines = [*([f"Audio: {job.spec.audio}"] if job.spec.audio else []), *([f"Output: {output}"] if output else [])]
     if job.device_description:
         lines.append(f"Ran on: {job.device_description}")
     if job.error_summary:
