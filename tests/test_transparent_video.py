@@ -16,6 +16,7 @@ from avatar_studio.media.video_reader import open_video
 from avatar_studio.render.schedule import source_frame
 from media_clips import read_bgra, rgba_media, side_matte, sine_wav
 from render_media import read_frames
+from standin_enhancers import write_brightening_enhancer
 from standin_models import write_identity_model
 
 pytestmark = pytest.mark.slow
@@ -55,10 +56,10 @@ def speech(tmp_path_factory: pytest.TempPathFactory) -> Path:
     return sine_wav(tmp_path_factory.mktemp("alpha audio") / "tone.wav", 0.4)
 
 
-def _render(library: Path, model: Path, speech: Path, avatar: str, output: Path) -> int:
+def _render(library: Path, model: Path, speech: Path, avatar: str, output: Path, *extra: str) -> int:
     return main([
         "render", "--library", str(library), "--avatar", avatar, "--audio", str(speech), "-o", str(output),
-        "--model", str(model), "--batch-size", "4", "--preset", "ultrafast",
+        "--model", str(model), "--batch-size", "4", "--preset", "ultrafast", *extra,
     ])  # fmt: skip
 
 
@@ -101,6 +102,19 @@ def test_mov_and_webm_renders_keep_the_alpha(library, model, speech, sources, tm
         assert error.max() <= 1
     else:  # VP9 codes the alpha plane lossily, like the picture
         assert error.max() <= 6 and error.mean() < 0.5
+
+
+def test_the_face_enhancer_changes_the_picture_never_the_alpha(library, model, speech, sources, tmp_path) -> None:
+    plain, enhanced = tmp_path / "plain.mov", tmp_path / "enhanced.mov"
+    enhancer = write_brightening_enhancer(tmp_path / "restore_bright.onnx", delta=0.5)
+    assert _render(library, model, speech, "still", plain) == 0
+    assert _render(library, model, speech, "still", enhanced, "--enhancer", str(enhancer),
+                   "--enhancer-region", "face", "--enhancer-blend", "1") == 0  # fmt: skip
+    width, height = sources["size"]
+    before, after = (read_bgra(path, width, height).astype(int) for path in (plain, enhanced))
+    assert np.array_equal(after[..., 3], before[..., 3])
+    x1, y1, x2, y2 = AvatarLibrary(library).get("still").boxes[0]
+    assert after[:, y1:y2, x1:x2, :3].mean() > before[:, y1:y2, x1:x2, :3].mean() + 5  # the enhancer ran
 
 
 def test_mp4_of_a_transparent_avatar_is_over_black_and_says_so_once(library, model, speech, sources, tmp_path, capsys) -> None:
