@@ -65,6 +65,9 @@ def take(work: Path, out_dir: Path) -> int:
     print("preparing the avatar…")
     AvatarLibrary(library).prepare(MEDIA / "talking_man_25fps_844x844.mp4", "Presenter",
                                    PrepareSettings(max_height=480))
+    # A second avatar with a long name: the list shortens it in the middle.
+    AvatarLibrary(library).prepare(MEDIA / "anime_portrait_25fps_704x1216.mp4",
+                                   "Lesson 12, thermodynamics - studio B, take 3", PrepareSettings(max_height=480))
     (work / "models").mkdir()
     write_checkpoint(work / "models" / "wav2lip.pth")
     audio = work / "welcome message.wav"
@@ -78,6 +81,7 @@ def take(work: Path, out_dir: Path) -> int:
     window.resize(*WINDOW_SIZE)
     window.show()
     form = window.form
+    window.library_panel.select("Presenter")  # the renders use it; the long name only shows in the list
     form.batch_size.setValue(8)
     print("rendering…")
     form.set_audio(audio)
@@ -95,7 +99,8 @@ def take(work: Path, out_dir: Path) -> int:
     wait_until(lambda: form.audio_details is not None)
     running = window.renders.queue_render()
 
-    window.library_panel.select("Presenter")
+    window.library_panel.select("Lesson 12, thermodynamics - studio B, take 3")
+    window.library_panel.select("Presenter")  # the player back on the avatar (a result shows a noise mouth)
     window.player.face_box_toggle.setChecked(True)
     player = window.player.player
     wait_until(lambda: player.duration() > 0)

@@ -61,9 +61,10 @@ def format_fps(fps: float) -> str:
     return f"{fps:.0f} fps" if abs(fps - round(fps)) < 1e-6 else f"{fps:.2f} fps"
 
 
-def format_rate(rate: float | None) -> str:
-    """Frames per second of running work; blank before it is known."""
-    return f"{rate:.1f} frames/s" if rate else ""
+def format_rate(rate: float | None, short: bool = False) -> str:
+    """Frames per second of running work; blank before it is known. `short` ("fps") for a table
+    column, whose width the job and output names need more."""
+    return f"{rate:.1f} {'fps' if short else 'frames/s'}" if rate else ""
 
 
 def format_progress(progress: Progress) -> str:

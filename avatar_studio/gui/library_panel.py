@@ -140,7 +140,8 @@ class LibraryPanel(QWidget):
             self.list.addItem(item)
         for avatar in sorted(self._avatars.values(), key=lambda a: a.name.casefold()):
             summary = avatar_summary(avatar.duration_s, avatar.width, avatar.height, avatar.fps, avatar.frame_count)
-            item = QListWidgetItem(" · ".join([f"{avatar.name}\n{summary}", *(NOTE_TAGS[n] for n in avatar.notes)]))
+            tags = " · ".join(NOTE_TAGS[note] for note in avatar.notes)  # a line of their own: the
+            item = QListWidgetItem("\n".join([avatar.name, summary, *([tags] if tags else [])]))  # summary stays whole
             item.setData(_ROLE_NAME, avatar.name)
             item.setData(_ROLE_KIND, "ready")
             item.setToolTip("\n".join([f"{avatar.name} — ready", str(avatar.folder), *avatar.notes]))

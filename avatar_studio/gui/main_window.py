@@ -229,7 +229,7 @@ class MainWindow(QMainWindow):
         self.center_splitter.addWidget(right)
         self.center_splitter.setStretchFactor(0, 1)
         self.center_splitter.setStretchFactor(1, 1)
-        self.center_splitter.setSizes([620, 560])
+        self.center_splitter.setSizes([540, 640])  # the queue's names need the width more than the picture
         self.main_splitter = QSplitter(Qt.Orientation.Horizontal)
         self.main_splitter.addWidget(self.library_panel)
         self.main_splitter.addWidget(self.center_splitter)

@@ -33,7 +33,7 @@ COLUMNS = ("#", "Job", "Output", "State", "Progress", "Speed", "Time")
 COL_ID, COL_JOB, COL_OUTPUT, COL_STATE, COL_PROGRESS, COL_SPEED, COL_TIME = range(len(COLUMNS))
 ROLE_ID = Qt.ItemDataRole.UserRole
 _ROLE_FRACTION = Qt.ItemDataRole.UserRole + 1
-PROGRESS_WIDTH = 110
+PROGRESS_WIDTH = 90
 CANCELLING = "cancelling…"
 _STATE_ICONS = {
     JobState.QUEUED: "queued", JobState.RUNNING: "render", JobState.DONE: "done",
@@ -129,7 +129,7 @@ class QueueTable(QTableWidget):
         for row, job in enumerate(jobs):
             state = CANCELLING if job.id == cancelling else job.state.value
             cells = (str(job.id), job_title(job), output_name(job), state, f"{job.progress * 100:.0f} %",
-                     format_rate(job.fps), job_time_text(job))
+                     format_rate(job.fps, short=True), job_time_text(job))
             tooltip = job_tooltip(job)
             for column, text in enumerate(cells):
                 item = QTableWidgetItem(text)
@@ -148,7 +148,7 @@ class QueueTable(QTableWidget):
         cell = self._cell(row, COL_PROGRESS)
         cell.setData(_ROLE_FRACTION, progress.fraction)
         cell.setText(f"{progress.percent:.0f} %")
-        self._cell(row, COL_SPEED).setText(format_rate(progress.rate))
+        self._cell(row, COL_SPEED).setText(format_rate(progress.rate, short=True))
         self._cell(row, COL_TIME).setText(eta_text(progress.eta_s, progress.estimating) or ESTIMATING)
 
     def _cell(self, row: int, column: int) -> QTableWidgetItem:
