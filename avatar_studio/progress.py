@@ -122,12 +122,11 @@ class ProgressReporter:
     done: int = 0
     clock: Callable[[], float] = time.perf_counter
     rate_estimate: RateEstimate = field(default_factory=RateEstimate)
-    _start: float | None = None
+    _start: float = field(init=False)
     _last_report: float = -1.0
 
     def __post_init__(self) -> None:
-        if self._start is None:
-            self._start = self.clock()
+        self._start = self.clock()
 
     def advance(self, n: int = 1) -> None:
         """Record `n` more units; raises `Cancelled` if cancellation was requested."""
@@ -145,7 +144,7 @@ class ProgressReporter:
     def snapshot(self) -> Progress:
         estimate = self.rate_estimate
         finished = self.done >= self.total
-        return Progress(self.stage, self.done, self.total, self.clock() - (self._start or 0.0),
+        return Progress(self.stage, self.done, self.total, self.clock() - self._start,
                         recent_rate=estimate.value, estimating=not (estimate.steady or finished))
 
     def check_cancelled(self) -> None:

@@ -160,8 +160,6 @@ def run_speed(avatar: Avatar, models: dict[str, Path], speech: Path, out: Path, 
     )
 
 
-
-
 def run_memory_child(options: argparse.Namespace) -> None:
     """In a fresh process: render `--child-audio` with `--child-model`, print peak memory as JSON."""
     from avatar_studio.model.backends.onnx_backend import OnnxBackend

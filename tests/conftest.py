@@ -5,6 +5,7 @@ from __future__ import annotations
 import os
 from collections.abc import Iterator
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -63,23 +64,30 @@ def isolated_home(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
     return home
 
 
+def _background_tasks() -> Any:
+    """The GUI's `BackgroundTask` class once a test has used it and a Qt application exists, else None."""
+    import sys
+
+    workers = sys.modules.get("avatar_studio.gui.workers")
+    if workers is None:
+        return None
+    from PySide6.QtCore import QCoreApplication
+
+    return workers.BackgroundTask if QCoreApplication.instance() is not None else None
+
+
 @pytest.fixture(autouse=True)
 def gui_threads_end_with_their_test() -> Iterator[None]:
     """After a GUI test: let the worker threads it started end and Qt's pending deletions run, so
     nothing a test left behind acts (emits, deletes) while the next one runs."""
     yield
-    import sys
-
-    workers = sys.modules.get("avatar_studio.gui.workers")
-    if workers is None:
+    tasks = _background_tasks()
+    if tasks is None:
         return
     from PySide6.QtCore import QCoreApplication, QEvent
 
-    app = QCoreApplication.instance()
-    if app is None:
-        return
-    workers.BackgroundTask.wait_for_all()
-    app.processEvents()
+    tasks.wait_for_all()
+    QCoreApplication.processEvents()
     QCoreApplication.sendPostedEvents(None, QEvent.Type.DeferredDelete)
 
 
@@ -109,12 +117,6 @@ def pytest_runtest_protocol(item: pytest.Item, nextitem: pytest.Item | None) -> 
 def pytest_sessionfinish(session: pytest.Session, exitstatus: int) -> None:
     """Let GUI worker threads a test left running (an encoder trial, say) end before the process
     does: Qt aborts when a QThread is destroyed while it still runs."""
-    import sys
-
-    workers = sys.modules.get("avatar_studio.gui.workers")
-    if workers is None:
-        return
-    from PySide6.QtCore import QCoreApplication
-
-    if QCoreApplication.instance() is not None:
-        workers.BackgroundTask.wait_for_all()
+    tasks = _background_tasks()
+    if tasks is not None:
+        tasks.wait_for_all()

@@ -322,3 +322,7 @@ def test_selecting_a_finished_job_shows_its_result_in_the_player(open_window, qt
     assert window.player.source != Path(window.session.store.get(job_id).output_path)
     window.queue.select(job_id)
     assert window.player.source == Path(window.session.store.get(job_id).output_path)
+    loads: list[object] = []
+    window.player.show_file = lambda *args, **kwargs: loads.append(args)  # type: ignore[method-assign]
+    window.renders.refresh()  # any job changing state rebuilds the table; the selection stays
+    assert window.queue.selected_job_ids() == [job_id] and loads == []  # playback is not restarted

@@ -76,14 +76,14 @@ def format_progress(progress: Progress) -> str:
     return " · ".join(part for part in parts if part)
 
 
+ESTIMATING = "estimating…"
+
+
 def eta_text(eta_s: float | None, estimating: bool) -> str:
     """'0:07 left', 'estimating…' while the rate settles, '' when there is nothing to say."""
     if eta_s is not None:
         return f"{format_clock(eta_s)} left"
     return ESTIMATING if estimating else ""
-
-
-ESTIMATING = "estimating…"
 
 
 def avatar_summary(duration_s: float, width: int, height: int, fps: float, frame_count: int) -> str:

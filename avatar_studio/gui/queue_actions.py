@@ -27,6 +27,8 @@ CONFIRM_CANCEL_AFTER_S = 5.0
 
 
 class QueueActions(QObject):
+    """Carries out the queue panel's requests on the library's job store and scheduler."""
+
     def __init__(self, window: MainWindow) -> None:
         super().__init__(window)
         self._window = window
@@ -100,18 +102,21 @@ class QueueActions(QObject):
         self._session.scheduler.set_paused(paused)
 
     def play_job(self, job_id: int) -> None:
-        job = self._session.store.get(job_id)
-        if job.output_path and Path(job.output_path).is_file():
-            self._window.player.show_file(Path(job.output_path), f"Render: {job_title(job)}", autoplay=True)
-        else:
-            self._window.show_error(
-                f"The output of job #{job_id} is gone ({job.output_path}); retry the job to render it again.")
+        if not self._show_output(job_id, autoplay=True):
+            self._window.show_error(f"The output of job #{job_id} is gone ({self._session.store.get(job_id).output_path}); "
+                                    "retry the job to render it again.")
 
     def show_result(self, job_id: int) -> None:
         """A finished job was selected: its first frame in the player, as for a selected avatar."""
+        self._show_output(job_id, autoplay=False)
+
+    def _show_output(self, job_id: int, autoplay: bool) -> bool:
+        """Load the job's output into the player; False when there is no such file (any more)."""
         job = self._session.store.get(job_id)
-        if job.output_path and Path(job.output_path).is_file():
-            self._window.player.show_file(Path(job.output_path), f"Render: {job_title(job)}")
+        if not (job.output_path and Path(job.output_path).is_file()):
+            return False
+        self._window.player.show_file(Path(job.output_path), f"Render: {job_title(job)}", autoplay=autoplay)
+        return True
 
     def show_job_folder(self, job_id: int) -> None:
         job = self._session.store.get(job_id)

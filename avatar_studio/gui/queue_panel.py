@@ -3,7 +3,7 @@
 One table of actions (`_ACTIONS`) feeds both the toolbar buttons and the context menu, so they
 never disagree. Actions that make sense for several jobs (cancel, retry, move, remove) act on every
 selected job they apply to; the others act on the first selected one. The panel only asks:
-`RenderActions` does the work.
+`QueueActions` does the work.
 """
 
 from __future__ import annotations
@@ -133,7 +133,7 @@ class QueuePanel(QWidget):
         for job_id in selected:
             self._select_row(job_id)
         self.table.blockSignals(False)
-        self._on_selection_changed()
+        self._show_selection()  # the same jobs stay selected: nothing to load into the player again
 
     def show_progress(self, job_id: int, progress: Progress) -> None:
         """Update the running job's row in place."""
@@ -218,15 +218,20 @@ class QueuePanel(QWidget):
         self.pause_toggled.emit(paused)
 
     def _on_selection_changed(self) -> None:
+        """The user changed the selection: one finished job selected shows in the player."""
+        job = self._show_selection()
+        if job is not None and job.state is JobState.DONE and len(self.selected_job_ids()) == 1:
+            self.result_selected.emit(job.id)
+
+    def _show_selection(self) -> Job | None:
+        """Actions and the details pane for the selection; returns its first job."""
         self._update_actions()
         job = self._jobs.get(self.selected_job_id() or -1)
         if job is None:
             self.details.clear()
-            return
-        text = f"#{job.id} {job_title(job)} — {job.state.value}\n{job_tooltip(job)}"
-        self.details.setPlainText(text)
-        if job.state is JobState.DONE and len(self.selected_job_ids()) == 1:
-            self.result_selected.emit(job.id)
+        else:
+            self.details.setPlainText(f"#{job.id} {job_title(job)} — {job.state.value}\n{job_tooltip(job)}")
+        return job
 
     def _update_actions(self) -> None:
         for spec in _ACTIONS:

@@ -24,7 +24,7 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
-from avatar_studio.gui.formatting import ESTIMATING, eta_text, format_clock, format_rate
+from avatar_studio.gui.formatting import eta_text, format_clock, format_rate
 from avatar_studio.gui.icons import icon
 from avatar_studio.jobs.model import Job, JobState
 from avatar_studio.progress import Progress
@@ -149,7 +149,7 @@ class QueueTable(QTableWidget):
         cell.setData(_ROLE_FRACTION, progress.fraction)
         cell.setText(f"{progress.percent:.0f} %")
         self._cell(row, COL_SPEED).setText(format_rate(progress.rate, short=True))
-        self._cell(row, COL_TIME).setText(eta_text(progress.eta_s, progress.estimating) or ESTIMATING)
+        self._cell(row, COL_TIME).setText(eta_text(progress.eta_s, estimating=True))
 
     def _cell(self, row: int, column: int) -> QTableWidgetItem:
         item = self.item(row, column)
@@ -169,7 +169,8 @@ class QueueTable(QTableWidget):
 
     def dropEvent(self, event: QDropEvent) -> None:
         """A drop reorders through the store (the rows are rebuilt from it), never moves cells."""
-        moving = [job for job in self._jobs if job.id in self.selected_ids() and job.can_move]
+        selected = set(self.selected_ids())
+        moving = [job for job in self._jobs if job.id in selected and job.can_move]
         target = self.indexAt(event.position().toPoint())
         if target.isValid():
             rect = self.visualRect(target)

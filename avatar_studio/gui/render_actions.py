@@ -90,10 +90,7 @@ class RenderActions(QObject):
         if job is None:
             return None
         self._window.banner.clear_error()  # the form's earlier mistake is fixed
-        self._window.form.job_queued()
-        self.refresh()
-        self._window.queue.select(job.id)
-        self._session.scheduler.start_next()
+        self._queued(job)
         return job
 
     def queue_for_audio_files(self, audio_files: list[Path]) -> BackgroundTask:
@@ -139,11 +136,15 @@ class RenderActions(QObject):
             self._window.show_error(f"Not queued, ffmpeg cannot read them as audio: {names}.",
                                     "\n".join(f"{path}: {reason}" for path, reason in refused.items()))
         if jobs:
-            self._window.form.job_queued()
-            self.refresh()
-            self._window.queue.select(*(job.id for job in jobs))
-            self._session.scheduler.start_next()
+            self._queued(*jobs)
         self.queued_several.emit(jobs)
+
+    def _queued(self, *jobs: Job) -> None:
+        """After adding jobs from the form: show and select them, start one if the device is free."""
+        self._window.form.job_queued()
+        self.refresh()
+        self._window.queue.select(*(job.id for job in jobs))
+        self._session.scheduler.start_next()
 
     def quick_preview(self) -> Job | None:
         """Render the first seconds of the form's settings next (at once when nothing runs), then play them."""

@@ -4,6 +4,7 @@ Every long task (preparation, conversion, rendering) is a function taking `(prog
 `BackgroundTask` runs it on a QThread with superqt's `new_worker_qthread` (a QObject worker moved
 to the thread; Qt ends the thread and deletes both once the work returns) and re-emits what
 happened as signals delivered on the GUI thread. `cancel()` sets the engine's `CancelToken`.
+`EngineErrorsMixin` is the one place engine outcomes become messages.
 
 One rule keeps this free of deadlocks: no Python-made QObject may be connected *into* the worker
 when Qt deletes it on its thread. Qt's `~QObject` calls each sender's `disconnectNotify` while it
@@ -11,7 +12,6 @@ holds a signal-slot mutex (one of a shared pool), and a PySide sender asks Pytho
 there, which needs the GIL; meanwhile the GUI thread, holding the GIL inside any widget
 constructor, waits for a mutex of that same pool. So the work starts through a queued call, not
 through the thread's `started` signal.
-`EngineErrorsMixin` is the one place engine outcomes become messages.
 """
 
 from __future__ import annotations
